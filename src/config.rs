@@ -1,0 +1,271 @@
+//! Settings read once at cold start. Only `GENESYS_SECRET_ID` is required; every other
+//! setting is optional with a safe default, so a deployment that sets only the secret keeps
+//! working as features are added.
+
+use reqwest::Url;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Secrets Manager id/ARN of `{"clientId", "clientSecret", "environment"}`.
+    pub genesys_secret_id: String,
+    /// Used when the secret has no `environment`, e.g. `mypurecloud.ie`.
+    pub genesys_environment: Option<String>,
+    pub api_base_url: Option<Url>,
+    pub login_base_url: Option<Url>,
+    /// Without it every webhook request is refused (fail closed).
+    pub webhook_secret_id: Option<String>,
+    pub secret_cache_ttl: Duration,
+    pub wrapup_code_cache_ttl: Duration,
+    /// Budget of one HTTP call to Genesys (connect + response), well under the function timeout.
+    pub genesys_call_timeout: Duration,
+}
+
+pub const DEFAULT_SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
+pub const DEFAULT_WRAPUP_CODE_CACHE_TTL: Duration = Duration::from_secs(600);
+pub const DEFAULT_GENESYS_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Settings {
+    /// Reads settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let genesys_secret_id = get("GENESYS_SECRET_ID")
+            .ok_or_else(|| ConfigError::new("GENESYS_SECRET_ID", "is required and not set"))?;
+        let genesys_environment = match get("GENESYS_ENVIRONMENT") {
+            Some(env) => Some(
+                validate_environment(&env)
+                    .map_err(|problem| ConfigError::new("GENESYS_ENVIRONMENT", problem))?,
+            ),
+            None => None,
+        };
+        let api_base_url = get("GENESYS_API_BASE_URL")
+            .map(|v| parse_base_url(&v).map_err(|p| ConfigError::new("GENESYS_API_BASE_URL", p)))
+            .transpose()?;
+        let login_base_url = get("GENESYS_LOGIN_BASE_URL")
+            .map(|v| parse_base_url(&v).map_err(|p| ConfigError::new("GENESYS_LOGIN_BASE_URL", p)))
+            .transpose()?;
+
+        Ok(Self {
+            genesys_secret_id,
+            genesys_environment,
+            api_base_url,
+            login_base_url,
+            webhook_secret_id: get("WEBHOOK_SECRET_ID"),
+            secret_cache_ttl: seconds(
+                &get,
+                "SECRET_CACHE_TTL_SECONDS",
+                DEFAULT_SECRET_CACHE_TTL,
+                0,
+                86_400,
+            )?,
+            wrapup_code_cache_ttl: seconds(
+                &get,
+                "WRAPUP_CODE_CACHE_TTL_SECONDS",
+                DEFAULT_WRAPUP_CODE_CACHE_TTL,
+                0,
+                86_400,
+            )?,
+            genesys_call_timeout: seconds(
+                &get,
+                "GENESYS_CALL_TIMEOUT_SECONDS",
+                DEFAULT_GENESYS_CALL_TIMEOUT,
+                1,
+                20,
+            )?,
+        })
+    }
+
+    /// Settings for code that talks to the sandbox or a test emulator.
+    pub fn for_endpoints(api: Url, login: Url) -> Self {
+        Self {
+            genesys_secret_id: "sandbox/genesys".to_owned(),
+            genesys_environment: None,
+            api_base_url: Some(api),
+            login_base_url: Some(login),
+            webhook_secret_id: Some("sandbox/webhook".to_owned()),
+            secret_cache_ttl: DEFAULT_SECRET_CACHE_TTL,
+            wrapup_code_cache_ttl: DEFAULT_WRAPUP_CODE_CACHE_TTL,
+            genesys_call_timeout: DEFAULT_GENESYS_CALL_TIMEOUT,
+        }
+    }
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Duration,
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Duration::from_secs(n)),
+            _ => Err(ConfigError::new(
+                name,
+                format!("must be a whole number of seconds from {min} to {max}, got {raw:?}"),
+            )),
+        },
+    }
+}
+
+/// A Genesys environment is a bare host suffix such as `mypurecloud.ie`; anything else would
+/// let configuration steer the client to an arbitrary URL.
+pub fn validate_environment(env: &str) -> Result<String, String> {
+    let env = env.trim().trim_end_matches('.').to_ascii_lowercase();
+    let labels_ok = env.split('.').count() >= 2
+        && env.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if labels_ok && env.len() <= 253 {
+        Ok(env)
+    } else {
+        Err(format!(
+            "must be a Genesys Cloud environment host such as mypurecloud.ie, got {env:?}"
+        ))
+    }
+}
+
+/// Base URLs must be HTTPS; plain HTTP is allowed only for loopback (tests, the sandbox).
+pub fn parse_base_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("is not a URL ({e})"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        other => {
+            return Err(format!(
+                "must use https (http only for loopback hosts), got scheme {other:?}"
+            ))
+        }
+    }
+    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(
+            "must be a scheme and host, optionally with a path, without query or fragment".into(),
+        );
+    }
+    Ok(url)
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn only_the_genesys_secret_is_required() {
+        let s = from(&[(
+            "GENESYS_SECRET_ID",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:g",
+        )])
+        .unwrap();
+        assert_eq!(s.secret_cache_ttl, DEFAULT_SECRET_CACHE_TTL);
+        assert_eq!(s.wrapup_code_cache_ttl, DEFAULT_WRAPUP_CODE_CACHE_TTL);
+        assert!(s.webhook_secret_id.is_none());
+        assert!(s.api_base_url.is_none());
+    }
+
+    #[test]
+    fn missing_secret_names_the_variable() {
+        let err = from(&[]).unwrap_err();
+        assert_eq!(err.variable, "GENESYS_SECRET_ID");
+        assert!(err.to_string().contains("GENESYS_SECRET_ID"));
+        let err = from(&[("GENESYS_SECRET_ID", "  ")]).unwrap_err();
+        assert_eq!(err.variable, "GENESYS_SECRET_ID");
+    }
+
+    #[test]
+    fn malformed_optional_settings_fail_naming_themselves() {
+        let err = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("SECRET_CACHE_TTL_SECONDS", "five"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "SECRET_CACHE_TTL_SECONDS");
+        let err = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("GENESYS_API_BASE_URL", "http://api.example.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "GENESYS_API_BASE_URL");
+        let err = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("GENESYS_ENVIRONMENT", "evil.com/x?"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "GENESYS_ENVIRONMENT");
+        let err = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("GENESYS_CALL_TIMEOUT_SECONDS", "600"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "GENESYS_CALL_TIMEOUT_SECONDS");
+    }
+
+    #[test]
+    fn http_is_only_for_loopback() {
+        assert!(parse_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(parse_base_url("http://localhost:1").is_ok());
+        assert!(parse_base_url("http://[::1]:1").is_ok());
+        assert!(parse_base_url("https://api.mypurecloud.ie").is_ok());
+        assert!(parse_base_url("http://api.mypurecloud.ie").is_err());
+        assert!(parse_base_url("ftp://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn environments_are_host_suffixes() {
+        assert_eq!(
+            validate_environment("MyPureCloud.IE").unwrap(),
+            "mypurecloud.ie"
+        );
+        assert!(validate_environment("mypurecloud").is_err());
+        assert!(validate_environment("a.b/c").is_err());
+        assert!(validate_environment("a..b").is_err());
+    }
+}

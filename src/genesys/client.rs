@@ -1,0 +1,649 @@
+//! Typed calls to Genesys Cloud with the token cache, one bounded in-place retry and error
+//! classification. The only module that speaks HTTP to Genesys.
+
+use super::error::{Endpoint, ErrorClass, GenesysError};
+use super::models::{
+    Conversation, ErrorBody, TokenErrorBody, TokenResponse, WrapupCode, WrapupInput,
+};
+use crate::clock::{Clock, Deadline};
+use crate::config::{validate_environment, Settings};
+use crate::error::TransientKind;
+use crate::secrets::{GenesysCredentials, SecretCache};
+use crate::wrapup::MediaKind;
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use uuid::Uuid;
+
+/// Tokens are renewed this long before Genesys says they expire.
+const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+/// Longest `Retry-After` waited out in place; longer ones go back to the platform at once.
+pub const MAX_IN_PLACE_WAIT: Duration = Duration::from_secs(10);
+/// Backoff before the single in-place retry of a read after 409/5xx or a refused connection.
+const SHORT_BACKOFF: Duration = Duration::from_millis(250);
+/// Time kept back from the deadline to report the outcome.
+const DEADLINE_RESERVE: Duration = Duration::from_millis(1_000);
+const MIN_CALL_BUDGET: Duration = Duration::from_millis(200);
+
+pub const CORRELATION_HEADER: &str = "ININ-Correlation-ID";
+
+struct CachedToken {
+    bearer: SecretString,
+    expires_at: SystemTime,
+    api_base: Url,
+    generation: u64,
+}
+
+/// A successful response: body bytes and the correlation id.
+struct Answer {
+    body: bytes::Bytes,
+    correlation_id: Option<String>,
+}
+
+/// Counters of calls made, for logs, benches and tests.
+#[derive(Debug, Default)]
+pub struct CallCounters {
+    pub token: AtomicU64,
+    pub api: AtomicU64,
+}
+
+pub struct GenesysClient {
+    http: reqwest::Client,
+    secret_id: String,
+    settings: Arc<Settings>,
+    secrets: Arc<SecretCache>,
+    clock: Arc<dyn Clock>,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+    generation: AtomicU64,
+    codes: std::sync::Mutex<HashMap<Uuid, (WrapupCode, SystemTime)>>,
+    pub counters: CallCounters,
+}
+
+/// Builds the process's one HTTP client: rustls, connection reuse, and no redirects (a
+/// redirect would carry the bearer token somewhere we did not choose).
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(50))
+        .user_agent(concat!("genesys-wrapup/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+impl GenesysClient {
+    pub fn new(
+        http: reqwest::Client,
+        secret_id: String,
+        settings: Arc<Settings>,
+        secrets: Arc<SecretCache>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            http,
+            secret_id,
+            settings,
+            secrets,
+            clock,
+            token: tokio::sync::Mutex::new(None),
+            generation: AtomicU64::new(0),
+            codes: std::sync::Mutex::new(HashMap::new()),
+            counters: CallCounters::default(),
+        }
+    }
+
+    /// `GET /api/v2/conversations/{id}`.
+    pub async fn get_conversation(
+        &self,
+        id: Uuid,
+        deadline: Deadline,
+    ) -> Result<(Conversation, Option<String>), GenesysError> {
+        let id = id.hyphenated().to_string();
+        let answer = self
+            .call(
+                Endpoint::GetConversation,
+                Method::GET,
+                &["api", "v2", "conversations", &id],
+                None,
+                deadline,
+            )
+            .await?;
+        let conversation = parse_json(Endpoint::GetConversation, &answer)?;
+        Ok((conversation, answer.correlation_id))
+    }
+
+    /// `GET /api/v2/routing/wrapupcodes/{id}`, cached: codes change rarely and every event needs one.
+    pub async fn get_wrapup_code(
+        &self,
+        id: Uuid,
+        deadline: Deadline,
+    ) -> Result<WrapupCode, GenesysError> {
+        let now = self.clock.now();
+        if let Some((code, at)) = self
+            .codes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            if now.duration_since(*at).unwrap_or(Duration::ZERO)
+                < self.settings.wrapup_code_cache_ttl
+            {
+                return Ok(code.clone());
+            }
+        }
+        let text = id.hyphenated().to_string();
+        let answer = self
+            .call(
+                Endpoint::GetWrapupCode,
+                Method::GET,
+                &["api", "v2", "routing", "wrapupcodes", &text],
+                None,
+                deadline,
+            )
+            .await?;
+        let code: WrapupCode = parse_json(Endpoint::GetWrapupCode, &answer)?;
+        self.codes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, (code.clone(), now));
+        Ok(code)
+    }
+
+    /// `POST /api/v2/conversations/{media}/{id}/participants/{pid}/communications/{cid}/wrapup`.
+    pub async fn post_wrapup(
+        &self,
+        media: MediaKind,
+        conversation: Uuid,
+        participant: Uuid,
+        communication: Uuid,
+        input: &WrapupInput,
+        deadline: Deadline,
+    ) -> Result<Option<String>, GenesysError> {
+        let (c, p, m) = (
+            conversation.hyphenated().to_string(),
+            participant.hyphenated().to_string(),
+            communication.hyphenated().to_string(),
+        );
+        let segments = [
+            "api",
+            "v2",
+            "conversations",
+            media.path_segment(),
+            &c,
+            "participants",
+            &p,
+            "communications",
+            &m,
+            "wrapup",
+        ];
+        let body = serde_json::to_vec(input).map_err(|e| {
+            GenesysError::transient(
+                Endpoint::PostWrapup,
+                TransientKind::Upstream,
+                format!("could not encode body: {e}"),
+            )
+        })?;
+        let answer = self
+            .call(
+                Endpoint::PostWrapup,
+                Method::POST,
+                &segments,
+                Some(body),
+                deadline,
+            )
+            .await?;
+        Ok(answer.correlation_id)
+    }
+
+    async fn call(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        segments: &[&str],
+        body: Option<Vec<u8>>,
+        deadline: Deadline,
+    ) -> Result<Answer, GenesysError> {
+        let is_write = method != Method::GET;
+        let mut renewed_token = false;
+        let mut retried = false;
+        loop {
+            let (bearer, api_base, generation) = self.token(deadline).await?;
+            let url = build_url(&api_base, segments);
+            let budget = self.call_budget(endpoint, deadline)?;
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(bearer.expose_secret())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .timeout(budget);
+            if let Some(body) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            self.counters.api.fetch_add(1, Ordering::Relaxed);
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    // A refused connection never reached Genesys: safe to retry even a write.
+                    let never_sent = e.is_connect();
+                    let err = transport_error(endpoint, &e, is_write && !never_sent);
+                    if !retried
+                        && (never_sent || !is_write)
+                        && !e.is_timeout()
+                        && self.fits(deadline, SHORT_BACKOFF)
+                    {
+                        retried = true;
+                        self.clock.sleep(SHORT_BACKOFF).await;
+                        continue;
+                    }
+                    return Err(err);
+                }
+            };
+            let status = response.status();
+            let correlation_id = header(&response, CORRELATION_HEADER);
+            let retry_after = parse_retry_after(response.headers());
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => return Err(transport_error(endpoint, &e, is_write)),
+            };
+            if status.is_success() {
+                return Ok(Answer {
+                    body: bytes,
+                    correlation_id,
+                });
+            }
+            if status == StatusCode::UNAUTHORIZED && !renewed_token {
+                // The token was revoked or expired early: drop it and try once with a new one.
+                renewed_token = true;
+                self.drop_token(generation).await;
+                continue;
+            }
+            let err = api_error(endpoint, status, &bytes, correlation_id, retry_after);
+            if !retried {
+                let wait = match status.as_u16() {
+                    429 => retry_after.filter(|w| *w <= MAX_IN_PLACE_WAIT),
+                    // A write that got 409/5xx may have been applied: the next attempt re-reads first.
+                    409 | 500..=599 if !is_write => Some(SHORT_BACKOFF),
+                    _ => None,
+                };
+                if let Some(wait) = wait {
+                    if self.fits(deadline, wait) {
+                        tracing::info!(
+                            endpoint = endpoint.as_str(),
+                            status = status.as_u16(),
+                            wait_ms = wait.as_millis() as u64,
+                            "retrying once in place"
+                        );
+                        retried = true;
+                        self.clock.sleep(wait).await;
+                        continue;
+                    }
+                }
+            }
+            return Err(err);
+        }
+    }
+
+    /// Whether waiting `wait` still leaves a full call and the reserve before the deadline.
+    fn fits(&self, deadline: Deadline, wait: Duration) -> bool {
+        deadline.remaining(self.clock.as_ref())
+            >= wait + self.settings.genesys_call_timeout + DEADLINE_RESERVE
+    }
+
+    fn call_budget(
+        &self,
+        endpoint: Endpoint,
+        deadline: Deadline,
+    ) -> Result<Duration, GenesysError> {
+        let left = deadline
+            .remaining(self.clock.as_ref())
+            .saturating_sub(DEADLINE_RESERVE);
+        let budget = left.min(self.settings.genesys_call_timeout);
+        if budget < MIN_CALL_BUDGET {
+            return Err(GenesysError::transient(
+                endpoint,
+                TransientKind::Upstream,
+                "the invocation deadline is too close to start another Genesys call",
+            ));
+        }
+        Ok(budget)
+    }
+
+    /// A valid bearer token, from cache or the token endpoint. The lock makes concurrent
+    /// messages share one token request.
+    async fn token(&self, deadline: Deadline) -> Result<(SecretString, Url, u64), GenesysError> {
+        let mut slot = self.token.lock().await;
+        if let Some(t) = slot.as_ref() {
+            if self.clock.now() + TOKEN_EXPIRY_MARGIN < t.expires_at {
+                return Ok((t.bearer.clone(), t.api_base.clone(), t.generation));
+            }
+        }
+        let fresh = self.fetch_token(deadline).await?;
+        let out = (
+            fresh.bearer.clone(),
+            fresh.api_base.clone(),
+            fresh.generation,
+        );
+        *slot = Some(fresh);
+        Ok(out)
+    }
+
+    async fn drop_token(&self, generation: u64) {
+        let mut slot = self.token.lock().await;
+        if slot.as_ref().is_some_and(|t| t.generation == generation) {
+            *slot = None;
+        }
+    }
+
+    async fn fetch_token(&self, deadline: Deadline) -> Result<CachedToken, GenesysError> {
+        let mut reread_secret = false;
+        loop {
+            let creds: GenesysCredentials =
+                self.secrets.get_json(&self.secret_id).await.map_err(|e| {
+                    GenesysError::transient(
+                        Endpoint::Token,
+                        TransientKind::Credentials,
+                        e.to_string(),
+                    )
+                })?;
+            let (api_base, login_base) = self.endpoints(&creds)?;
+            let budget = self.call_budget(Endpoint::Token, deadline)?;
+            let url = build_url(&login_base, &["oauth", "token"]);
+            self.counters.token.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .post(url)
+                .basic_auth(&creds.client_id, Some(creds.client_secret.expose_secret()))
+                .form(&[("grant_type", "client_credentials")])
+                .timeout(budget)
+                .send()
+                .await;
+            let response =
+                sent.map_err(|e| credentials_error(transport_error(Endpoint::Token, &e, false)))?;
+            let status = response.status();
+            let correlation_id = header(&response, CORRELATION_HEADER);
+            let retry_after = parse_retry_after(response.headers());
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| credentials_error(transport_error(Endpoint::Token, &e, false)))?;
+            if status.is_success() {
+                let token: TokenResponse = serde_json::from_slice(&bytes).map_err(|_| {
+                    GenesysError::transient(
+                        Endpoint::Token,
+                        TransientKind::Credentials,
+                        "the token response is not the expected JSON",
+                    )
+                })?;
+                let lifetime = Duration::from_secs(token.expires_in.unwrap_or(86_400));
+                return Ok(CachedToken {
+                    bearer: token.access_token,
+                    expires_at: self.clock.now() + lifetime,
+                    api_base,
+                    generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+                });
+            }
+            let body: TokenErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+            let error = body.error.clone().unwrap_or_else(|| "unknown_error".into());
+            if (status == StatusCode::UNAUTHORIZED || error == "invalid_client") && !reread_secret {
+                // The client secret may have been rotated since we cached it.
+                reread_secret = true;
+                tracing::warn!(status = status.as_u16(), error = %error, "token endpoint rejected the client credentials; re-reading the secret");
+                self.secrets.invalidate(&self.secret_id).await;
+                continue;
+            }
+            let description = body
+                .error_description
+                .or(body.description)
+                .unwrap_or_default();
+            let mut err = GenesysError::transient(
+                Endpoint::Token,
+                TransientKind::Credentials,
+                format!(
+                    "token endpoint answered {}: {error} {description}",
+                    status.as_u16()
+                )
+                .trim_end()
+                .to_owned(),
+            );
+            err.status = Some(status.as_u16());
+            err.code = Some(error);
+            err.correlation_id = correlation_id;
+            err.retry_after = retry_after;
+            return Err(err);
+        }
+    }
+
+    fn endpoints(&self, creds: &GenesysCredentials) -> Result<(Url, Url), GenesysError> {
+        let environment = creds
+            .environment
+            .as_deref()
+            .map(validate_environment)
+            .transpose()
+            .map_err(|p| {
+                GenesysError::transient(
+                    Endpoint::Token,
+                    TransientKind::Credentials,
+                    format!("the secret's environment {p}"),
+                )
+            })?
+            .or_else(|| self.settings.genesys_environment.clone());
+        let from_env = |prefix: &str| -> Result<Url, GenesysError> {
+            let env = environment.as_deref().ok_or_else(|| {
+                GenesysError::transient(
+                    Endpoint::Token,
+                    TransientKind::Credentials,
+                    "no Genesys environment: set \"environment\" in the secret or GENESYS_ENVIRONMENT",
+                )
+            })?;
+            Url::parse(&format!("https://{prefix}.{env}")).map_err(|e| {
+                GenesysError::transient(
+                    Endpoint::Token,
+                    TransientKind::Credentials,
+                    format!("bad environment: {e}"),
+                )
+            })
+        };
+        let api = match &self.settings.api_base_url {
+            Some(u) => u.clone(),
+            None => from_env("api")?,
+        };
+        let login = match &self.settings.login_base_url {
+            Some(u) => u.clone(),
+            None => from_env("login")?,
+        };
+        Ok((api, login))
+    }
+}
+
+fn credentials_error(mut e: GenesysError) -> GenesysError {
+    e.class = ErrorClass::Transient(TransientKind::Credentials);
+    e
+}
+
+/// Appends path segments to a base that may itself have a path; each segment is encoded, and
+/// ids come from parsed UUIDs, so nothing from the input can change the path's shape.
+pub fn build_url(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(128).collect())
+}
+
+/// `Retry-After` in seconds (Genesys sends seconds; an HTTP date is treated as unknown).
+pub fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn parse_json<T: for<'de> serde::Deserialize<'de>>(
+    endpoint: Endpoint,
+    answer: &Answer,
+) -> Result<T, GenesysError> {
+    serde_json::from_slice(&answer.body).map_err(|e| {
+        let mut err = GenesysError::transient(
+            endpoint,
+            TransientKind::Upstream,
+            format!(
+                "malformed response body ({} at line {}, column {})",
+                category(&e),
+                e.line(),
+                e.column()
+            ),
+        );
+        err.correlation_id = answer.correlation_id.clone();
+        err
+    })
+}
+
+fn category(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "io error",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "unexpected shape",
+        serde_json::error::Category::Eof => "truncated JSON",
+    }
+}
+
+fn transport_error(endpoint: Endpoint, e: &reqwest::Error, write_unknown: bool) -> GenesysError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "failed while reading the response"
+    } else {
+        "connection failed"
+    };
+    let mut err =
+        GenesysError::transient(endpoint, TransientKind::Upstream, format!("request {what}"));
+    err.write_unknown = write_unknown;
+    err
+}
+
+fn api_error(
+    endpoint: Endpoint,
+    status: StatusCode,
+    body: &[u8],
+    correlation_id: Option<String>,
+    retry_after: Option<Duration>,
+) -> GenesysError {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let code = status.as_u16();
+    let class = match code {
+        404 => ErrorClass::NotFound,
+        403 => ErrorClass::Forbidden,
+        429 => ErrorClass::Transient(TransientKind::RateLimited),
+        // 401 twice in a row (after a fresh token) is a deployment problem, not the request's.
+        401 => ErrorClass::Transient(TransientKind::Credentials),
+        408 | 409 | 425 => ErrorClass::Transient(TransientKind::Upstream),
+        400..=499 => ErrorClass::Rejected,
+        _ => ErrorClass::Transient(TransientKind::Upstream),
+    };
+    let message = parsed
+        .message
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("no message").to_owned());
+    GenesysError {
+        endpoint,
+        class,
+        status: Some(code),
+        code: parsed.code,
+        message: message.chars().take(1_000).collect(),
+        correlation_id,
+        context_id: parsed.context_id,
+        retry_after,
+        // A write answered with 5xx may still have been applied.
+        write_unknown: endpoint == Endpoint::PostWrapup && code >= 500,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_the_base_path_and_encode_segments() {
+        let base = Url::parse("https://api.mypurecloud.ie").unwrap();
+        assert_eq!(
+            build_url(&base, &["api", "v2", "x"]).as_str(),
+            "https://api.mypurecloud.ie/api/v2/x"
+        );
+        let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
+        assert_eq!(
+            build_url(&base, &["api", "v2"]).as_str(),
+            "http://127.0.0.1:9/prefix/api/v2"
+        );
+        let evil = build_url(&base, &["../../x?y#z"]);
+        assert_eq!(evil.path(), "/prefix/..%2F..%2Fx%3Fy%23z");
+        assert!(evil.query().is_none() && evil.fragment().is_none());
+    }
+
+    #[test]
+    fn retry_after_is_seconds() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(parse_retry_after(&h), None);
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        let class = |s: u16| {
+            api_error(
+                Endpoint::GetConversation,
+                StatusCode::from_u16(s).unwrap(),
+                b"{}",
+                None,
+                None,
+            )
+            .class
+        };
+        assert_eq!(class(404), ErrorClass::NotFound);
+        assert_eq!(class(403), ErrorClass::Forbidden);
+        assert_eq!(class(400), ErrorClass::Rejected);
+        assert_eq!(
+            class(429),
+            ErrorClass::Transient(TransientKind::RateLimited)
+        );
+        for s in [409, 500, 502, 503, 504] {
+            assert_eq!(
+                class(s),
+                ErrorClass::Transient(TransientKind::Upstream),
+                "{s}"
+            );
+        }
+        let e = api_error(
+            Endpoint::PostWrapup,
+            StatusCode::BAD_REQUEST,
+            br#"{"status":400,"code":"bad.request","message":"Invalid wrap-up code","contextId":"ctx"}"#,
+            Some("corr".into()),
+            None,
+        );
+        assert_eq!(e.code.as_deref(), Some("bad.request"));
+        assert_eq!(e.context_id.as_deref(), Some("ctx"));
+        assert!(e.quoted().contains("bad.request") && e.quoted().contains("Invalid wrap-up code"));
+    }
+}

@@ -1,0 +1,199 @@
+//! The parts of Genesys Cloud's models this function reads and writes (field names from the
+//! platform's Swagger). Every field is optional or defaulted: Genesys omits nulls and adds
+//! fields over time, and neither may break a read.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// Null while the conversation is active: the only reliable "ended" signal.
+    #[serde(default)]
+    pub end_time: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub participants: Vec<Participant>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub divisions: Vec<DivisionMembership>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DivisionMembership {
+    #[serde(default)]
+    pub division: Option<DivisionRef>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DivisionRef {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    pub id: String,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub end_time: Option<String>,
+    #[serde(default)]
+    pub purpose: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub queue_id: Option<String>,
+    #[serde(default)]
+    pub wrapup_required: Option<bool>,
+    #[serde(default)]
+    pub wrapup: Option<Wrapup>,
+    #[serde(default)]
+    pub start_acw_time: Option<String>,
+    #[serde(default)]
+    pub end_acw_time: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub calls: Vec<Communication>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub callbacks: Vec<Communication>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub emails: Vec<Communication>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub messages: Vec<Communication>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub social_expressions: Vec<Communication>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub videos: Vec<Communication>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub chats: Vec<Communication>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub cobrowsesessions: Vec<Communication>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub screenshares: Vec<Communication>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Communication {
+    pub id: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub start_alerting_time: Option<String>,
+    #[serde(default)]
+    pub connected_time: Option<String>,
+    #[serde(default)]
+    pub disconnected_time: Option<String>,
+    #[serde(default)]
+    pub wrapup: Option<Wrapup>,
+    #[serde(default)]
+    pub after_call_work: Option<AfterCallWork>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AfterCallWork {
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub end_time: Option<String>,
+}
+
+/// A participant's or communication's current wrap-up. `code` is a string: system codes such
+/// as `ININ-WRAP-UP-TIMEOUT` are not UUIDs.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Wrapup {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub duration_seconds: Option<i64>,
+    #[serde(default)]
+    pub end_time: Option<String>,
+    #[serde(default)]
+    pub provisional: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WrapupCode {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub division: Option<DivisionRef>,
+}
+
+/// Body of the media-specific `.../communications/{id}/wrapup` POST.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WrapupInput {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub context_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub access_token: secrecy::SecretString,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[REDACTED]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Errors of `login.<environment>/oauth/token`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TokenErrorBody {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

@@ -1,0 +1,234 @@
+//! The sandbox's demo org. The `events/` samples refer to these ids; the tests use them too.
+
+use super::emulator::OrgData;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub const CLIENT_ID: &str = "sandbox-client";
+pub const CLIENT_SECRET: &str = "sandbox-client-secret-not-for-production";
+pub const SIGNING_KEY: &str = "sandbox-signing-key-not-for-production";
+
+pub const DIVISION_SALES: &str = "d1d00000-0000-4000-8000-000000000001";
+pub const DIVISION_SUPPORT: &str = "d1d00000-0000-4000-8000-000000000002";
+pub const QUEUE_SALES: &str = "9ee00000-0000-4000-8000-000000000001";
+
+/// "Sale completed", division Sales.
+pub const CODE_SALE: &str = "c0de0000-0000-4000-8000-000000000001";
+/// "Call back later", every division (`*`).
+pub const CODE_CALLBACK: &str = "c0de0000-0000-4000-8000-000000000002";
+/// "Support escalation", division Support only.
+pub const CODE_SUPPORT: &str = "c0de0000-0000-4000-8000-000000000003";
+
+/// Ended voice call, agent in after-call work: `events/eventbridge-custom.json`.
+pub const CONV_CALL: &str = "c0000000-0000-4000-8000-000000000001";
+/// Ended web message: `events/webhook-function-url.json`.
+pub const CONV_MESSAGE: &str = "c0000000-0000-4000-8000-000000000002";
+/// Ended email: `events/webhook-http-api.json`.
+pub const CONV_EMAIL: &str = "c0000000-0000-4000-8000-000000000003";
+/// Voice call still in progress.
+pub const CONV_ACTIVE: &str = "c0000000-0000-4000-8000-000000000004";
+/// Ended call that already carries `CODE_SALE`.
+pub const CONV_WRAPPED: &str = "c0000000-0000-4000-8000-000000000005";
+/// Ended call transferred from one agent to another.
+pub const CONV_TRANSFER: &str = "c0000000-0000-4000-8000-000000000006";
+/// Ended call abandoned in queue: no agent ever joined.
+pub const CONV_ABANDONED: &str = "c0000000-0000-4000-8000-000000000007";
+/// Ended direct call.
+pub const CONV_DIRECT: &str = "c0000000-0000-4000-8000-000000000008";
+
+/// Participant and communication ids follow the conversation's number: `a…0N1` is the customer,
+/// `a…0N2` the first agent (`a…0N3` the second); `e…` the same for their communications.
+pub fn participant(conversation: u8, n: u8) -> String {
+    format!("a0000000-0000-4000-8000-0000000000{conversation}{n}")
+}
+
+pub fn communication(conversation: u8, n: u8) -> String {
+    format!("e0000000-0000-4000-8000-0000000000{conversation}{n}")
+}
+
+pub const AGENT_USER: &str = "05e70000-0000-4000-8000-000000000001";
+pub const SECOND_AGENT_USER: &str = "05e70000-0000-4000-8000-000000000002";
+
+fn time(minute: u32) -> String {
+    format!("2026-11-25T09:{minute:02}:00.000Z")
+}
+
+fn communication_json(id: &str, from: u32, to: Option<u32>, acw: Option<&str>) -> Value {
+    json!({
+        "state": if to.is_some() { "disconnected" } else { "connected" },
+        "initialState": "alerting",
+        "id": id,
+        "direction": "inbound",
+        "held": false,
+        "disconnectType": to.map(|_| "peer"),
+        "startAlertingTime": time(from),
+        "connectedTime": time(from),
+        "disconnectedTime": to.map(time),
+        "provider": "Edge",
+        "afterCallWork": acw.map(|state| json!({"state": state, "startTime": to.map(time)})),
+        "afterCallWorkRequired": acw.is_some(),
+    })
+}
+
+struct Agent {
+    user: &'static str,
+    from: u32,
+    to: Option<u32>,
+    acw: Option<&'static str>,
+    wrapup: Option<Value>,
+}
+
+fn conversation(
+    n: u8,
+    media: &str,
+    ended_at: Option<u32>,
+    agents: &[Agent],
+    purpose: &str,
+) -> Value {
+    let id = format!("c0000000-0000-4000-8000-00000000000{n}");
+    let mut participants = vec![json!({
+        "id": participant(n, 1),
+        "startTime": time(0),
+        "endTime": ended_at.map(time),
+        "purpose": "customer",
+        "participantType": "External",
+        "address": "tel:+35312345678",
+        "ani": "tel:+35312345678",
+        "wrapupRequired": false,
+        "attributes": {"crmCaseId": "CASE-1001"},
+        media: [communication_json(&communication(n, 1), 0, ended_at, None)],
+    })];
+    for (i, agent) in agents.iter().enumerate() {
+        let k = u8::try_from(i).unwrap_or(0) + 2;
+        let mut comm = communication_json(&communication(n, k), agent.from, agent.to, agent.acw);
+        if let Some(w) = &agent.wrapup {
+            comm["wrapup"] = w.clone();
+        }
+        participants.push(json!({
+            "id": participant(n, k),
+            "startTime": time(agent.from),
+            "endTime": agent.to.map(time),
+            "connectedTime": time(agent.from),
+            "name": "Demo Agent",
+            "userId": agent.user,
+            "queueId": QUEUE_SALES,
+            "queueName": "Sales",
+            "purpose": purpose,
+            "participantType": "Internal",
+            "wrapupRequired": true,
+            "wrapupTimeoutMs": 60000,
+            "wrapup": agent.wrapup,
+            "startAcwTime": agent.to.map(time),
+            "attributes": {},
+            media: [comm],
+        }));
+    }
+    json!({
+        "id": id,
+        "startTime": time(0),
+        "endTime": ended_at.map(time),
+        "participants": participants,
+        "recordingState": "none",
+        "divisions": [{
+            "division": {"id": DIVISION_SALES, "selfUri": format!("/api/v2/authorization/divisions/{DIVISION_SALES}")},
+            "entities": [{"id": QUEUE_SALES, "selfUri": format!("/api/v2/routing/queues/{QUEUE_SALES}")}]
+        }],
+        "selfUri": format!("/api/v2/conversations/{id}"),
+    })
+}
+
+fn code(id: &str, name: &str, division: Option<(&str, &str)>) -> Value {
+    let division = match division {
+        Some((id, name)) => {
+            json!({"id": id, "name": name, "selfUri": format!("/api/v2/authorization/divisions/{id}")})
+        }
+        None => json!({"id": "*", "name": "*"}),
+    };
+    json!({
+        "id": id, "name": name, "division": division,
+        "dateCreated": "2026-01-01T00:00:00Z", "createdBy": {"id": AGENT_USER},
+        "selfUri": format!("/api/v2/routing/wrapupcodes/{id}")
+    })
+}
+
+pub fn org() -> OrgData {
+    let agent = |from, to, acw| Agent {
+        user: AGENT_USER,
+        from,
+        to,
+        acw,
+        wrapup: None,
+    };
+    let wrapped = json!({"code": CODE_SALE, "name": "Sale completed", "provisional": false});
+    let conversations = [
+        conversation(
+            1,
+            "calls",
+            Some(7),
+            &[agent(1, Some(7), Some("pending"))],
+            "agent",
+        ),
+        conversation(
+            2,
+            "messages",
+            Some(12),
+            &[agent(2, Some(12), Some("pending"))],
+            "agent",
+        ),
+        conversation(
+            3,
+            "emails",
+            Some(30),
+            &[agent(5, Some(30), Some("pending"))],
+            "agent",
+        ),
+        conversation(4, "calls", None, &[agent(1, None, None)], "agent"),
+        conversation(
+            5,
+            "calls",
+            Some(9),
+            &[Agent {
+                wrapup: Some(wrapped),
+                ..agent(1, Some(9), Some("complete"))
+            }],
+            "agent",
+        ),
+        conversation(
+            6,
+            "calls",
+            Some(20),
+            &[
+                agent(1, Some(10), Some("complete")),
+                Agent {
+                    user: SECOND_AGENT_USER,
+                    ..agent(10, Some(20), Some("pending"))
+                },
+            ],
+            "agent",
+        ),
+        conversation(7, "calls", Some(3), &[], "agent"),
+        conversation(8, "calls", Some(4), &[agent(0, Some(4), None)], "user"),
+    ];
+    let codes = [
+        code(CODE_SALE, "Sale completed", Some((DIVISION_SALES, "Sales"))),
+        code(CODE_CALLBACK, "Call back later", None),
+        code(
+            CODE_SUPPORT,
+            "Support escalation",
+            Some((DIVISION_SUPPORT, "Support")),
+        ),
+    ];
+    OrgData {
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: CLIENT_SECRET.to_owned(),
+        conversations: key_by_id(conversations),
+        wrapup_codes: key_by_id(codes),
+    }
+}
+
+fn key_by_id(values: impl IntoIterator<Item = Value>) -> HashMap<String, Value> {
+    values
+        .into_iter()
+        .map(|v| (v["id"].as_str().unwrap_or_default().to_owned(), v))
+        .collect()
+}

@@ -1,0 +1,551 @@
+//! An in-process, stateful Genesys Cloud emulator on loopback: the login and API paths this
+//! function calls, with the platform's shapes, a request log and fault injection. It serves
+//! `invoke --sandbox`, the tests and the benches.
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Which emulated call a request was, for the log and for fault rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    Token,
+    GetConversation,
+    GetWrapupCode,
+    PostWrapup,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// Answer with this status and a Genesys `ErrorBody` (token route: an OAuth error body).
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+        retry_after: Option<u64>,
+    },
+    /// Never answer (the client's timeout fires).
+    Hang,
+    /// Close the connection without answering.
+    Reset,
+    /// 200 with a body that is not JSON.
+    Malformed,
+    /// Apply the write, then answer with this status: the client cannot know it worked.
+    ApplyThenStatus(u16),
+    /// Apply the write, then close the connection.
+    ApplyThenReset,
+}
+
+#[derive(Debug, Clone)]
+struct FaultRule {
+    route: Route,
+    kind: FaultKind,
+    remaining: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedRequest {
+    pub route: Route,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedWrite {
+    pub media: String,
+    pub conversation_id: String,
+    pub participant_id: String,
+    pub communication_id: String,
+    pub body: Value,
+}
+
+/// The emulated org: data and behaviour switches.
+#[derive(Debug, Clone, Default)]
+pub struct OrgData {
+    pub client_id: String,
+    pub client_secret: String,
+    pub conversations: HashMap<String, Value>,
+    pub wrapup_codes: HashMap<String, Value>,
+}
+
+#[derive(Default)]
+struct State {
+    org: OrgData,
+    tokens: HashSet<String>,
+    token_lifetime: u64,
+    faults: Vec<FaultRule>,
+    log: Vec<LoggedRequest>,
+    writes: Vec<LoggedWrite>,
+    latency: Duration,
+}
+
+pub struct Emulator {
+    state: Arc<Mutex<State>>,
+    base_url: reqwest::Url,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Emulator {
+    pub async fn start(org: OrgData) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr: SocketAddr = listener.local_addr()?;
+        let base_url =
+            reqwest::Url::parse(&format!("http://{addr}")).map_err(std::io::Error::other)?;
+        let state = Arc::new(Mutex::new(State {
+            org,
+            token_lifetime: 86_400,
+            ..State::default()
+        }));
+        let shared = state.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| serve(state.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self {
+            state,
+            base_url,
+            server,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`: both the API and the login base URL.
+    pub fn base_url(&self) -> reqwest::Url {
+        self.base_url.clone()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Fails the next `times` requests to `route` with `kind`.
+    pub fn inject(&self, route: Route, kind: FaultKind, times: usize) {
+        self.with(|s| {
+            s.faults.push(FaultRule {
+                route,
+                kind,
+                remaining: times,
+            })
+        });
+    }
+
+    pub fn clear_faults(&self) {
+        self.with(|s| s.faults.clear());
+    }
+
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.with(|s| s.log.clone())
+    }
+
+    pub fn count(&self, route: Route) -> usize {
+        self.with(|s| s.log.iter().filter(|r| r.route == route).count())
+    }
+
+    pub fn writes(&self) -> Vec<LoggedWrite> {
+        self.with(|s| s.writes.clone())
+    }
+
+    pub fn clear_log(&self) {
+        self.with(|s| {
+            s.log.clear();
+            s.writes.clear();
+        });
+    }
+
+    /// Invalidates every issued token, as an expiry or revocation would.
+    pub fn revoke_tokens(&self) {
+        self.with(|s| s.tokens.clear());
+    }
+
+    pub fn set_token_lifetime(&self, seconds: u64) {
+        self.with(|s| s.token_lifetime = seconds);
+    }
+
+    /// Rotates the OAuth client's secret: old credentials get 401 `invalid_client`.
+    pub fn set_client_secret(&self, secret: &str) {
+        self.with(|s| s.org.client_secret = secret.to_owned());
+    }
+
+    /// Delay before every answer, for benches.
+    pub fn set_latency(&self, latency: Duration) {
+        self.with(|s| s.latency = latency);
+    }
+
+    pub fn conversation(&self, id: &str) -> Option<Value> {
+        self.with(|s| s.org.conversations.get(id).cloned())
+    }
+
+    pub fn put_conversation(&self, conversation: Value) {
+        let id = conversation["id"].as_str().unwrap_or_default().to_owned();
+        self.with(|s| s.org.conversations.insert(id, conversation));
+    }
+
+    pub fn put_wrapup_code(&self, code: Value) {
+        let id = code["id"].as_str().unwrap_or_default().to_owned();
+        self.with(|s| s.org.wrapup_codes.insert(id, code));
+    }
+
+    /// Changes a conversation in place (e.g. to end it).
+    pub fn update_conversation(&self, id: &str, f: impl FnOnce(&mut Value)) {
+        self.with(|s| {
+            if let Some(c) = s.org.conversations.get_mut(id) {
+                f(c)
+            }
+        });
+    }
+}
+
+type Reply = Result<Response<Full<Bytes>>, std::io::Error>;
+
+async fn serve(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Reply {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let headers = req.headers().clone();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let route = route_of(&method, &path);
+
+    let (fault, latency) = {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        let fault = s
+            .faults
+            .iter_mut()
+            .find(|f| f.remaining > 0 && f.route == route)
+            .map(|f| {
+                f.remaining -= 1;
+                f.kind.clone()
+            });
+        (fault, s.latency)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let (status, response) = match fault {
+        Some(FaultKind::Hang) => {
+            log(&state, route, &method, &path, 0);
+            tokio::time::sleep(Duration::from_secs(3_600)).await;
+            return Err(std::io::Error::other("hung"));
+        }
+        Some(FaultKind::Reset) => {
+            log(&state, route, &method, &path, 0);
+            return Err(std::io::Error::other("reset"));
+        }
+        Some(FaultKind::Malformed) => (200, text(200, "{\"id\": \"truncated")),
+        Some(FaultKind::Status {
+            status,
+            code,
+            message,
+            retry_after,
+        }) => {
+            let body = if route == Route::Token {
+                json!({"error": code, "description": message, "error_description": message})
+            } else {
+                genesys_error(status, &code, &message)
+            };
+            let mut r = json_reply(status, &body);
+            if let Some(ra) = retry_after {
+                r.headers_mut().insert("retry-after", ra.into());
+            }
+            (status, r)
+        }
+        Some(FaultKind::ApplyThenStatus(status)) => {
+            let (applied, _) = handle(&state, route, &method, &path, &headers, &body);
+            if applied >= 300 {
+                (applied, text(applied, ""))
+            } else {
+                (
+                    status,
+                    json_reply(
+                        status,
+                        &genesys_error(status, "service.unavailable", "The service is unavailable"),
+                    ),
+                )
+            }
+        }
+        Some(FaultKind::ApplyThenReset) => {
+            let (applied, _) = handle(&state, route, &method, &path, &headers, &body);
+            log(&state, route, &method, &path, applied);
+            return Err(std::io::Error::other("reset after write"));
+        }
+        None => handle(&state, route, &method, &path, &headers, &body),
+    };
+    log(&state, route, &method, &path, status);
+    let mut response = response;
+    if let Ok(id) = hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        response.headers_mut().insert("inin-correlation-id", id);
+    }
+    Ok(response)
+}
+
+fn log(state: &Mutex<State>, route: Route, method: &str, path: &str, status: u16) {
+    state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .log
+        .push(LoggedRequest {
+            route,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+        });
+}
+
+fn route_of(method: &str, path: &str) -> Route {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("POST", ["oauth", "token"]) => Route::Token,
+        ("GET", ["api", "v2", "conversations", _]) => Route::GetConversation,
+        ("GET", ["api", "v2", "routing", "wrapupcodes", _]) => Route::GetWrapupCode,
+        (
+            "POST",
+            ["api", "v2", "conversations", _, _, "participants", _, "communications", _, "wrapup"],
+        ) => Route::PostWrapup,
+        _ => Route::Other,
+    }
+}
+
+fn handle(
+    state: &Mutex<State>,
+    route: Route,
+    _method: &str,
+    path: &str,
+    headers: &hyper::HeaderMap,
+    body: &Bytes,
+) -> (u16, Response<Full<Bytes>>) {
+    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    if route == Route::Token {
+        return token(&mut s, headers, body);
+    }
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !bearer.is_some_and(|t| s.tokens.contains(t)) {
+        return reply(
+            401,
+            genesys_error(
+                401,
+                "authentication.required",
+                "No authentication bearer token specified in authorization header.",
+            ),
+        );
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (route, segments.as_slice()) {
+        (Route::GetConversation, [_, _, _, id]) => match s.org.conversations.get(*id) {
+            Some(c) => reply(200, c.clone()),
+            None => reply(
+                404,
+                genesys_error(
+                    404,
+                    "not.found",
+                    "The requested conversation was not found.",
+                ),
+            ),
+        },
+        (Route::GetWrapupCode, [_, _, _, _, id]) => match s.org.wrapup_codes.get(*id) {
+            Some(c) => reply(200, c.clone()),
+            None => reply(
+                404,
+                genesys_error(404, "not.found", "wrapup code not found"),
+            ),
+        },
+        (Route::PostWrapup, [_, _, _, media, cid, _, pid, _, comm, _]) => {
+            post_wrapup(&mut s, media, cid, pid, comm, body)
+        }
+        _ => reply(
+            404,
+            genesys_error(404, "not.found", "The requested resource was not found."),
+        ),
+    }
+}
+
+fn token(s: &mut State, headers: &hyper::HeaderMap, body: &Bytes) -> (u16, Response<Full<Bytes>>) {
+    let credentials = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let form = String::from_utf8_lossy(body);
+    if !form
+        .split('&')
+        .any(|kv| kv == "grant_type=client_credentials")
+    {
+        return reply(
+            400,
+            json!({"error": "unsupported_grant_type", "description": "grant_type must be client_credentials"}),
+        );
+    }
+    let expected = format!("{}:{}", s.org.client_id, s.org.client_secret);
+    if credentials.as_deref() != Some(expected.as_str()) {
+        return reply(
+            401,
+            json!({"error": "invalid_client", "description": "client not found", "error_description": "client not found"}),
+        );
+    }
+    let token = format!("emu-{}", uuid::Uuid::new_v4().simple());
+    s.tokens.insert(token.clone());
+    reply(
+        200,
+        json!({"access_token": token, "token_type": "bearer", "expires_in": s.token_lifetime}),
+    )
+}
+
+fn media_array(segment: &str) -> Option<&'static str> {
+    Some(match segment {
+        "calls" => "calls",
+        "callbacks" => "callbacks",
+        "emails" => "emails",
+        "messages" => "messages",
+        "socials" => "socialExpressions",
+        "videos" => "videos",
+        "chats" => "chats",
+        _ => return None,
+    })
+}
+
+fn post_wrapup(
+    s: &mut State,
+    media: &str,
+    cid: &str,
+    pid: &str,
+    comm: &str,
+    body: &Bytes,
+) -> (u16, Response<Full<Bytes>>) {
+    let not_found = || {
+        reply(
+            404,
+            genesys_error(404, "not.found", "The requested resource was not found."),
+        )
+    };
+    let Some(array) = media_array(media) else {
+        return not_found();
+    };
+    let input: Value =
+        match serde_json::from_slice(body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return reply(
+                400,
+                genesys_error(
+                    400,
+                    "bad.request",
+                    "The request could not be understood by the server due to malformed syntax.",
+                ),
+            ),
+        };
+    let Some(code_id) = input["code"].as_str().map(str::to_owned) else {
+        return reply(
+            400,
+            genesys_error(400, "bad.request", "wrapup code is required"),
+        );
+    };
+    let Some(code) = s.org.wrapup_codes.get(&code_id).cloned() else {
+        return reply(
+            400,
+            genesys_error(400, "bad.request", "Invalid wrap-up code"),
+        );
+    };
+    let Some(conversation) = s.org.conversations.get_mut(cid) else {
+        return not_found();
+    };
+    let code_division = code["division"]["id"].as_str().unwrap_or("*").to_owned();
+    let in_division = code_division == "*"
+        || conversation["divisions"].as_array().is_some_and(|ds| {
+            ds.iter()
+                .any(|d| d["division"]["id"].as_str() == Some(code_division.as_str()))
+        });
+    if !in_division {
+        return reply(
+            400,
+            genesys_error(400, "bad.request", "Invalid wrap-up code"),
+        );
+    }
+    let wrapup = json!({
+        "code": code_id,
+        "name": code["name"],
+        "notes": input.get("notes").cloned().unwrap_or(Value::Null),
+        "tags": input.get("tags").cloned().unwrap_or(Value::Null),
+        "provisional": false,
+    });
+    let Some(participant) = conversation["participants"]
+        .as_array_mut()
+        .and_then(|ps| ps.iter_mut().find(|p| p["id"].as_str() == Some(pid)))
+    else {
+        return not_found();
+    };
+    let Some(communication) = participant[array]
+        .as_array_mut()
+        .and_then(|cs| cs.iter_mut().find(|c| c["id"].as_str() == Some(comm)))
+    else {
+        return not_found();
+    };
+    communication["wrapup"] = wrapup.clone();
+    if communication["afterCallWork"]["state"] == "pending" {
+        communication["afterCallWork"]["state"] = json!("complete");
+    }
+    participant["wrapup"] = wrapup;
+    s.writes.push(LoggedWrite {
+        media: media.to_owned(),
+        conversation_id: cid.to_owned(),
+        participant_id: pid.to_owned(),
+        communication_id: comm.to_owned(),
+        body: input,
+    });
+    (202, text(202, ""))
+}
+
+fn genesys_error(status: u16, code: &str, message: &str) -> Value {
+    json!({
+        "status": status, "code": code, "message": message,
+        "messageWithParams": message, "messageParams": {},
+        "contextId": uuid::Uuid::new_v4().to_string(), "details": [], "errors": []
+    })
+}
+
+fn reply(status: u16, body: Value) -> (u16, Response<Full<Bytes>>) {
+    (status, json_reply(status, &body))
+}
+
+fn json_reply(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    let mut r = text(status, &body.to_string());
+    r.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn text(status: u16, body: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r
+}

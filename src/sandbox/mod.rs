@@ -1,0 +1,88 @@
+//! The built-in sandbox: the Genesys Cloud emulator with the demo org, plus in-memory secrets,
+//! so `invoke --sandbox` and the tests run the real handler with no configuration at all.
+
+pub mod demo;
+pub mod emulator;
+
+use crate::app::{App, StartupError};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::secrets::MemorySecretStore;
+use crate::triggers::signature;
+use emulator::Emulator;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub struct Sandbox {
+    pub emulator: Emulator,
+    pub secrets: Arc<MemorySecretStore>,
+}
+
+impl Sandbox {
+    pub async fn start() -> std::io::Result<Self> {
+        let emulator = Emulator::start(demo::org()).await?;
+        let secrets = Arc::new(MemorySecretStore::new());
+        let settings = Self::base_settings(&emulator);
+        secrets.put(
+            &settings.genesys_secret_id,
+            json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET, "environment": "sandbox.invalid"})
+                .to_string(),
+        );
+        if let Some(id) = &settings.webhook_secret_id {
+            secrets.put(id, json!({"signingKey": demo::SIGNING_KEY}).to_string());
+        }
+        Ok(Self { emulator, secrets })
+    }
+
+    fn base_settings(emulator: &Emulator) -> Settings {
+        Settings::for_endpoints(emulator.base_url(), emulator.base_url())
+    }
+
+    /// Settings pointing at the emulator; tests adjust them before building an [`App`].
+    pub fn settings(&self) -> Settings {
+        Self::base_settings(&self.emulator)
+    }
+
+    pub fn app(&self, clock: Arc<dyn Clock>) -> Result<App, StartupError> {
+        self.app_with(self.settings(), clock)
+    }
+
+    pub fn app_with(&self, settings: Settings, clock: Arc<dyn Clock>) -> Result<App, StartupError> {
+        App::new(settings, self.secrets.clone(), clock)
+    }
+}
+
+/// Signs an HTTP sample again with `key` at `now`, so samples never go stale. Only events that
+/// already carry a signature header are re-signed: an unsigned sample stays unsigned.
+pub fn resign_http_event(event: &mut Value, key: &[u8], now: i64) {
+    let Some(headers) = event.get("headers").and_then(Value::as_object) else {
+        return;
+    };
+    let signed = headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case(signature::SIGNATURE_HEADER));
+    if !signed {
+        return;
+    }
+    let body = event.get("body").and_then(Value::as_str).unwrap_or("");
+    let raw = if event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .unwrap_or_default()
+    } else {
+        body.as_bytes().to_vec()
+    };
+    let value = signature::sign(key, now, &raw);
+    if let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) {
+        headers.retain(|k, _| {
+            !k.eq_ignore_ascii_case(signature::SIGNATURE_HEADER)
+                && !k.eq_ignore_ascii_case(signature::TIMESTAMP_HEADER)
+        });
+        headers.insert(
+            signature::TIMESTAMP_HEADER.to_owned(),
+            Value::String(now.to_string()),
+        );
+        headers.insert(signature::SIGNATURE_HEADER.to_owned(), Value::String(value));
+    }
+}

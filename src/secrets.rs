@@ -1,0 +1,337 @@
+//! Secrets from AWS Secrets Manager, cached across warm invocations.
+//!
+//! Every failure here is transient on purpose: a missing or unreadable secret is a deployment
+//! mistake, and returning an error keeps the event for a retry instead of dropping it.
+
+use crate::clock::Clock;
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Mutex;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SecretError {
+    #[error("secret {id} was not found in Secrets Manager")]
+    NotFound { id: String },
+    #[error("secret {id} could not be read: {reason}")]
+    Unreadable { id: String, reason: String },
+    #[error("Secrets Manager is unavailable while reading {id}: {reason}")]
+    Unavailable { id: String, reason: String },
+}
+
+/// Where secret strings come from: Secrets Manager in Lambda, memory in the sandbox.
+#[async_trait]
+pub trait SecretStore: Send + Sync + 'static {
+    async fn fetch(&self, id: &str) -> Result<SecretString, SecretError>;
+}
+
+pub struct SecretsManagerStore {
+    client: aws_sdk_secretsmanager::Client,
+}
+
+impl SecretsManagerStore {
+    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+        Self { client }
+    }
+
+    /// Built from the SDK's default chain, so `AWS_ENDPOINT_URL_SECRETS_MANAGER` and
+    /// `AWS_REGION` work exactly as the SDK documents.
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(aws_sdk_secretsmanager::Client::new(&config))
+    }
+}
+
+#[async_trait]
+impl SecretStore for SecretsManagerStore {
+    async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
+        use aws_sdk_secretsmanager::error::SdkError;
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+        match self.client.get_secret_value().secret_id(id).send().await {
+            Ok(out) => match out.secret_string {
+                Some(s) => Ok(SecretString::from(s)),
+                None => Err(SecretError::Unreadable {
+                    id: id.to_owned(),
+                    reason: "it has no SecretString (binary secrets are not supported)".into(),
+                }),
+            },
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                GetSecretValueError::ResourceNotFoundException(_) => {
+                    Err(SecretError::NotFound { id: id.to_owned() })
+                }
+                other => Err(SecretError::Unavailable {
+                    id: id.to_owned(),
+                    reason: aws_error_summary(other),
+                }),
+            },
+            Err(e) => Err(SecretError::Unavailable {
+                id: id.to_owned(),
+                reason: format!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e)),
+            }),
+        }
+    }
+}
+
+/// The error code and message only: SDK errors never carry the secret value.
+fn aws_error_summary(e: &impl aws_sdk_secretsmanager::error::ProvideErrorMetadata) -> String {
+    format!(
+        "{}: {}",
+        e.code().unwrap_or("Unknown"),
+        e.message().unwrap_or("no message")
+    )
+}
+
+/// In-memory secrets for the sandbox and tests.
+#[derive(Default)]
+pub struct MemorySecretStore {
+    secrets: std::sync::Mutex<HashMap<String, String>>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl MemorySecretStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn put(&self, id: &str, value: impl Into<String>) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned(), value.into());
+    }
+    pub fn remove(&self, id: &str) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+    /// How many times a secret was fetched (cache misses).
+    pub fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl SecretStore for MemorySecretStore {
+    async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
+        secrets
+            .get(id)
+            .map(|s| SecretString::from(s.clone()))
+            .ok_or_else(|| SecretError::NotFound { id: id.to_owned() })
+    }
+}
+
+struct Cached {
+    value: SecretString,
+    fetched_at: SystemTime,
+}
+
+/// A TTL cache in front of a [`SecretStore`]. One lock per cache keeps concurrent messages of
+/// a batch from fetching the same secret twice.
+pub struct SecretCache {
+    store: Arc<dyn SecretStore>,
+    clock: Arc<dyn Clock>,
+    ttl: Duration,
+    entries: Mutex<HashMap<String, Cached>>,
+}
+
+impl SecretCache {
+    pub fn new(store: Arc<dyn SecretStore>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
+        Self {
+            store,
+            clock,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<SecretString, SecretError> {
+        let mut entries = self.entries.lock().await;
+        let now = self.clock.now();
+        if let Some(c) = entries.get(id) {
+            let age = now.duration_since(c.fetched_at).unwrap_or(Duration::ZERO);
+            if age < self.ttl {
+                return Ok(c.value.clone());
+            }
+        }
+        let value = self.store.fetch(id).await?;
+        entries.insert(
+            id.to_owned(),
+            Cached {
+                value: value.clone(),
+                fetched_at: now,
+            },
+        );
+        Ok(value)
+    }
+
+    /// How long ago `id` was fetched, if it is cached.
+    pub async fn age(&self, id: &str) -> Option<Duration> {
+        let entries = self.entries.lock().await;
+        entries.get(id).map(|c| {
+            self.clock
+                .now()
+                .duration_since(c.fetched_at)
+                .unwrap_or(Duration::ZERO)
+        })
+    }
+
+    /// Forgets `id`, e.g. after the token endpoint rejected the credentials (rotation).
+    pub async fn invalidate(&self, id: &str) {
+        self.entries.lock().await.remove(id);
+    }
+
+    /// Reads and parses a JSON secret.
+    pub async fn get_json<T: for<'de> Deserialize<'de>>(&self, id: &str) -> Result<T, SecretError> {
+        let raw = self.get(id).await?;
+        serde_json::from_str(raw.expose_secret()).map_err(|e| SecretError::Unreadable {
+            id: id.to_owned(),
+            // serde_json's message names the field and position, never the value.
+            reason: format!(
+                "its SecretString is not the expected JSON: {}",
+                redacted_json_error(&e)
+            ),
+        })
+    }
+}
+
+fn redacted_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        // Data errors quote the offending value ("invalid type: string \"...\""); keep only the position.
+        Category::Data => format!(
+            "a field is missing or has the wrong type (line {}, column {}){}",
+            e.line(),
+            e.column(),
+            missing_field_name(e)
+        ),
+        _ => format!("invalid JSON at line {}, column {}", e.line(), e.column()),
+    }
+}
+
+fn missing_field_name(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.strip_prefix("missing field `") {
+        Some(rest) => rest
+            .split('`')
+            .next()
+            .map(|f| format!(": missing field {f}"))
+            .unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+/// `{"clientId", "clientSecret", "environment"}` of a Genesys Cloud OAuth client.
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct GenesysCredentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    #[serde(default)]
+    pub environment: Option<String>,
+}
+
+impl std::fmt::Debug for GenesysCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenesysCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("environment", &self.environment)
+            .finish()
+    }
+}
+
+/// `{"signingKey", "previousSigningKey"}`: both accepted, so keys rotate without 401s.
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookKeys {
+    pub signing_key: SecretString,
+    #[serde(default)]
+    pub previous_signing_key: Option<SecretString>,
+}
+
+impl WebhookKeys {
+    pub fn all(&self) -> impl Iterator<Item = &SecretString> {
+        std::iter::once(&self.signing_key).chain(self.previous_signing_key.iter())
+    }
+}
+
+impl std::fmt::Debug for WebhookKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookKeys")
+            .field("signing_key", &"[REDACTED]")
+            .field(
+                "previous_signing_key",
+                &self.previous_signing_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn cache(store: Arc<MemorySecretStore>, clock: Arc<ManualClock>) -> SecretCache {
+        SecretCache::new(store, clock, Duration::from_secs(300))
+    }
+
+    #[tokio::test]
+    async fn cached_until_the_ttl_then_read_again() {
+        let store = Arc::new(MemorySecretStore::new());
+        store.put("g", r#"{"clientId":"a","clientSecret":"s1"}"#);
+        let clock = Arc::new(ManualClock::starting_now());
+        let c = cache(store.clone(), clock.clone());
+        let first: GenesysCredentials = c.get_json("g").await.unwrap();
+        assert_eq!(first.client_secret.expose_secret(), "s1");
+        store.put("g", r#"{"clientId":"a","clientSecret":"s2"}"#);
+        clock.advance(Duration::from_secs(299));
+        let second: GenesysCredentials = c.get_json("g").await.unwrap();
+        assert_eq!(second.client_secret.expose_secret(), "s1");
+        assert_eq!(store.reads(), 1);
+        clock.advance(Duration::from_secs(2));
+        let third: GenesysCredentials = c.get_json("g").await.unwrap();
+        assert_eq!(third.client_secret.expose_secret(), "s2");
+        assert_eq!(store.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn invalidate_forces_a_fresh_read() {
+        let store = Arc::new(MemorySecretStore::new());
+        store.put("g", "x");
+        let c = cache(store.clone(), Arc::new(ManualClock::starting_now()));
+        c.get("g").await.unwrap();
+        c.invalidate("g").await;
+        c.get("g").await.unwrap();
+        assert_eq!(store.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn malformed_secret_errors_never_quote_the_value() {
+        let store = Arc::new(MemorySecretStore::new());
+        store.put("g", r#"{"clientId":"a","clientSecret":12345678}"#);
+        store.put("h", r#"{"clientId":"a", "clientSecret": "hunter2""#);
+        let c = cache(store, Arc::new(ManualClock::starting_now()));
+        let e = c.get_json::<GenesysCredentials>("g").await.unwrap_err();
+        assert!(matches!(e, SecretError::Unreadable { .. }));
+        assert!(!e.to_string().contains("12345678"), "{e}");
+        let e = c.get_json::<GenesysCredentials>("h").await.unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let creds: GenesysCredentials =
+            serde_json::from_str(r#"{"clientId":"a","clientSecret":"hunter2"}"#).unwrap();
+        let keys: WebhookKeys =
+            serde_json::from_str(r#"{"signingKey":"k1","previousSigningKey":"k0"}"#).unwrap();
+        let text = format!("{creds:?} {keys:?}");
+        assert!(!text.contains("hunter2") && !text.contains("k1\"") && !text.contains("k0"));
+        assert!(text.contains("REDACTED"));
+    }
+}

@@ -1,0 +1,356 @@
+//! The signed webhook (Function URL or API Gateway HTTP API, payload 2.0). Every answer is an
+//! HTTP response: an `Err` would become a bare 502 at the URL, so transient trouble is a status
+//! code with `Retry-After` here, and the caller retries.
+
+use super::apply_logged;
+use super::signature::{self, SignatureError};
+use crate::app::{App, Invocation};
+use crate::error::{Transient, TransientKind};
+use crate::secrets::WebhookKeys;
+use crate::telemetry::{log_outcome, LogContext, Trigger};
+use crate::wrapup::{ApplyRequest, Outcome, Reason, Status};
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{header, HeaderValue, Method};
+use base64::Engine;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A cached key older than this is re-read once when a signature does not match (rotation).
+const KEY_REFRESH_MIN_AGE: Duration = Duration::from_secs(30);
+const UPSTREAM_RETRY_AFTER: Duration = Duration::from_secs(30);
+const RATE_LIMIT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Value {
+    let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
+        Ok(request) => respond(app, &request, inv).await,
+        Err(_) => error_response(
+            400,
+            "invalid_event",
+            "not an HTTP API (payload 2.0) request",
+            None,
+        ),
+    };
+    serde_json::to_value(&response).unwrap_or_else(|_| json!({"statusCode": 500}))
+}
+
+async fn respond(
+    app: &App,
+    request: &ApiGatewayV2httpRequest,
+    inv: &Invocation,
+) -> ApiGatewayV2httpResponse {
+    if !is_served_path(request) {
+        return error_response(
+            404,
+            "not_found",
+            "this function serves POST / and POST /wrapup",
+            None,
+        );
+    }
+    if request.request_context.http.method != Method::POST {
+        let mut r = error_response(405, "method_not_allowed", "use POST", None);
+        r.headers
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    let Some(secret_id) = app.settings.webhook_secret_id.as_deref() else {
+        return error_response(
+            503,
+            "webhook_not_configured",
+            "webhooks are refused until WEBHOOK_SECRET_ID is set",
+            None,
+        );
+    };
+    if let Some(ct) = request.headers.get(header::CONTENT_TYPE) {
+        if !is_json_content_type(ct) {
+            return error_response(
+                415,
+                "unsupported_media_type",
+                "the body must be application/json",
+                None,
+            );
+        }
+    }
+    let body = match raw_body(request) {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+
+    let keys = match app.secrets.get_json::<WebhookKeys>(secret_id).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook signing key unavailable");
+            return error_response(
+                503,
+                "upstream_unavailable",
+                "the signing key could not be read",
+                Some(UPSTREAM_RETRY_AFTER),
+            );
+        }
+    };
+    let now = app.clock.unix_seconds();
+    let mut verdict = signature::verify(&request.headers, &body, &keys, now);
+    if verdict == Err(SignatureError::Mismatch)
+        && app
+            .secrets
+            .age(secret_id)
+            .await
+            .is_some_and(|age| age >= KEY_REFRESH_MIN_AGE)
+    {
+        // The key may have been rotated since it was cached: read it once more.
+        app.secrets.invalidate(secret_id).await;
+        if let Ok(fresh) = app.secrets.get_json::<WebhookKeys>(secret_id).await {
+            verdict = signature::verify(&request.headers, &body, &fresh, now);
+        }
+    }
+    if let Err(e) = verdict {
+        tracing::warn!(reason = ?e, request_id = %inv.request_id, "webhook signature refused");
+        return error_response(401, "invalid_signature", &e.to_string(), None);
+    }
+
+    let ctx = LogContext {
+        trigger: Trigger::Webhook,
+        request_id: &inv.request_id,
+        event_id: request.request_context.request_id.as_deref(),
+    };
+    let apply_request = match ApplyRequest::from_slice(&body) {
+        Ok(r) => r,
+        Err(invalid) => {
+            let outcome = Outcome::rejected(Reason::InvalidEvent, invalid.0);
+            log_outcome(&outcome, ctx);
+            return outcome_response(&outcome);
+        }
+    };
+    match apply_logged(app, &apply_request, inv, ctx).await {
+        Ok(outcome) => outcome_response(&outcome),
+        Err(t) => transient_response(&t),
+    }
+}
+
+/// `/` (Function URL root) and `/wrapup` (the template's route). API Gateway puts a named
+/// stage in `rawPath`, so its route key is what counts there.
+fn is_served_path(request: &ApiGatewayV2httpRequest) -> bool {
+    let served = |p: &str| p == "/" || p == "/wrapup";
+    let route_key = request
+        .route_key
+        .as_deref()
+        .or(request.request_context.route_key.as_deref())
+        .filter(|k| *k != "$default" && !k.contains('{'));
+    if let Some(key) = route_key {
+        return served(key.split_once(' ').map_or(key, |(_, path)| path));
+    }
+    let path = request
+        .raw_path
+        .as_deref()
+        .or(request.request_context.http.path.as_deref())
+        .unwrap_or("/");
+    let path = match request
+        .request_context
+        .stage
+        .as_deref()
+        .filter(|s| *s != "$default")
+    {
+        Some(stage) => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(stage))
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .map(|rest| if rest.is_empty() { "/" } else { rest })
+            .unwrap_or(path),
+        None => path,
+    };
+    served(path)
+}
+
+fn is_json_content_type(value: &HeaderValue) -> bool {
+    let Ok(text) = value.to_str() else {
+        return false;
+    };
+    let media = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// The raw bytes that were signed: base64-decoded when the platform encoded them.
+fn raw_body(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, ApiGatewayV2httpResponse> {
+    let too_large = || {
+        error_response(
+            413,
+            "payload_too_large",
+            &format!("the body is over {MAX_BODY_BYTES} bytes"),
+            None,
+        )
+    };
+    let text = request.body.as_deref().unwrap_or("");
+    if !request.is_base64_encoded {
+        return if text.len() > MAX_BODY_BYTES {
+            Err(too_large())
+        } else {
+            Ok(text.as_bytes().to_vec())
+        };
+    }
+    // Refuse before decoding anything that cannot decode to 64 KiB or less.
+    if text.len() > MAX_BODY_BYTES.div_ceil(3) * 4 + 4 {
+        return Err(too_large());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| {
+            error_response(
+                400,
+                "invalid_event",
+                "the base64-encoded body does not decode",
+                None,
+            )
+        })?;
+    if decoded.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(decoded)
+}
+
+fn outcome_response(outcome: &Outcome) -> ApiGatewayV2httpResponse {
+    match (outcome.status, outcome.reason) {
+        (Status::Rejected, Some(Reason::InvalidEvent)) => error_response(
+            400,
+            "invalid_event",
+            outcome.message.as_deref().unwrap_or(""),
+            None,
+        ),
+        (Status::Rejected, reason) => error_response(
+            422,
+            reason.map_or("rejected", Reason::as_str),
+            outcome.message.as_deref().unwrap_or(""),
+            None,
+        ),
+        _ => json_response(200, &outcome.to_json(), None),
+    }
+}
+
+fn transient_response(t: &Transient) -> ApiGatewayV2httpResponse {
+    match t.kind {
+        TransientKind::NotEnded => error_response(
+            409,
+            "not_ended",
+            &t.message,
+            t.retry_after.or(Some(UPSTREAM_RETRY_AFTER)),
+        ),
+        TransientKind::RateLimited => error_response(
+            429,
+            "rate_limited",
+            &t.message,
+            t.retry_after.or(Some(RATE_LIMIT_RETRY_AFTER)),
+        ),
+        TransientKind::Upstream | TransientKind::Credentials => error_response(
+            503,
+            "upstream_unavailable",
+            &t.message,
+            t.retry_after.or(Some(UPSTREAM_RETRY_AFTER)),
+        ),
+    }
+}
+
+fn error_response(
+    status: u16,
+    error: &str,
+    message: &str,
+    retry_after: Option<Duration>,
+) -> ApiGatewayV2httpResponse {
+    json_response(
+        status,
+        &json!({"error": error, "message": message}),
+        retry_after,
+    )
+}
+
+fn json_response(
+    status: u16,
+    body: &Value,
+    retry_after: Option<Duration>,
+) -> ApiGatewayV2httpResponse {
+    let mut r = ApiGatewayV2httpResponse::default();
+    r.status_code = i64::from(status);
+    r.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(wait) = retry_after {
+        r.headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(wait.as_secs().max(1)),
+        );
+    }
+    r.body = Some(Body::Text(body.to_string()));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(raw_path: &str, route_key: &str, stage: &str) -> ApiGatewayV2httpRequest {
+        serde_json::from_value(json!({
+            "version": "2.0", "routeKey": route_key, "rawPath": raw_path, "rawQueryString": "",
+            "headers": {}, "isBase64Encoded": false,
+            "requestContext": {"stage": stage, "routeKey": route_key, "http": {"method": "POST", "path": raw_path}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn function_url_paths() {
+        assert!(is_served_path(&request("/", "$default", "$default")));
+        assert!(is_served_path(&request("/wrapup", "$default", "$default")));
+        assert!(!is_served_path(&request("/other", "$default", "$default")));
+        assert!(!is_served_path(&request(
+            "/wrapup/x",
+            "$default",
+            "$default"
+        )));
+    }
+
+    #[test]
+    fn api_gateway_routes_match_on_the_route_key_whatever_the_stage() {
+        assert!(is_served_path(&request(
+            "/prod/wrapup",
+            "POST /wrapup",
+            "prod"
+        )));
+        assert!(!is_served_path(&request(
+            "/prod/other",
+            "POST /other",
+            "prod"
+        )));
+        assert!(is_served_path(&request("/prod/wrapup", "$default", "prod")));
+        assert!(!is_served_path(&request(
+            "/prod/x",
+            "ANY /{proxy+}",
+            "prod"
+        )));
+    }
+
+    #[test]
+    fn json_content_types() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/cloudevents+json",
+        ] {
+            assert!(is_json_content_type(&HeaderValue::from_static(ok)), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
+            assert!(
+                !is_json_content_type(&HeaderValue::from_static(bad)),
+                "{bad}"
+            );
+        }
+    }
+}
