@@ -1,0 +1,129 @@
+//! Shared harness: the real handler, the sandbox emulator and a manual clock.
+#![allow(dead_code)]
+
+use genesys_wrapup::app::{App, Invocation};
+use genesys_wrapup::clock::{Clock, Deadline, ManualClock};
+use genesys_wrapup::config::Settings;
+use genesys_wrapup::error::Transient;
+use genesys_wrapup::sandbox::demo;
+use genesys_wrapup::sandbox::emulator::Route;
+use genesys_wrapup::sandbox::Sandbox;
+use genesys_wrapup::triggers::{self, signature};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Harness {
+    pub sandbox: Sandbox,
+    pub clock: Arc<ManualClock>,
+    pub app: App,
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        Self::with_settings(|_| {}).await
+    }
+
+    pub async fn with_settings(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let sandbox = Sandbox::start().await.expect("sandbox starts");
+        let clock = Arc::new(ManualClock::starting_now());
+        let mut settings = sandbox.settings();
+        adjust(&mut settings);
+        let app = sandbox
+            .app_with(settings, clock.clone())
+            .expect("app builds");
+        Self {
+            sandbox,
+            clock,
+            app,
+        }
+    }
+
+    pub fn invocation(&self) -> Invocation {
+        Invocation {
+            request_id: "test-request".into(),
+            deadline: Deadline::after(self.clock.as_ref(), Duration::from_secs(30)),
+        }
+    }
+
+    pub async fn invoke(&self, event: Value) -> Result<Value, Transient> {
+        triggers::handle(&self.app, event, &self.invocation()).await
+    }
+
+    pub fn emulator(&self) -> &genesys_wrapup::sandbox::emulator::Emulator {
+        &self.sandbox.emulator
+    }
+
+    pub fn count(&self, route: Route) -> usize {
+        self.emulator().count(route)
+    }
+
+    /// Calls to the Genesys API (not the token endpoint).
+    pub fn api_calls(&self) -> usize {
+        self.count(Route::GetConversation)
+            + self.count(Route::GetWrapupCode)
+            + self.count(Route::PostWrapup)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.unix_seconds()
+    }
+
+    /// A Function URL event for `body`, signed now with the sandbox key.
+    pub fn webhook(&self, body: &str) -> Value {
+        let signed = signature::sign(demo::SIGNING_KEY.as_bytes(), self.now(), body.as_bytes());
+        http_event(
+            "POST",
+            "/",
+            body,
+            &[
+                ("content-type", "application/json"),
+                ("x-signature-timestamp", &self.now().to_string()),
+                ("x-signature-256", &signed),
+            ],
+        )
+    }
+}
+
+pub fn apply_request(conversation: &str, code: &str) -> Value {
+    json!({"conversationId": conversation, "wrapUpCode": {"id": code}})
+}
+
+pub fn eventbridge(detail: Value) -> Value {
+    json!({
+        "version": "0", "id": "11111111-2222-4333-8444-555555555555",
+        "detail-type": "Apply Wrap-Up", "source": "com.example.crm",
+        "account": "123456789012", "time": "2026-11-25T09:08:00Z", "region": "eu-west-1",
+        "resources": [], "detail": detail
+    })
+}
+
+/// A Function URL (payload 2.0) request.
+pub fn http_event(method: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> Value {
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abc", "requestId": "req-1", "routeKey": "$default", "stage": "$default",
+            "time": "25/Nov/2026:09:08:00 +0000", "timeEpoch": 1764061680000u64,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "test"}
+        },
+        "body": body, "isBase64Encoded": false
+    })
+}
+
+/// Status code, parsed JSON body and `Retry-After` of a webhook response.
+pub fn http_parts(response: &Value) -> (u16, Value, Option<u64>) {
+    let status = response["statusCode"].as_u64().expect("statusCode") as u16;
+    let body: Value =
+        serde_json::from_str(response["body"].as_str().unwrap_or("null")).expect("JSON body");
+    let retry_after = response["headers"]["retry-after"]
+        .as_str()
+        .and_then(|v| v.parse().ok());
+    (status, body, retry_after)
+}
