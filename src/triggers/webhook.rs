@@ -74,7 +74,18 @@ async fn respond(
     }
     let body = match raw_body(request) {
         Ok(b) => b,
-        Err(response) => return response,
+        Err(BodyProblem::TooLarge) => {
+            let message = format!("the body is over {MAX_BODY_BYTES} bytes");
+            return error_response(413, "payload_too_large", &message, None);
+        }
+        Err(BodyProblem::BadBase64) => {
+            return error_response(
+                400,
+                "invalid_event",
+                "the base64-encoded body does not decode",
+                None,
+            )
+        }
     };
 
     let keys = match app.secrets.get_json::<WebhookKeys>(secret_id).await {
@@ -175,40 +186,30 @@ fn is_json_content_type(value: &HeaderValue) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
+enum BodyProblem {
+    TooLarge,
+    BadBase64,
+}
+
 /// The raw bytes that were signed: base64-decoded when the platform encoded them.
-fn raw_body(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, ApiGatewayV2httpResponse> {
-    let too_large = || {
-        error_response(
-            413,
-            "payload_too_large",
-            &format!("the body is over {MAX_BODY_BYTES} bytes"),
-            None,
-        )
-    };
+fn raw_body(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, BodyProblem> {
     let text = request.body.as_deref().unwrap_or("");
     if !request.is_base64_encoded {
         return if text.len() > MAX_BODY_BYTES {
-            Err(too_large())
+            Err(BodyProblem::TooLarge)
         } else {
             Ok(text.as_bytes().to_vec())
         };
     }
     // Refuse before decoding anything that cannot decode to 64 KiB or less.
     if text.len() > MAX_BODY_BYTES.div_ceil(3) * 4 + 4 {
-        return Err(too_large());
+        return Err(BodyProblem::TooLarge);
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|_| {
-            error_response(
-                400,
-                "invalid_event",
-                "the base64-encoded body does not decode",
-                None,
-            )
-        })?;
+        .map_err(|_| BodyProblem::BadBase64)?;
     if decoded.len() > MAX_BODY_BYTES {
-        return Err(too_large());
+        return Err(BodyProblem::TooLarge);
     }
     Ok(decoded)
 }

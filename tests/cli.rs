@@ -1,0 +1,153 @@
+//! The binary as users run it: `invoke --sandbox` on every sample, exit codes, stdout purity.
+
+use genesys_wrapup::sandbox::demo;
+use genesys_wrapup::secrets::WebhookKeys;
+use genesys_wrapup::triggers::signature;
+use serde_json::Value;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("binary runs")
+}
+
+/// stdout must be exactly one JSON document.
+fn stdout_json(out: &Output) -> Value {
+    let text = String::from_utf8(out.stdout.clone()).expect("utf-8 stdout");
+    let mut docs = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
+    let first = docs.next().expect("one document").expect("valid JSON");
+    assert!(
+        docs.next().is_none(),
+        "more than one JSON document on stdout: {text}"
+    );
+    first
+}
+
+fn status_of(result: &Value) -> String {
+    if let Some(body) = result.get("body").and_then(Value::as_str) {
+        assert_eq!(result["statusCode"], 200, "{result}");
+        let body: Value = serde_json::from_str(body).unwrap();
+        return body["status"].as_str().unwrap().to_owned();
+    }
+    result["status"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_sample_event_is_applied_in_the_sandbox() {
+    let mut samples: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    samples.sort();
+    assert!(samples.len() >= 3);
+    for sample in samples {
+        let out = run(&["invoke", "--sandbox", sample.to_str().unwrap()], &[]);
+        assert!(
+            out.status.success(),
+            "{sample:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(status_of(&stdout_json(&out)), "applied", "{sample:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.lines().any(|l| l.contains("\"event\":\"outcome\"")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_event_file_that_is_not_json_is_an_invalid_event_rejection() {
+    let dir = std::env::temp_dir().join(format!("gw-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.json");
+    std::fs::write(&file, "{not json").unwrap();
+    let out = run(&["invoke", "--sandbox", file.to_str().unwrap()], &[]);
+    assert!(out.status.success());
+    let result = stdout_json(&out);
+    assert_eq!(
+        (result["status"].as_str(), result["reason"].as_str()),
+        (Some("rejected"), Some("invalid_event"))
+    );
+}
+
+#[test]
+fn a_transient_failure_exits_non_zero_with_one_json_error() {
+    let out = run(
+        &["invoke", "--sandbox", "tests/fixtures/not-ended.json"],
+        &[],
+    );
+    assert!(!out.status.success());
+    let result = stdout_json(&out);
+    assert_eq!(result["errorType"], "Transient.not_ended");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has not ended"));
+}
+
+#[test]
+fn a_missing_required_setting_fails_naming_it() {
+    let out = run(&["invoke", "events/eventbridge-custom.json"], &[]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("GENESYS_SECRET_ID"), "{stderr}");
+}
+
+#[test]
+fn sign_produces_headers_the_webhook_accepts() {
+    let out = run(
+        &["sign", "tests/fixtures/body.json"],
+        &[("WEBHOOK_SIGNING_KEY", "k-123")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let headers = stdout_json(&out);
+    let mut map = aws_lambda_events::http::HeaderMap::new();
+    for name in ["X-Signature-Timestamp", "X-Signature-256"] {
+        map.insert(name, headers[name].as_str().unwrap().parse().unwrap());
+    }
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/body.json"
+    ))
+    .unwrap();
+    let keys: WebhookKeys = serde_json::from_str(r#"{"signingKey":"k-123"}"#).unwrap();
+    let now = headers["X-Signature-Timestamp"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(signature::verify(&map, &body, &keys, now), Ok(()));
+
+    let out = run(
+        &["sign", "events/webhook-http-api.json"],
+        &[("WEBHOOK_SIGNING_KEY", demo::SIGNING_KEY)],
+    );
+    let event = stdout_json(&out);
+    assert!(event["headers"]["x-signature-256"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256="));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(demo::SIGNING_KEY));
+}
+
+#[test]
+fn unknown_commands_print_usage_and_exit_2() {
+    let out = run(&["frobnicate"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+}

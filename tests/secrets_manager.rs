@@ -1,0 +1,213 @@
+//! The deployed secret path: the real binary reads its secrets from Secrets Manager (moto's
+//! server on loopback) through the SDK's own `AWS_ENDPOINT_URL_SECRETS_MANAGER`, and talks to
+//! the emulator. `scripts/test.sh` starts moto and sets `MOTO_ENDPOINT`; without it this test
+//! starts `moto_server` itself and stops it when done.
+
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use genesys_wrapup::sandbox::demo;
+use genesys_wrapup::sandbox::emulator::{Emulator, Route};
+use genesys_wrapup::triggers::signature;
+use serde_json::{json, Value};
+use std::process::Stdio;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
+
+struct Moto {
+    endpoint: String,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn moto() -> Moto {
+    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
+        return Moto {
+            endpoint,
+            child: None,
+        };
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server on PATH: run scripts/test.sh, or pip install 'moto[server]'");
+    let moto = Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        child: Some(child),
+    };
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/moto-api/", moto.endpoint))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return moto;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not become ready");
+}
+
+async fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+struct Run {
+    code: i32,
+    stdout: Value,
+    stderr: String,
+}
+
+async fn invoke(event: &Value, env: &[(&str, &str)]) -> Run {
+    let dir = std::env::temp_dir().join(format!("gw-moto-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("event.json");
+    std::fs::write(&file, event.to_string()).unwrap();
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.arg("invoke").arg(&file).env_clear();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.expect("binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn secrets_come_from_secrets_manager_through_the_sdk_endpoint_variable() {
+    let moto = moto().await;
+    let sm = client(&moto.endpoint).await;
+    let emulator = Emulator::start(demo::org()).await.unwrap();
+    let base = emulator.base_url().to_string();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (genesys_id, webhook_id, bad_id) = (
+        format!("genesys-{suffix}"),
+        format!("webhook-{suffix}"),
+        format!("bad-{suffix}"),
+    );
+    sm.create_secret()
+        .name(&genesys_id)
+        .secret_string(json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET, "environment": "mypurecloud.ie"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    sm.create_secret()
+        .name(&webhook_id)
+        .secret_string(json!({"signingKey": "moto-signing-key"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    sm.create_secret()
+        .name(&bad_id)
+        .secret_string(r#"{"clientId": "x", "clientSecret": 1234567}"#)
+        .send()
+        .await
+        .unwrap();
+
+    let env = |secret: &str| -> Vec<(String, String)> {
+        vec![
+            ("GENESYS_SECRET_ID".into(), secret.into()),
+            ("WEBHOOK_SECRET_ID".into(), webhook_id.clone()),
+            ("GENESYS_API_BASE_URL".into(), base.clone()),
+            ("GENESYS_LOGIN_BASE_URL".into(), base.clone()),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
+                moto.endpoint.clone(),
+            ),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_LAMBDA_LOG_LEVEL".into(), "debug".into()),
+        ]
+    };
+    let call = |event: Value, secret: String| {
+        let vars = env(&secret);
+        async move {
+            let borrowed: Vec<(&str, &str)> =
+                vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            invoke(&event, &borrowed).await
+        }
+    };
+
+    let request = json!({"conversationId": demo::CONV_CALL, "wrapUpCode": {"id": demo::CODE_SALE}});
+    let ok = call(request.clone(), genesys_id.clone()).await;
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.stdout["status"], "applied");
+    assert_eq!(emulator.writes().len(), 1);
+
+    let body = json!({"conversationId": demo::CONV_EMAIL, "wrapUpCode": {"id": demo::CODE_SALE}})
+        .to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let webhook = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {"content-type": "application/json", "x-signature-timestamp": now.to_string(),
+                    "x-signature-256": signature::sign(b"moto-signing-key", now, body.as_bytes())},
+        "requestContext": {"http": {"method": "POST", "path": "/"}, "routeKey": "$default", "stage": "$default", "requestId": "r"},
+        "body": body, "isBase64Encoded": false
+    });
+    let hook = call(webhook, genesys_id.clone()).await;
+    assert_eq!(
+        (hook.code, hook.stdout["statusCode"].as_u64()),
+        (0, Some(200)),
+        "{}",
+        hook.stderr
+    );
+
+    let missing = call(request.clone(), format!("missing-{suffix}")).await;
+    assert_ne!(
+        missing.code, 0,
+        "a missing secret is retried, never dropped"
+    );
+    assert_eq!(
+        missing.stdout["errorType"],
+        "Transient.credentials_unavailable"
+    );
+
+    let malformed = call(request.clone(), bad_id.clone()).await;
+    assert_ne!(malformed.code, 0);
+    assert_eq!(
+        malformed.stdout["errorType"],
+        "Transient.credentials_unavailable"
+    );
+
+    for run in [&ok, &hook, &missing, &malformed] {
+        for secret in [demo::CLIENT_SECRET, "moto-signing-key", "1234567", "emu-"] {
+            assert!(
+                !run.stderr.contains(secret),
+                "stderr leaks {secret:?}: {}",
+                run.stderr
+            );
+            assert!(
+                !run.stdout.to_string().contains(secret),
+                "stdout leaks {secret:?}"
+            );
+        }
+    }
+    assert_eq!(emulator.count(Route::PostWrapup), 2);
+}
