@@ -5,7 +5,9 @@ use crate::clock::{Clock, Deadline, SystemClock};
 use crate::config::{ConfigError, Settings};
 use crate::genesys::client::http_client;
 use crate::genesys::GenesysClient;
+use crate::queues::{Queues, SqsQueues};
 use crate::secrets::{SecretCache, SecretStore, SecretsManagerStore};
+use crate::telemetry::Tally;
 use std::sync::Arc;
 
 pub struct App {
@@ -13,13 +15,25 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub secrets: Arc<SecretCache>,
     pub genesys: GenesysClient,
+    pub queues: Arc<dyn Queues>,
 }
 
-/// What one invocation knows about itself.
-#[derive(Debug, Clone)]
+/// What one invocation knows about itself, and what it did (for its metrics line).
+#[derive(Debug)]
 pub struct Invocation {
     pub request_id: String,
     pub deadline: Deadline,
+    pub tally: Tally,
+}
+
+impl Invocation {
+    pub fn new(request_id: impl Into<String>, deadline: Deadline) -> Self {
+        Self {
+            request_id: request_id.into(),
+            deadline,
+            tally: Tally::default(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +48,7 @@ impl App {
     pub fn new(
         settings: Settings,
         store: Arc<dyn SecretStore>,
+        queues: Arc<dyn Queues>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let settings = Arc::new(settings);
@@ -55,13 +70,19 @@ impl App {
             clock,
             secrets,
             genesys,
+            queues,
         })
     }
 
-    /// The deployed configuration: environment settings and Secrets Manager.
+    /// The deployed configuration: environment settings, Secrets Manager and SQS, with the
+    /// AWS SDK's own configuration chain (so `AWS_ENDPOINT_URL_*` work as the SDK documents).
     pub async fn from_env() -> Result<Self, StartupError> {
         let settings = Settings::from_env()?;
-        let store = Arc::new(SecretsManagerStore::from_env().await);
-        Self::new(settings, store, Arc::new(SystemClock))
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let store = Arc::new(SecretsManagerStore::new(
+            aws_sdk_secretsmanager::Client::new(&aws),
+        ));
+        let queues = Arc::new(SqsQueues::new(aws_sdk_sqs::Client::new(&aws)));
+        Self::new(settings, store, queues, Arc::new(SystemClock))
     }
 }

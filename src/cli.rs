@@ -53,10 +53,10 @@ async fn run_lambda() -> ExitCode {
     };
     let app = &app;
     let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let invocation = Invocation {
-            request_id: event.context.request_id.clone(),
-            deadline: Deadline::from_epoch_millis(event.context.deadline),
-        };
+        let invocation = Invocation::new(
+            event.context.request_id.clone(),
+            Deadline::from_epoch_millis(event.context.deadline),
+        );
         triggers::handle(app, event.payload, &invocation).await
     }))
     .await;
@@ -117,10 +117,10 @@ async fn invoke(file: &str, use_sandbox: bool) -> ExitCode {
             }
         }
     };
-    let invocation = Invocation {
-        request_id: format!("invoke-{}", uuid::Uuid::new_v4()),
-        deadline: Deadline::after(clock.as_ref(), INVOKE_DEADLINE),
-    };
+    let invocation = Invocation::new(
+        format!("invoke-{}", uuid::Uuid::new_v4()),
+        Deadline::after(clock.as_ref(), INVOKE_DEADLINE),
+    );
     let result =
         tokio::time::timeout(INVOKE_DEADLINE, triggers::handle(&app, event, &invocation)).await;
     let result = result.unwrap_or_else(|_| {

@@ -35,11 +35,26 @@ pub struct Settings {
     pub wrapup_code_cache_ttl: Duration,
     /// Budget of one HTTP call to Genesys (connect + response), well under the function timeout.
     pub genesys_call_timeout: Duration,
+    /// This instance's share of the OAuth client's Genesys budget (300/min across instances).
+    pub rate_limit_per_minute: u32,
+    /// Messages of one SQS batch in flight at once; `None` = the whole batch.
+    pub batch_concurrency: Option<usize>,
+    /// Longest visibility timeout a failed SQS message is given (the backoff cap).
+    pub max_backoff: Duration,
+    /// Receives every permanent rejection, with the reason as a message attribute.
+    pub attention_queue_url: Option<String>,
+    /// The buffer queue the webhook sends to in enqueue mode.
+    pub buffer_queue_url: Option<String>,
+    /// `WEBHOOK_MODE=enqueue`: verify, check the shape, queue, answer 202.
+    pub webhook_enqueue: bool,
 }
 
 pub const DEFAULT_SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
 pub const DEFAULT_WRAPUP_CODE_CACHE_TTL: Duration = Duration::from_secs(600);
 pub const DEFAULT_GENESYS_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Genesys's quoted limit per OAuth client.
+pub const GENESYS_REQUESTS_PER_MINUTE: u32 = 300;
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(900);
 
 impl Settings {
     /// Reads settings from the process environment.
@@ -71,7 +86,60 @@ impl Settings {
             .map(|v| parse_base_url(&v).map_err(|p| ConfigError::new("GENESYS_LOGIN_BASE_URL", p)))
             .transpose()?;
 
+        let concurrency = number(&get, "SQS_MAX_CONCURRENCY", 1, 1, 1_000)?;
+        let rate_limit_per_minute = number(
+            &get,
+            "GENESYS_RATE_LIMIT_PER_MINUTE",
+            (GENESYS_REQUESTS_PER_MINUTE / concurrency).max(1),
+            1,
+            100_000,
+        )?;
+        let batch_concurrency = get("BATCH_CONCURRENCY")
+            .map(|_| number(&get, "BATCH_CONCURRENCY", 1, 1, 10_000).map(|n| n as usize))
+            .transpose()?;
+        let queue_url = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            get(name)
+                .map(|v| {
+                    parse_base_url(&v)
+                        .map(|u| u.to_string())
+                        .map_err(|p| ConfigError::new(name, p))
+                })
+                .transpose()
+        };
+        let buffer_queue_url = queue_url("BUFFER_QUEUE_URL")?;
+        let webhook_enqueue = match get("WEBHOOK_MODE")
+            .map(|m| m.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("apply") => false,
+            Some("enqueue") if buffer_queue_url.is_some() => true,
+            Some("enqueue") => {
+                return Err(ConfigError::new(
+                    "BUFFER_QUEUE_URL",
+                    "is required when WEBHOOK_MODE=enqueue",
+                ))
+            }
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "WEBHOOK_MODE",
+                    format!("must be apply or enqueue, got {other:?}"),
+                ))
+            }
+        };
+
         Ok(Self {
+            rate_limit_per_minute,
+            batch_concurrency,
+            max_backoff: seconds(
+                &get,
+                "SQS_MAX_BACKOFF_SECONDS",
+                DEFAULT_MAX_BACKOFF,
+                1,
+                43_200,
+            )?,
+            attention_queue_url: queue_url("ATTENTION_QUEUE_URL")?,
+            buffer_queue_url,
+            webhook_enqueue,
             genesys_secret_id,
             genesys_environment,
             api_base_url,
@@ -112,7 +180,32 @@ impl Settings {
             secret_cache_ttl: DEFAULT_SECRET_CACHE_TTL,
             wrapup_code_cache_ttl: DEFAULT_WRAPUP_CODE_CACHE_TTL,
             genesys_call_timeout: DEFAULT_GENESYS_CALL_TIMEOUT,
+            rate_limit_per_minute: GENESYS_REQUESTS_PER_MINUTE,
+            batch_concurrency: None,
+            max_backoff: DEFAULT_MAX_BACKOFF,
+            attention_queue_url: None,
+            buffer_queue_url: None,
+            webhook_enqueue: false,
         }
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ConfigError::new(
+                name,
+                format!("must be a whole number from {min} to {max}, got {raw:?}"),
+            )),
+        },
     }
 }
 
@@ -246,6 +339,42 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "GENESYS_CALL_TIMEOUT_SECONDS");
+    }
+
+    #[test]
+    fn the_rate_limit_is_the_genesys_budget_shared_by_the_event_source_concurrency() {
+        assert_eq!(
+            from(&[("GENESYS_SECRET_ID", "s")])
+                .unwrap()
+                .rate_limit_per_minute,
+            300
+        );
+        let s = from(&[("GENESYS_SECRET_ID", "s"), ("SQS_MAX_CONCURRENCY", "5")]).unwrap();
+        assert_eq!(s.rate_limit_per_minute, 60);
+        let s = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("GENESYS_RATE_LIMIT_PER_MINUTE", "1000"),
+        ])
+        .unwrap();
+        assert_eq!(s.rate_limit_per_minute, 1000);
+    }
+
+    #[test]
+    fn enqueue_mode_needs_the_buffer_queue() {
+        let err = from(&[("GENESYS_SECRET_ID", "s"), ("WEBHOOK_MODE", "enqueue")]).unwrap_err();
+        assert_eq!(err.variable, "BUFFER_QUEUE_URL");
+        let s = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("WEBHOOK_MODE", "enqueue"),
+            (
+                "BUFFER_QUEUE_URL",
+                "https://sqs.eu-west-1.amazonaws.com/1/buffer",
+            ),
+        ])
+        .unwrap();
+        assert!(s.webhook_enqueue);
+        let err = from(&[("GENESYS_SECRET_ID", "s"), ("WEBHOOK_MODE", "fire")]).unwrap_err();
+        assert_eq!(err.variable, "WEBHOOK_MODE");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod genesys;
+pub mod queues;
 pub mod sandbox;
 pub mod secrets;
 pub mod telemetry;

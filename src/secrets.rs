@@ -36,13 +36,6 @@ impl SecretsManagerStore {
     pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
         Self { client }
     }
-
-    /// Built from the SDK's default chain, so `AWS_ENDPOINT_URL_SECRETS_MANAGER` and
-    /// `AWS_REGION` work exactly as the SDK documents.
-    pub async fn from_env() -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(aws_sdk_secretsmanager::Client::new(&config))
-    }
 }
 
 #[async_trait]

@@ -2,7 +2,8 @@
 //! result), level from Lambda's advanced logging controls. One line per outcome.
 
 use crate::error::Transient;
-use crate::wrapup::Outcome;
+use crate::wrapup::{Outcome, Status};
+use std::sync::atomic::{AtomicU64, Ordering};
 use tracing_subscriber::EnvFilter;
 
 /// Where an outcome came from, for logs and metrics.
@@ -92,4 +93,78 @@ pub fn log_transient(t: &Transient, conversation_id: Option<&str>, ctx: LogConte
         event_id = ctx.event_id,
         message = t.message.as_str(),
     );
+}
+
+/// What one invocation did, for its CloudWatch metrics line.
+#[derive(Debug, Default)]
+pub struct Tally {
+    applied: AtomicU64,
+    already_applied: AtomicU64,
+    rejected: AtomicU64,
+    skipped: AtomicU64,
+    transient: AtomicU64,
+}
+
+impl Tally {
+    pub fn outcome(&self, outcome: &Outcome) {
+        let counter = match outcome.status {
+            Status::Applied => &self.applied,
+            Status::AlreadyApplied => &self.already_applied,
+            Status::Rejected => &self.rejected,
+            Status::Skipped => &self.skipped,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn transient(&self) {
+        self.transient.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn transient_failures(&self) -> u64 {
+        self.transient.load(Ordering::Relaxed)
+    }
+
+    /// One CloudWatch Embedded Metric Format line. A buffered batch with failures still
+    /// succeeds, so `TransientFailures` is what alarms watch (the function's `Errors` stays 0).
+    pub fn emf_line(&self, namespace: &str, timestamp_ms: u128) -> String {
+        let names = [
+            "Applied",
+            "AlreadyApplied",
+            "Rejected",
+            "Skipped",
+            "TransientFailures",
+        ];
+        let values = [
+            &self.applied,
+            &self.already_applied,
+            &self.rejected,
+            &self.skipped,
+            &self.transient,
+        ];
+        let mut doc = serde_json::json!({
+            "_aws": {
+                "Timestamp": timestamp_ms as u64,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [[]],
+                    "Metrics": names.iter().map(|n| serde_json::json!({"Name": n, "Unit": "Count"})).collect::<Vec<_>>(),
+                }]
+            }
+        });
+        for (name, value) in names.iter().zip(values) {
+            doc[*name] = serde_json::json!(value.load(Ordering::Relaxed));
+        }
+        doc.to_string()
+    }
+}
+
+pub const METRICS_NAMESPACE: &str = "GenesysWrapUp";
+
+/// Writes the invocation's metrics line to stderr (CloudWatch in Lambda; stdout stays the CLI's).
+pub fn emit_metrics(tally: &Tally) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    eprintln!("{}", tally.emf_line(METRICS_NAMESPACE, now));
 }

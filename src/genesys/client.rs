@@ -5,6 +5,7 @@ use super::error::{Endpoint, ErrorClass, GenesysError};
 use super::models::{
     Conversation, ErrorBody, TokenErrorBody, TokenResponse, WrapupCode, WrapupInput,
 };
+use super::rate_limit::RateLimiter;
 use crate::clock::{Clock, Deadline};
 use crate::config::{validate_environment, Settings};
 use crate::error::TransientKind;
@@ -59,6 +60,7 @@ pub struct GenesysClient {
     token: tokio::sync::Mutex<Option<CachedToken>>,
     generation: AtomicU64,
     codes: std::sync::Mutex<HashMap<Uuid, (WrapupCode, SystemTime)>>,
+    limiter: RateLimiter,
     pub counters: CallCounters,
 }
 
@@ -82,6 +84,7 @@ impl GenesysClient {
         secrets: Arc<SecretCache>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let limiter = RateLimiter::per_minute(settings.rate_limit_per_minute, clock.clone());
         Self {
             http,
             secret_id,
@@ -91,6 +94,7 @@ impl GenesysClient {
             token: tokio::sync::Mutex::new(None),
             generation: AtomicU64::new(0),
             codes: std::sync::Mutex::new(HashMap::new()),
+            limiter,
             counters: CallCounters::default(),
         }
     }
@@ -212,6 +216,7 @@ impl GenesysClient {
         loop {
             let (bearer, api_base, generation) = self.token(deadline).await?;
             let url = build_url(&api_base, segments);
+            self.take_rate_token(endpoint, deadline).await?;
             let budget = self.call_budget(endpoint, deadline)?;
             let mut request = self
                 .http
@@ -286,6 +291,30 @@ impl GenesysClient {
             }
             return Err(err);
         }
+    }
+
+    /// Waits for the client-side rate limiter, in place only while a call still fits afterwards.
+    async fn take_rate_token(
+        &self,
+        endpoint: Endpoint,
+        deadline: Deadline,
+    ) -> Result<(), GenesysError> {
+        let room = deadline
+            .remaining(self.clock.as_ref())
+            .saturating_sub(self.settings.genesys_call_timeout + DEADLINE_RESERVE)
+            .min(MAX_IN_PLACE_WAIT);
+        self.limiter.acquire(room).await.map_err(|wait| {
+            let mut e = GenesysError::transient(
+                endpoint,
+                TransientKind::RateLimited,
+                format!(
+                    "this instance's Genesys budget of {}/min is spent",
+                    self.settings.rate_limit_per_minute
+                ),
+            );
+            e.retry_after = Some(Duration::from_secs(wait.as_secs() + 1));
+            e
+        })
     }
 
     /// Whether waiting `wait` still leaves a full call and the reserve before the deadline.

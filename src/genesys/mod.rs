@@ -3,6 +3,7 @@
 pub mod client;
 pub mod error;
 pub mod models;
+pub mod rate_limit;
 
 pub use client::GenesysClient;
 pub use error::{Endpoint, ErrorClass, GenesysError};

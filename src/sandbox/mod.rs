@@ -7,6 +7,7 @@ pub mod emulator;
 use crate::app::{App, StartupError};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::queues::MemoryQueues;
 use crate::secrets::MemorySecretStore;
 use crate::triggers::signature;
 use emulator::Emulator;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 pub struct Sandbox {
     pub emulator: Emulator,
     pub secrets: Arc<MemorySecretStore>,
+    pub queues: Arc<MemoryQueues>,
 }
 
 impl Sandbox {
@@ -31,7 +33,11 @@ impl Sandbox {
         if let Some(id) = &settings.webhook_secret_id {
             secrets.put(id, json!({"signingKey": demo::SIGNING_KEY}).to_string());
         }
-        Ok(Self { emulator, secrets })
+        Ok(Self {
+            emulator,
+            secrets,
+            queues: Arc::new(MemoryQueues::new()),
+        })
     }
 
     fn base_settings(emulator: &Emulator) -> Settings {
@@ -48,7 +54,7 @@ impl Sandbox {
     }
 
     pub fn app_with(&self, settings: Settings, clock: Arc<dyn Clock>) -> Result<App, StartupError> {
-        App::new(settings, self.secrets.clone(), clock)
+        App::new(settings, self.secrets.clone(), self.queues.clone(), clock)
     }
 }
 

@@ -1,44 +1,30 @@
 //! EventBridge: custom events whose `detail` is an apply request. Genesys's own partner events
 //! are recognised by their source and need wrap-up rules to say which code applies.
 
-use super::apply_value;
-use crate::app::{App, Invocation};
-use crate::error::Transient;
-use crate::telemetry::{log_outcome, LogContext, Trigger};
-use crate::wrapup::{Outcome, Reason};
+use super::{Unit, Work};
+use crate::telemetry::Trigger;
+use crate::wrapup::{ApplyRequest, Outcome, Reason};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::Deserialize;
 use serde_json::Value;
 
 pub const GENESYS_PARTNER_SOURCE_PREFIX: &str = "aws.partner/genesys.com/";
 
-pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Result<Outcome, Transient> {
-    let event: EventBridgeEvent<Value> = match serde_json::from_value(event) {
+pub fn unit(event: &Value) -> Unit {
+    let event = match EventBridgeEvent::<Value>::deserialize(event) {
         Ok(e) => e,
         Err(e) => {
-            let outcome = Outcome::rejected(
-                Reason::InvalidEvent,
-                format!("not an EventBridge event: {e}"),
-            );
-            let ctx = LogContext {
+            return Unit {
                 trigger: Trigger::EventBridge,
-                request_id: &inv.request_id,
                 event_id: None,
-            };
-            log_outcome(&outcome, ctx);
-            return Ok(outcome);
+                work: Work::Done(Outcome::rejected(
+                    Reason::InvalidEvent,
+                    format!("not an EventBridge event: {e}"),
+                )),
+            }
         }
     };
-    let native = event.source.starts_with(GENESYS_PARTNER_SOURCE_PREFIX);
-    let ctx = LogContext {
-        trigger: if native {
-            Trigger::Native
-        } else {
-            Trigger::EventBridge
-        },
-        request_id: &inv.request_id,
-        event_id: event.id.as_deref(),
-    };
-    if native {
+    if event.source.starts_with(GENESYS_PARTNER_SOURCE_PREFIX) {
         let outcome = Outcome::skipped(
             Reason::NoRule,
             format!(
@@ -46,8 +32,15 @@ pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Result<Outcome
                 event.detail_type
             ),
         );
-        log_outcome(&outcome, ctx);
-        return Ok(outcome);
+        return Unit {
+            trigger: Trigger::Native,
+            event_id: event.id,
+            work: Work::Done(outcome),
+        };
     }
-    apply_value(app, event.detail, inv, ctx).await
+    Unit::from_request(
+        Trigger::EventBridge,
+        event.id,
+        ApplyRequest::from_value(event.detail),
+    )
 }

@@ -2,12 +2,12 @@
 //! HTTP response: an `Err` would become a bare 502 at the URL, so transient trouble is a status
 //! code with `Retry-After` here, and the caller retries.
 
-use super::apply_logged;
 use super::signature::{self, SignatureError};
+use super::{run, Unit, Work};
 use crate::app::{App, Invocation};
 use crate::error::{Transient, TransientKind};
 use crate::secrets::WebhookKeys;
-use crate::telemetry::{log_outcome, LogContext, Trigger};
+use crate::telemetry::Trigger;
 use crate::wrapup::{ApplyRequest, Outcome, Reason, Status};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
@@ -120,22 +120,61 @@ async fn respond(
         return error_response(401, "invalid_signature", &e.to_string(), None);
     }
 
-    let ctx = LogContext {
-        trigger: Trigger::Webhook,
-        request_id: &inv.request_id,
-        event_id: request.request_context.request_id.as_deref(),
-    };
-    let apply_request = match ApplyRequest::from_slice(&body) {
-        Ok(r) => r,
-        Err(invalid) => {
-            let outcome = Outcome::rejected(Reason::InvalidEvent, invalid.0);
-            log_outcome(&outcome, ctx);
-            return outcome_response(&outcome);
+    let unit = Unit::from_request(
+        Trigger::Webhook,
+        request.request_context.request_id.clone(),
+        ApplyRequest::from_slice(&body),
+    );
+    if app.settings.webhook_enqueue {
+        if let Work::Apply(apply_request) = &unit.work {
+            return enqueue(app, apply_request, &body).await;
         }
-    };
-    match apply_logged(app, &apply_request, inv, ctx).await {
+    }
+    match run(app, unit, inv, || {
+        String::from_utf8_lossy(&body).into_owned()
+    })
+    .await
+    {
         Ok(outcome) => outcome_response(&outcome),
         Err(t) => transient_response(&t),
+    }
+}
+
+/// Enqueue mode: the request waits in the buffer queue, whose retries outlast any caller's.
+async fn enqueue(app: &App, request: &ApplyRequest, body: &[u8]) -> ApiGatewayV2httpResponse {
+    let Some(queue_url) = app.settings.buffer_queue_url.as_deref() else {
+        return error_response(
+            503,
+            "upstream_unavailable",
+            "no buffer queue is configured",
+            Some(UPSTREAM_RETRY_AFTER),
+        );
+    };
+    let conversation_id = request.conversation_id.hyphenated().to_string();
+    let code_id = request.wrap_up_code_id.hyphenated().to_string();
+    let attributes = [
+        ("conversationId", conversation_id.clone()),
+        ("trigger", "webhook".to_owned()),
+    ];
+    match app
+        .queues
+        .send(queue_url, &String::from_utf8_lossy(body), &attributes)
+        .await
+    {
+        Ok(message_id) => {
+            tracing::info!(event = "queued", conversation_id = %conversation_id, message_id = %message_id, "webhook request queued");
+            let queued = json!({"status": "queued", "conversationId": conversation_id, "wrapUpCodeId": code_id, "messageId": message_id});
+            json_response(202, &queued, None)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not queue a webhook request");
+            error_response(
+                503,
+                "upstream_unavailable",
+                "the request could not be queued",
+                Some(UPSTREAM_RETRY_AFTER),
+            )
+        }
     }
 }
 

@@ -40,10 +40,10 @@ impl Harness {
     }
 
     pub fn invocation(&self) -> Invocation {
-        Invocation {
-            request_id: "test-request".into(),
-            deadline: Deadline::after(self.clock.as_ref(), Duration::from_secs(30)),
-        }
+        Invocation::new(
+            "test-request",
+            Deadline::after(self.clock.as_ref(), Duration::from_secs(30)),
+        )
     }
 
     pub async fn invoke(&self, event: Value) -> Result<Value, Transient> {
