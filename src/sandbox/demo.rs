@@ -36,14 +36,19 @@ pub const CONV_ABANDONED: &str = "c0000000-0000-4000-8000-000000000007";
 /// Ended direct call.
 pub const CONV_DIRECT: &str = "c0000000-0000-4000-8000-000000000008";
 
-/// Participant and communication ids follow the conversation's number: `a…0N1` is the customer,
-/// `a…0N2` the first agent (`a…0N3` the second); `e…` the same for their communications.
-pub fn participant(conversation: u8, n: u8) -> String {
-    format!("a0000000-0000-4000-8000-0000000000{conversation}{n}")
+/// Conversation `n`'s id: `c0000000-0000-4000-8000-<n, 12 digits>`.
+pub fn conversation_id(n: u32) -> String {
+    format!("c0000000-0000-4000-8000-{n:012}")
 }
 
-pub fn communication(conversation: u8, n: u8) -> String {
-    format!("e0000000-0000-4000-8000-0000000000{conversation}{n}")
+/// Participant and communication ids follow the conversation's number: participant `k` = 1 is
+/// the customer, 2 the first agent, 3 the second; `e…` the same for their communications.
+pub fn participant(conversation: u32, k: u8) -> String {
+    format!("a000000{k}-0000-4000-8000-{conversation:012}")
+}
+
+pub fn communication(conversation: u32, k: u8) -> String {
+    format!("e000000{k}-0000-4000-8000-{conversation:012}")
 }
 
 pub const AGENT_USER: &str = "05e70000-0000-4000-8000-000000000001";
@@ -79,13 +84,13 @@ struct Agent {
 }
 
 fn conversation(
-    n: u8,
+    n: u32,
     media: &str,
     ended_at: Option<u32>,
     agents: &[Agent],
     purpose: &str,
 ) -> Value {
-    let id = format!("c0000000-0000-4000-8000-00000000000{n}");
+    let id = conversation_id(n);
     let mut participants = vec![json!({
         "id": participant(n, 1),
         "startTime": time(0),
@@ -149,6 +154,19 @@ fn code(id: &str, name: &str, division: Option<(&str, &str)>) -> Value {
         "dateCreated": "2026-01-01T00:00:00Z", "createdBy": {"id": AGENT_USER},
         "selfUri": format!("/api/v2/routing/wrapupcodes/{id}")
     })
+}
+
+/// An ended voice call with one agent in after-call work: the shape of most real traffic
+/// (benches create thousands of them).
+pub fn ended_call(n: u32) -> Value {
+    let agent = Agent {
+        user: AGENT_USER,
+        from: 1,
+        to: Some(7),
+        acw: Some("pending"),
+        wrapup: None,
+    };
+    conversation(n, "calls", Some(7), &[agent], "agent")
 }
 
 pub fn org() -> OrgData {

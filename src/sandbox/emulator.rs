@@ -88,6 +88,49 @@ struct State {
     log: Vec<LoggedRequest>,
     writes: Vec<LoggedWrite>,
     latency: Duration,
+    in_flight: usize,
+    max_in_flight: usize,
+    random_faults: Option<RandomFaults>,
+}
+
+/// Transient faults at a fixed rate, from a seeded generator so runs repeat.
+#[derive(Debug, Clone, Copy)]
+struct RandomFaults {
+    per_million: u64,
+    state: u64,
+}
+
+impl RandomFaults {
+    fn next(&mut self) -> u64 {
+        // xorshift64*: plenty for spreading faults, and needs no dependency.
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn pick(&mut self, route: Route) -> Option<FaultKind> {
+        if route == Route::Other || self.next() % 1_000_000 >= self.per_million {
+            return None;
+        }
+        let unavailable = FaultKind::Status {
+            status: 503,
+            code: "service.unavailable".into(),
+            message: "injected".into(),
+            retry_after: None,
+        };
+        Some(match (route, self.next() % 3) {
+            // A write that lands although its answer is lost: the hardest case for idempotency.
+            (Route::PostWrapup, 0) => FaultKind::ApplyThenStatus(503),
+            (_, 1) => FaultKind::Status {
+                status: 429,
+                code: "too.many.requests.retry.after".into(),
+                message: "injected".into(),
+                retry_after: Some(1),
+            },
+            _ => unavailable,
+        })
+    }
 }
 
 pub struct Emulator {
@@ -189,6 +232,23 @@ impl Emulator {
         self.with(|s| s.org.client_secret = secret.to_owned());
     }
 
+    /// Fails this fraction of requests (0.0–1.0) with transient faults: 503, 429, and writes
+    /// that land but answer 503.
+    pub fn set_random_faults(&self, fraction: f64, seed: u64) {
+        let per_million = (fraction.clamp(0.0, 1.0) * 1_000_000.0) as u64;
+        self.with(|s| {
+            s.random_faults = Some(RandomFaults {
+                per_million,
+                state: seed.max(1),
+            })
+        });
+    }
+
+    /// The most requests the emulator was serving at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.with(|s| s.max_in_flight)
+    }
+
     /// Delay before every answer, for benches.
     pub fn set_latency(&self, latency: Duration) {
         self.with(|s| s.latency = latency);
@@ -242,8 +302,12 @@ async fn serve(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Reply {
                 f.remaining -= 1;
                 f.kind.clone()
             });
+        let fault = fault.or_else(|| s.random_faults.as_mut().and_then(|r| r.pick(route)));
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
         (fault, s.latency)
     };
+    let _in_flight = InFlight(state.clone());
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -303,6 +367,16 @@ async fn serve(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Reply {
         response.headers_mut().insert("inin-correlation-id", id);
     }
     Ok(response)
+}
+
+/// Counts a request as served when its future ends, whichever way it ends.
+struct InFlight(Arc<Mutex<State>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        s.in_flight = s.in_flight.saturating_sub(1);
+    }
 }
 
 fn log(state: &Mutex<State>, route: Route, method: &str, path: &str, status: u16) {
