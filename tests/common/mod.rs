@@ -127,3 +127,35 @@ pub fn http_parts(response: &Value) -> (u16, Value, Option<u64>) {
         .and_then(|v| v.parse().ok());
     (status, body, retry_after)
 }
+
+pub const BUFFER_QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:wrapup-buffer";
+pub const BUFFER_QUEUE_URL: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/wrapup-buffer";
+pub const ATTENTION_QUEUE_URL: &str =
+    "https://sqs.eu-west-1.amazonaws.com/123456789012/wrapup-attention";
+
+/// An SQS batch as Lambda delivers it: `(messageId, body, ApproximateReceiveCount)`.
+pub fn sqs_batch(messages: &[(&str, String, u32)]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|(id, body, receives)| {
+            json!({
+                "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
+                "attributes": {"ApproximateReceiveCount": receives.to_string(), "SentTimestamp": "1764061680000",
+                               "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1764061680000"},
+                "messageAttributes": {}, "md5OfBody": "0", "eventSource": "aws:sqs",
+                "eventSourceARN": BUFFER_QUEUE_ARN, "awsRegion": "eu-west-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// The ids in a batch response's `batchItemFailures`.
+pub fn failures(response: &Value) -> Vec<String> {
+    response["batchItemFailures"]
+        .as_array()
+        .expect("batchItemFailures")
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect()
+}
