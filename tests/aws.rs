@@ -1,6 +1,6 @@
-//! The deployed secret path: the real binary reads its secrets from Secrets Manager (moto's
-//! server on loopback) through the SDK's own `AWS_ENDPOINT_URL_SECRETS_MANAGER`, and talks to
-//! the emulator. `scripts/test.sh` starts moto and sets `MOTO_ENDPOINT`; without it this test
+//! The deployed AWS paths: the real binary reads its secrets from Secrets Manager and uses SQS
+//! (moto's server on loopback) through the SDK's own `AWS_ENDPOINT_URL_*` variables, and talks
+//! to the Genesys emulator. `scripts/test.sh` starts moto and sets `MOTO_ENDPOINT`; without it this test
 //! starts `moto_server` itself and stops it when done.
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
@@ -59,6 +59,18 @@ async fn moto() -> Moto {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("moto_server did not become ready");
+}
+
+async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }
 
 async fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
@@ -210,4 +222,170 @@ async fn secrets_come_from_secrets_manager_through_the_sdk_endpoint_variable() {
         }
     }
     assert_eq!(emulator.count(Route::PostWrapup), 2);
+}
+
+#[tokio::test]
+async fn sqs_attention_queue_visibility_and_enqueue_work_against_sqs() {
+    let moto = moto().await;
+    let sm = client(&moto.endpoint).await;
+    let sqs = sqs_client(&moto.endpoint).await;
+    let emulator = Emulator::start(demo::org()).await.unwrap();
+    let base = emulator.base_url().to_string();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let genesys_id = format!("genesys-{suffix}");
+    let webhook_id = format!("webhook-{suffix}");
+    sm.create_secret()
+        .name(&genesys_id)
+        .secret_string(
+            json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    sm.create_secret()
+        .name(&webhook_id)
+        .secret_string(json!({"signingKey": "k"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let attention = sqs
+        .create_queue()
+        .queue_name(format!("attention-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let buffer = sqs
+        .create_queue()
+        .queue_name(format!("buffer-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let buffer_arn = format!("arn:aws:sqs:us-east-1:123456789012:buffer-{suffix}");
+
+    let env: Vec<(String, String)> = vec![
+        ("GENESYS_SECRET_ID".into(), genesys_id.clone()),
+        ("GENESYS_ENVIRONMENT".into(), "mypurecloud.ie".into()),
+        ("WEBHOOK_SECRET_ID".into(), webhook_id.clone()),
+        ("GENESYS_API_BASE_URL".into(), base.clone()),
+        ("GENESYS_LOGIN_BASE_URL".into(), base.clone()),
+        ("ATTENTION_QUEUE_URL".into(), attention.clone()),
+        ("BUFFER_QUEUE_URL".into(), buffer.clone()),
+        ("WEBHOOK_MODE".into(), "enqueue".into()),
+        ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+    ];
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    // A rejection is recorded in the attention queue with its reason.
+    let rejected =
+        json!({"conversationId": demo::CONV_CALL, "wrapUpCode": {"id": demo::CODE_SUPPORT}});
+    let run = invoke(&rejected, &vars).await;
+    assert_eq!(
+        (run.code, run.stdout["reason"].as_str()),
+        (0, Some("division_mismatch")),
+        "{}",
+        run.stderr
+    );
+    let received = sqs
+        .receive_message()
+        .queue_url(&attention)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        serde_json::from_str::<Value>(received[0].body().unwrap()).unwrap(),
+        rejected
+    );
+    let reason = received[0].message_attributes().unwrap()["reason"]
+        .string_value()
+        .unwrap()
+        .to_owned();
+    assert_eq!(reason, "division_mismatch");
+
+    // A transient failure stretches the message's visibility timeout through the real API.
+    sqs.send_message()
+        .queue_url(&buffer)
+        .message_body(
+            json!({"conversationId": demo::CONV_ACTIVE, "wrapUpCode": {"id": demo::CODE_SALE}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let message = sqs
+        .receive_message()
+        .queue_url(&buffer)
+        .visibility_timeout(1)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+        .remove(0);
+    let batch = json!({"Records": [{
+        "messageId": message.message_id(), "receiptHandle": message.receipt_handle(), "body": message.body(),
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "eventSource": "aws:sqs", "eventSourceARN": buffer_arn, "awsRegion": "us-east-1"
+    }]});
+    let run = invoke(&batch, &vars).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout["batchItemFailures"][0]["itemIdentifier"],
+        message.message_id().unwrap()
+    );
+    assert!(
+        !run.stderr.contains("could not set the retry delay"),
+        "{}",
+        run.stderr
+    );
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let again = sqs
+        .receive_message()
+        .queue_url(&buffer)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert!(
+        again.is_empty(),
+        "the message stays hidden for the 30 s backoff, not the 1 s it was received with"
+    );
+
+    // Enqueue mode: the webhook queues the request in the buffer queue and answers 202.
+    let body = json!({"conversationId": demo::CONV_EMAIL, "wrapUpCode": {"id": demo::CODE_SALE}})
+        .to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let webhook = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {"x-signature-timestamp": now.to_string(), "x-signature-256": signature::sign(b"k", now, body.as_bytes())},
+        "requestContext": {"http": {"method": "POST", "path": "/"}, "routeKey": "$default", "stage": "$default", "requestId": "r"},
+        "body": body, "isBase64Encoded": false
+    });
+    let run = invoke(&webhook, &vars).await;
+    assert_eq!(run.stdout["statusCode"], 202, "{}", run.stderr);
+    let queued = sqs
+        .receive_message()
+        .queue_url(&buffer)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].body(), Some(body.as_str()));
 }
