@@ -126,7 +126,12 @@ impl Tally {
 
     /// One CloudWatch Embedded Metric Format line. A buffered batch with failures still
     /// succeeds, so `TransientFailures` is what alarms watch (the function's `Errors` stays 0).
-    pub fn emf_line(&self, namespace: &str, timestamp_ms: u128) -> String {
+    pub fn emf_line(
+        &self,
+        namespace: &str,
+        function_name: Option<&str>,
+        timestamp_ms: u128,
+    ) -> String {
         let names = [
             "Applied",
             "AlreadyApplied",
@@ -146,11 +151,14 @@ impl Tally {
                 "Timestamp": timestamp_ms as u64,
                 "CloudWatchMetrics": [{
                     "Namespace": namespace,
-                    "Dimensions": [[]],
+                    "Dimensions": if function_name.is_some() { serde_json::json!([["FunctionName"]]) } else { serde_json::json!([[]]) },
                     "Metrics": names.iter().map(|n| serde_json::json!({"Name": n, "Unit": "Count"})).collect::<Vec<_>>(),
                 }]
             }
         });
+        if let Some(function) = function_name {
+            doc["FunctionName"] = serde_json::json!(function);
+        }
         for (name, value) in names.iter().zip(values) {
             doc[*name] = serde_json::json!(value.load(Ordering::Relaxed));
         }
@@ -166,5 +174,36 @@ pub fn emit_metrics(tally: &Tally) {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    eprintln!("{}", tally.emf_line(METRICS_NAMESPACE, now));
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok();
+    eprintln!(
+        "{}",
+        tally.emf_line(METRICS_NAMESPACE, function.as_deref(), now)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_line_is_embedded_metric_format() {
+        let tally = Tally::default();
+        tally.outcome(&Outcome::new(Status::Applied));
+        tally.outcome(&Outcome::new(Status::Applied));
+        tally.transient();
+        let line: serde_json::Value =
+            serde_json::from_str(&tally.emf_line("NS", Some("fn"), 1_700_000_000_000)).unwrap();
+        assert_eq!(line["Applied"], 2);
+        assert_eq!(line["TransientFailures"], 1);
+        assert_eq!(line["Rejected"], 0);
+        assert_eq!(line["FunctionName"], "fn");
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "NS");
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["FunctionName"]])
+        );
+        assert_eq!(directive["Metrics"].as_array().unwrap().len(), 5);
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000u64);
+    }
 }
