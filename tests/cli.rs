@@ -34,6 +34,10 @@ fn stdout_json(out: &Output) -> Value {
 }
 
 fn status_of(result: &Value) -> String {
+    if let Some(failures) = result.get("batchItemFailures").and_then(Value::as_array) {
+        assert!(failures.is_empty(), "{result}");
+        return "applied".to_owned();
+    }
     if let Some(body) = result.get("body").and_then(Value::as_str) {
         assert_eq!(result["statusCode"], 200, "{result}");
         let body: Value = serde_json::from_str(body).unwrap();
