@@ -56,7 +56,9 @@ async fn main() {
 
     let mut pending: VecDeque<(String, String, u32)> = (FIRST..FIRST + requests)
         .map(|n| {
-            let body = json!({"conversationId": conversation_id(n), "wrapUpCode": {"id": CODE_SALE}}).to_string();
+            let body =
+                json!({"conversationId": conversation_id(n), "wrapUpCode": {"id": CODE_SALE}})
+                    .to_string();
             (format!("m{n}"), body, 1)
         })
         .collect();
@@ -66,9 +68,14 @@ async fn main() {
     while !pending.is_empty() {
         let take = pending.len().min(BATCH);
         let messages: Vec<_> = pending.drain(..take).collect();
-        let inv = Invocation::new("load", Deadline::after(clock.as_ref(), Duration::from_secs(30)));
+        let inv = Invocation::new(
+            "load",
+            Deadline::after(clock.as_ref(), Duration::from_secs(30)),
+        );
         let t0 = Instant::now();
-        let response = triggers::handle(&app, batch(&messages), &inv).await.expect("batch response");
+        let response = triggers::handle(&app, batch(&messages), &inv)
+            .await
+            .expect("batch response");
         latencies.push(t0.elapsed());
         let failed: Vec<&str> = response["batchItemFailures"]
             .as_array()
@@ -93,7 +100,10 @@ async fn main() {
     }
     let lost: Vec<u32> = (FIRST..FIRST + requests)
         .filter(|n| {
-            let c = sandbox.emulator.conversation(&conversation_id(*n)).unwrap_or_default();
+            let c = sandbox
+                .emulator
+                .conversation(&conversation_id(*n))
+                .unwrap_or_default();
             c["participants"][1]["wrapup"]["code"] != CODE_SALE
         })
         .collect();
@@ -104,16 +114,31 @@ async fn main() {
     println!("| measure | value |");
     println!("|---|---|");
     println!("| apply requests | {requests} |");
-    println!("| injected transient fault rate | {:.0}% of Genesys requests |", FAULT_RATE * 100.0);
-    println!("| SQS invocations (batches of {BATCH}) | {} |", latencies.len());
+    println!(
+        "| injected transient fault rate | {:.0}% of Genesys requests |",
+        FAULT_RATE * 100.0
+    );
+    println!(
+        "| SQS invocations (batches of {BATCH}) | {} |",
+        latencies.len()
+    );
     println!("| re-deliveries | {redeliveries} |");
     println!("| Genesys requests served | {requests_served} |");
     println!("| requests applied | {} |", requests as usize - lost.len());
     println!("| lost | {} |", lost.len());
     println!("| written twice | {written_twice} |");
-    println!("| throughput | {:.0} requests/s |", f64::from(requests) / elapsed.as_secs_f64());
-    println!("| handler latency per batch, p50 | {:.2} ms |", percentile(&latencies, 0.50).as_secs_f64() * 1e3);
-    println!("| handler latency per batch, p99 | {:.2} ms |", percentile(&latencies, 0.99).as_secs_f64() * 1e3);
+    println!(
+        "| throughput | {:.0} requests/s |",
+        f64::from(requests) / elapsed.as_secs_f64()
+    );
+    println!(
+        "| handler latency per batch, p50 | {:.2} ms |",
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3
+    );
+    println!(
+        "| handler latency per batch, p99 | {:.2} ms |",
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3
+    );
     assert!(lost.is_empty(), "lost: {:?}", &lost[..lost.len().min(10)]);
     assert_eq!(written_twice, 0, "a request was written twice");
     assert_eq!(writes.len(), requests as usize);

@@ -73,6 +73,42 @@ async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(config)
 }
 
+async fn put_secret(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
+    sm.create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
+/// The AWS SDK's own variables pointing at moto, and Genesys's pointing at the emulator.
+fn base_env(moto: &Moto, emulator: &Emulator, endpoint_variable: &str) -> Vec<(String, String)> {
+    let base = emulator.base_url().to_string();
+    [
+        ("GENESYS_API_BASE_URL", base.as_str()),
+        ("GENESYS_LOGIN_BASE_URL", base.as_str()),
+        (endpoint_variable, moto.endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 async fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -112,48 +148,33 @@ async fn secrets_come_from_secrets_manager_through_the_sdk_endpoint_variable() {
     let moto = moto().await;
     let sm = client(&moto.endpoint).await;
     let emulator = Emulator::start(demo::org()).await.unwrap();
-    let base = emulator.base_url().to_string();
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let (genesys_id, webhook_id, bad_id) = (
         format!("genesys-{suffix}"),
         format!("webhook-{suffix}"),
         format!("bad-{suffix}"),
     );
-    sm.create_secret()
-        .name(&genesys_id)
-        .secret_string(json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET, "environment": "mypurecloud.ie"}).to_string())
-        .send()
-        .await
-        .unwrap();
-    sm.create_secret()
-        .name(&webhook_id)
-        .secret_string(json!({"signingKey": "moto-signing-key"}).to_string())
-        .send()
-        .await
-        .unwrap();
-    sm.create_secret()
-        .name(&bad_id)
-        .secret_string(r#"{"clientId": "x", "clientSecret": 1234567}"#)
-        .send()
-        .await
-        .unwrap();
+    let credentials = json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET, "environment": "mypurecloud.ie"});
+    put_secret(&sm, &genesys_id, &credentials.to_string()).await;
+    put_secret(
+        &sm,
+        &webhook_id,
+        &json!({"signingKey": "moto-signing-key"}).to_string(),
+    )
+    .await;
+    put_secret(
+        &sm,
+        &bad_id,
+        r#"{"clientId": "x", "clientSecret": 1234567}"#,
+    )
+    .await;
 
     let env = |secret: &str| -> Vec<(String, String)> {
-        vec![
-            ("GENESYS_SECRET_ID".into(), secret.into()),
-            ("WEBHOOK_SECRET_ID".into(), webhook_id.clone()),
-            ("GENESYS_API_BASE_URL".into(), base.clone()),
-            ("GENESYS_LOGIN_BASE_URL".into(), base.clone()),
-            (
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
-                moto.endpoint.clone(),
-            ),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-            ("AWS_LAMBDA_LOG_LEVEL".into(), "debug".into()),
-        ]
+        let mut env = base_env(&moto, &emulator, "AWS_ENDPOINT_URL_SECRETS_MANAGER");
+        env.push(("GENESYS_SECRET_ID".into(), secret.into()));
+        env.push(("WEBHOOK_SECRET_ID".into(), webhook_id.clone()));
+        env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "debug".into()));
+        env
     };
     let call = |event: Value, secret: String| {
         let vars = env(&secret);
@@ -230,57 +251,27 @@ async fn sqs_attention_queue_visibility_and_enqueue_work_against_sqs() {
     let sm = client(&moto.endpoint).await;
     let sqs = sqs_client(&moto.endpoint).await;
     let emulator = Emulator::start(demo::org()).await.unwrap();
-    let base = emulator.base_url().to_string();
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let genesys_id = format!("genesys-{suffix}");
     let webhook_id = format!("webhook-{suffix}");
-    sm.create_secret()
-        .name(&genesys_id)
-        .secret_string(
-            json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET}).to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    sm.create_secret()
-        .name(&webhook_id)
-        .secret_string(json!({"signingKey": "k"}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let attention = sqs
-        .create_queue()
-        .queue_name(format!("attention-{suffix}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let buffer = sqs
-        .create_queue()
-        .queue_name(format!("buffer-{suffix}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let credentials = json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET});
+    put_secret(&sm, &genesys_id, &credentials.to_string()).await;
+    put_secret(&sm, &webhook_id, &json!({"signingKey": "k"}).to_string()).await;
+    let attention = create_queue(&sqs, &format!("attention-{suffix}")).await;
+    let buffer = create_queue(&sqs, &format!("buffer-{suffix}")).await;
     let buffer_arn = format!("arn:aws:sqs:us-east-1:123456789012:buffer-{suffix}");
 
-    let env: Vec<(String, String)> = vec![
-        ("GENESYS_SECRET_ID".into(), genesys_id.clone()),
-        ("GENESYS_ENVIRONMENT".into(), "mypurecloud.ie".into()),
-        ("WEBHOOK_SECRET_ID".into(), webhook_id.clone()),
-        ("GENESYS_API_BASE_URL".into(), base.clone()),
-        ("GENESYS_LOGIN_BASE_URL".into(), base.clone()),
-        ("ATTENTION_QUEUE_URL".into(), attention.clone()),
-        ("BUFFER_QUEUE_URL".into(), buffer.clone()),
-        ("WEBHOOK_MODE".into(), "enqueue".into()),
-        ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-    ];
+    let mut env = base_env(&moto, &emulator, "AWS_ENDPOINT_URL");
+    for (k, v) in [
+        ("GENESYS_SECRET_ID", genesys_id.as_str()),
+        ("GENESYS_ENVIRONMENT", "mypurecloud.ie"),
+        ("WEBHOOK_SECRET_ID", webhook_id.as_str()),
+        ("ATTENTION_QUEUE_URL", attention.as_str()),
+        ("BUFFER_QUEUE_URL", buffer.as_str()),
+        ("WEBHOOK_MODE", "enqueue"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
     // A rejection is recorded in the attention queue with its reason.
