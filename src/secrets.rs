@@ -248,6 +248,14 @@ pub struct WebhookKeys {
 }
 
 impl WebhookKeys {
+    /// One key and no previous one.
+    pub fn single(key: &[u8]) -> Self {
+        Self {
+            signing_key: SecretString::from(String::from_utf8_lossy(key).into_owned()),
+            previous_signing_key: None,
+        }
+    }
+
     pub fn all(&self) -> impl Iterator<Item = &SecretString> {
         std::iter::once(&self.signing_key).chain(self.previous_signing_key.iter())
     }

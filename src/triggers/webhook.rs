@@ -13,6 +13,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{header, HeaderValue, Method};
 use base64::Engine;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -35,25 +36,80 @@ pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Value {
     serde_json::to_value(&response).unwrap_or_else(|_| json!({"statusCode": 500}))
 }
 
-async fn respond(
-    app: &App,
-    request: &ApiGatewayV2httpRequest,
-    inv: &Invocation,
-) -> ApiGatewayV2httpResponse {
+/// Route, method, content type and body size: everything that needs neither I/O nor the key.
+/// The body is returned as raw bytes, unparsed.
+fn precheck(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, Box<ApiGatewayV2httpResponse>> {
     if !is_served_path(request) {
-        return error_response(
+        return Err(Box::new(error_response(
             404,
             "not_found",
             "this function serves POST / and POST /wrapup",
             None,
-        );
+        )));
     }
     if request.request_context.http.method != Method::POST {
         let mut r = error_response(405, "method_not_allowed", "use POST", None);
         r.headers
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
+        return Err(Box::new(r));
     }
+    if let Some(ct) = request.headers.get(header::CONTENT_TYPE) {
+        if !is_json_content_type(ct) {
+            return Err(Box::new(error_response(
+                415,
+                "unsupported_media_type",
+                "the body must be application/json",
+                None,
+            )));
+        }
+    }
+    raw_body(request).map_err(|problem| {
+        Box::new(match problem {
+            BodyProblem::TooLarge => error_response(
+                413,
+                "payload_too_large",
+                &format!("the body is over {MAX_BODY_BYTES} bytes"),
+                None,
+            ),
+            BodyProblem::BadBase64 => error_response(
+                400,
+                "invalid_event",
+                "the base64-encoded body does not decode",
+                None,
+            ),
+        })
+    })
+}
+
+/// Every check the webhook makes before applying, with a fixed key and time and no I/O: the
+/// status the request would get up to that point (200 = it would be applied). For fuzzing.
+pub fn inspect(event: &Value, signing_key: &[u8], now: i64) -> u16 {
+    let Ok(request) = ApiGatewayV2httpRequest::deserialize(event) else {
+        return 400;
+    };
+    let body = match precheck(&request) {
+        Ok(body) => body,
+        Err(response) => return u16::try_from(response.status_code).unwrap_or(500),
+    };
+    let keys = WebhookKeys::single(signing_key);
+    if signature::verify(&request.headers, &body, &keys, now).is_err() {
+        return 401;
+    }
+    match ApplyRequest::from_slice(&body) {
+        Ok(_) => 200,
+        Err(_) => 400,
+    }
+}
+
+async fn respond(
+    app: &App,
+    request: &ApiGatewayV2httpRequest,
+    inv: &Invocation,
+) -> ApiGatewayV2httpResponse {
+    let body = match precheck(request) {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
     let Some(secret_id) = app.settings.webhook_secret_id.as_deref() else {
         return error_response(
             503,
@@ -61,31 +117,6 @@ async fn respond(
             "webhooks are refused until WEBHOOK_SECRET_ID is set",
             None,
         );
-    };
-    if let Some(ct) = request.headers.get(header::CONTENT_TYPE) {
-        if !is_json_content_type(ct) {
-            return error_response(
-                415,
-                "unsupported_media_type",
-                "the body must be application/json",
-                None,
-            );
-        }
-    }
-    let body = match raw_body(request) {
-        Ok(b) => b,
-        Err(BodyProblem::TooLarge) => {
-            let message = format!("the body is over {MAX_BODY_BYTES} bytes");
-            return error_response(413, "payload_too_large", &message, None);
-        }
-        Err(BodyProblem::BadBase64) => {
-            return error_response(
-                400,
-                "invalid_event",
-                "the base64-encoded body does not decode",
-                None,
-            )
-        }
     };
 
     let keys = match app.secrets.get_json::<WebhookKeys>(secret_id).await {
