@@ -7,6 +7,7 @@ use crate::genesys::client::http_client;
 use crate::genesys::GenesysClient;
 use crate::queues::{Queues, SqsQueues};
 use crate::secrets::{SecretCache, SecretStore, SecretsManagerStore};
+use crate::telemetry::newrelic::{Event, NewRelicSink};
 use crate::telemetry::Tally;
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ pub struct App {
     pub secrets: Arc<SecretCache>,
     pub genesys: GenesysClient,
     pub queues: Arc<dyn Queues>,
+    pub new_relic: Option<NewRelicSink>,
 }
 
 /// What one invocation knows about itself, and what it did (for its metrics line).
@@ -24,6 +26,8 @@ pub struct Invocation {
     pub request_id: String,
     pub deadline: Deadline,
     pub tally: Tally,
+    /// New Relic events of this invocation, sent in one POST at its end.
+    pub events: std::sync::Mutex<Vec<Event>>,
 }
 
 impl Invocation {
@@ -32,7 +36,19 @@ impl Invocation {
             request_id: request_id.into(),
             deadline,
             tally: Tally::default(),
+            events: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    pub fn record_event(&self, event: Event) {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+    }
+
+    pub fn take_events(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -58,6 +74,10 @@ impl App {
             clock.clone(),
             settings.secret_cache_ttl,
         ));
+        let new_relic = settings
+            .new_relic
+            .clone()
+            .map(|nr| NewRelicSink::new(http.clone(), nr, secrets.clone(), clock.clone()));
         let genesys = GenesysClient::new(
             http,
             settings.genesys_secret_id.clone(),
@@ -71,6 +91,7 @@ impl App {
             secrets,
             genesys,
             queues,
+            new_relic,
         })
     }
 

@@ -47,7 +47,30 @@ pub struct Settings {
     pub buffer_queue_url: Option<String>,
     /// `WEBHOOK_MODE=enqueue`: verify, check the shape, queue, answer 202.
     pub webhook_enqueue: bool,
+    /// The optional New Relic custom-event sink.
+    pub new_relic: Option<NewRelicSettings>,
 }
+
+/// Where the New Relic license key comes from: preferably Secrets Manager.
+#[derive(Debug, Clone)]
+pub enum LicenseKey {
+    SecretId(String),
+    Inline(secrecy::SecretString),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRelicSettings {
+    pub account_id: String,
+    pub license_key: LicenseKey,
+    /// `NEW_RELIC_EVENTS_URL`, else chosen from the region.
+    pub events_url: Option<Url>,
+    /// `NEW_RELIC_REGION=EU`; without it, an `eu01x` key prefix also means EU.
+    pub eu: bool,
+    /// Total time delivery may add to an invocation, retries included.
+    pub budget: Duration,
+}
+
+pub const NEW_RELIC_BUDGET: Duration = Duration::from_secs(2);
 
 pub const DEFAULT_SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
 pub const DEFAULT_WRAPUP_CODE_CACHE_TTL: Duration = Duration::from_secs(600);
@@ -127,7 +150,10 @@ impl Settings {
             }
         };
 
+        let new_relic = new_relic_settings(&get)?;
+
         Ok(Self {
+            new_relic,
             rate_limit_per_minute,
             batch_concurrency,
             max_backoff: seconds(
@@ -186,8 +212,59 @@ impl Settings {
             attention_queue_url: None,
             buffer_queue_url: None,
             webhook_enqueue: false,
+            new_relic: None,
         }
     }
+}
+
+fn new_relic_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<NewRelicSettings>, ConfigError> {
+    let Some(account_id) = get("NEW_RELIC_ACCOUNT_ID") else {
+        return Ok(None);
+    };
+    if !account_id.chars().all(|c| c.is_ascii_digit()) || account_id.len() > 20 {
+        return Err(ConfigError::new(
+            "NEW_RELIC_ACCOUNT_ID",
+            "must be the numeric account id",
+        ));
+    }
+    let license_key = match (
+        get("NEW_RELIC_LICENSE_KEY_SECRET_ID"),
+        get("NEW_RELIC_LICENSE_KEY"),
+    ) {
+        (Some(id), _) => LicenseKey::SecretId(id),
+        (None, Some(key)) => LicenseKey::Inline(secrecy::SecretString::from(key)),
+        (None, None) => {
+            return Err(ConfigError::new(
+                "NEW_RELIC_LICENSE_KEY_SECRET_ID",
+                "(or NEW_RELIC_LICENSE_KEY) is required when NEW_RELIC_ACCOUNT_ID is set",
+            ))
+        }
+    };
+    let events_url = get("NEW_RELIC_EVENTS_URL")
+        .map(|v| parse_base_url(&v).map_err(|p| ConfigError::new("NEW_RELIC_EVENTS_URL", p)))
+        .transpose()?;
+    let eu = match get("NEW_RELIC_REGION")
+        .map(|r| r.to_ascii_uppercase())
+        .as_deref()
+    {
+        None | Some("US") => false,
+        Some("EU") => true,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "NEW_RELIC_REGION",
+                format!("must be US or EU, got {other:?}"),
+            ))
+        }
+    };
+    Ok(Some(NewRelicSettings {
+        account_id,
+        license_key,
+        events_url,
+        eu,
+        budget: NEW_RELIC_BUDGET,
+    }))
 }
 
 fn number(
@@ -375,6 +452,26 @@ mod tests {
         assert!(s.webhook_enqueue);
         let err = from(&[("GENESYS_SECRET_ID", "s"), ("WEBHOOK_MODE", "fire")]).unwrap_err();
         assert_eq!(err.variable, "WEBHOOK_MODE");
+    }
+
+    #[test]
+    fn new_relic_is_off_without_an_account_and_needs_a_key_with_one() {
+        assert!(from(&[("GENESYS_SECRET_ID", "s")])
+            .unwrap()
+            .new_relic
+            .is_none());
+        let err = from(&[("GENESYS_SECRET_ID", "s"), ("NEW_RELIC_ACCOUNT_ID", "123")]).unwrap_err();
+        assert_eq!(err.variable, "NEW_RELIC_LICENSE_KEY_SECRET_ID");
+        let s = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("NEW_RELIC_ACCOUNT_ID", "123"),
+            ("NEW_RELIC_LICENSE_KEY", "eu01xxsecret"),
+            ("NEW_RELIC_REGION", "eu"),
+        ])
+        .unwrap();
+        let nr = s.new_relic.unwrap();
+        assert!(nr.eu && matches!(nr.license_key, LicenseKey::Inline(_)));
+        assert!(!format!("{nr:?}").contains("eu01xxsecret"));
     }
 
     #[test]

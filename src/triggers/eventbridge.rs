@@ -21,6 +21,7 @@ pub fn unit(event: &Value) -> Unit {
                     Reason::InvalidEvent,
                     format!("not an EventBridge event: {e}"),
                 )),
+                attempt: 1,
             }
         }
     };
@@ -36,6 +37,7 @@ pub fn unit(event: &Value) -> Unit {
             trigger: Trigger::Native,
             event_id: event.id,
             work: Work::Done(outcome),
+            attempt: 1,
         };
     }
     Unit::from_request(

@@ -10,6 +10,7 @@ pub mod webhook;
 use crate::app::{App, Invocation};
 use crate::apply::apply;
 use crate::error::{Transient, TransientKind};
+use crate::telemetry::newrelic::{outcome_event, transient_event, EventContext};
 use crate::telemetry::{emit_metrics, log_outcome, log_transient, LogContext, Trigger};
 use crate::wrapup::{ApplyRequest, Outcome, Reason, Status};
 use serde_json::Value;
@@ -58,6 +59,8 @@ pub struct Unit {
     pub trigger: Trigger,
     pub event_id: Option<String>,
     pub work: Work,
+    /// Which delivery this is (SQS receive count; 1 otherwise).
+    pub attempt: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +83,7 @@ impl Unit {
                     Reason::InvalidEvent,
                     "an HTTP request or SQS batch cannot be nested in another event; send the apply request",
                 )),
+                attempt: 1,
             },
         }
     }
@@ -97,6 +101,7 @@ impl Unit {
             trigger,
             event_id,
             work,
+            attempt: 1,
         }
     }
 
@@ -122,6 +127,9 @@ pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Result<Value, 
         }
     };
     emit_metrics(&inv.tally);
+    if let Some(sink) = &app.new_relic {
+        sink.deliver(inv.take_events()).await;
+    }
     result
 }
 
@@ -138,13 +146,35 @@ pub async fn run(
         request_id: &inv.request_id,
         event_id: unit.event_id.as_deref(),
     };
-    let (result, conversation) = match unit.work {
+    let started = std::time::Instant::now();
+    let (result, ids) = match unit.work {
         Work::Done(outcome) => (Ok(outcome), None),
         Work::Apply(request) => (
             apply(&app.genesys, &request, inv.deadline).await,
-            Some(request.conversation_id.hyphenated().to_string()),
+            Some((
+                request.conversation_id.hyphenated().to_string(),
+                request.wrap_up_code_id.hyphenated().to_string(),
+            )),
         ),
     };
+    let conversation = ids.as_ref().map(|(c, _)| c.clone());
+    if app.new_relic.is_some() {
+        let event_ctx = EventContext {
+            trigger: unit.trigger,
+            request_id: &inv.request_id,
+            attempt: unit.attempt,
+            duration: started.elapsed(),
+        };
+        inv.record_event(match &result {
+            Ok(outcome) => outcome_event(outcome, event_ctx),
+            Err(t) => transient_event(
+                t,
+                conversation.as_deref(),
+                ids.as_ref().map(|(_, w)| w.as_str()),
+                event_ctx,
+            ),
+        });
+    }
     match &result {
         Ok(outcome) => {
             log_outcome(outcome, ctx);

@@ -47,6 +47,7 @@ impl Message {
                     Reason::InvalidEvent,
                     format!("the message body is not JSON: {e}"),
                 )),
+                attempt: 1,
             },
         };
         let id = record.message_id.unwrap_or_default();
