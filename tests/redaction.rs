@@ -35,7 +35,24 @@ async fn no_secret_reaches_logs_outcomes_or_errors() {
         .with_writer(move || writer.clone())
         .init();
 
-    let h = Harness::new().await;
+    const NR_KEY: &str = "nr-license-key-do-not-log-0123456789NRAL";
+    let nr = genesys_wrapup::sandbox::newrelic::NewRelicEmulator::start("42", NR_KEY)
+        .await
+        .unwrap();
+    let nr_url = nr.url();
+    let h = Harness::with_settings(|s| {
+        s.new_relic = Some(genesys_wrapup::config::NewRelicSettings {
+            account_id: "42".into(),
+            license_key: genesys_wrapup::config::LicenseKey::Inline(NR_KEY.to_owned().into()),
+            events_url: Some(nr_url),
+            eu: false,
+            budget: std::time::Duration::from_secs(2),
+        })
+    })
+    .await;
+    nr.fail_next(genesys_wrapup::sandbox::newrelic::NrFault::Status(
+        403, None,
+    ));
     let mut seen: Vec<String> = Vec::new();
     let mut record = |r: Result<serde_json::Value, genesys_wrapup::error::Transient>| match r {
         Ok(v) => seen.push(v.to_string()),
@@ -110,7 +127,14 @@ async fn no_secret_reaches_logs_outcomes_or_errors() {
     h.clock.advance(std::time::Duration::from_secs(3_600));
     record(h.invoke(apply_request(CONV_DIRECT, CODE_CALLBACK)).await);
 
+    // Debug of the types that hold secrets.
+    let token: genesys_wrapup::genesys::models::TokenResponse =
+        serde_json::from_str(r#"{"access_token": "emu-debug-token", "expires_in": 60}"#).unwrap();
+    seen.push(format!("{token:?} {:?}", h.app.settings));
+    assert!(seen.last().unwrap().contains("REDACTED"));
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(nr.posts() > 1, "New Relic was called, refusing once");
     assert!(logs.contains("\"outcome\""), "logs were captured");
     assert!(logs.contains("invalid_client"), "the failure paths ran");
     let basic =

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod emulator;
+pub mod newrelic;
 
 use crate::app::{App, StartupError};
 use crate::clock::Clock;

@@ -51,9 +51,15 @@ impl Message {
             },
         };
         let id = record.message_id.unwrap_or_default();
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
         Self {
             unit: Unit {
                 event_id: unit.event_id.or_else(|| Some(id.clone())),
+                attempt: receive_count,
                 ..unit
             },
             id,
@@ -62,11 +68,7 @@ impl Message {
                 .event_source_arn
                 .as_deref()
                 .and_then(queue_url_from_arn),
-            receive_count: record
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1),
+            receive_count,
             body,
         }
     }

@@ -1,0 +1,170 @@
+//! New Relic custom events against a loopback Event API: one gzip POST per invocation, the
+//! contract's attributes, and delivery that never changes or delays an outcome past its budget.
+
+mod common;
+
+use common::*;
+use genesys_wrapup::config::{LicenseKey, NewRelicSettings};
+use genesys_wrapup::sandbox::demo::*;
+use genesys_wrapup::sandbox::newrelic::{NewRelicEmulator, NrFault};
+use serde_json::json;
+use std::time::Duration;
+
+const KEY: &str = "nr-license-key-0123456789abcdef0123456789NRAL";
+
+async fn harness(budget: Duration) -> (Harness, NewRelicEmulator) {
+    let nr = NewRelicEmulator::start("1234567", KEY).await.unwrap();
+    let url = nr.url();
+    let h = Harness::with_settings(|s| {
+        s.new_relic = Some(NewRelicSettings {
+            account_id: "1234567".into(),
+            license_key: LicenseKey::SecretId("newrelic/license".into()),
+            events_url: Some(url),
+            eu: false,
+            budget,
+        })
+    })
+    .await;
+    h.sandbox
+        .secrets
+        .put("newrelic/license", json!({"licenseKey": KEY}).to_string());
+    (h, nr)
+}
+
+fn body(conversation: &str, code: &str) -> String {
+    apply_request(conversation, code).to_string()
+}
+
+#[tokio::test]
+async fn every_outcome_becomes_one_event_with_the_contract_attributes() {
+    let (h, nr) = harness(Duration::from_secs(2)).await;
+    h.invoke(eventbridge(apply_request(CONV_CALL, CODE_SALE)))
+        .await
+        .unwrap();
+    assert_eq!(nr.posts(), 1);
+    let events = nr.events();
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    for (k, v) in [
+        ("eventType", "GenesysWrapUp"),
+        ("status", "applied"),
+        ("conversationId", CONV_CALL),
+        ("wrapUpCodeId", CODE_SALE),
+        ("wrapUpCodeName", "Sale completed"),
+        ("divisionId", DIVISION_SALES),
+        ("queueId", QUEUE_SALES),
+        ("userId", AGENT_USER),
+        ("mediaType", "voice"),
+        ("trigger", "eventbridge"),
+        ("awsRequestId", "test-request"),
+    ] {
+        assert_eq!(e[k], json!(v), "{k}: {e}");
+    }
+    assert_eq!(e["participantId"], json!(participant(1, 2)));
+    assert_eq!(e["communicationId"], json!(communication(1, 2)));
+    assert_eq!(e["attempt"], 1);
+    assert!(e["durationMs"].is_number());
+    assert!(e["genesysCorrelationId"].is_string());
+    assert!(nr.problems().is_empty(), "{:?}", nr.problems());
+}
+
+#[tokio::test]
+async fn a_batch_is_one_post_with_rejections_and_transient_failures_too() {
+    let (h, nr) = harness(Duration::from_secs(2)).await;
+    let response = h
+        .invoke(sqs_batch(&[
+            ("a", body(CONV_CALL, CODE_SALE), 1),
+            ("b", body(CONV_CALL, CODE_SUPPORT), 1),
+            ("c", body(CONV_ACTIVE, CODE_SALE), 4),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(failures(&response), vec!["c"]);
+    assert_eq!(nr.posts(), 1);
+    let mut statuses: Vec<(String, String)> = nr
+        .events()
+        .iter()
+        .map(|e| {
+            (
+                e["status"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    statuses.sort();
+    let expected: Vec<(String, String)> = [
+        ("applied", ""),
+        ("rejected", "division_mismatch"),
+        ("transient_failure", "not_ended"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(statuses, expected);
+    let transient = nr
+        .events()
+        .into_iter()
+        .find(|e| e["status"] == "transient_failure")
+        .unwrap();
+    assert_eq!(transient["attempt"], 4);
+    assert_eq!(transient["trigger"], "sqs");
+    assert!(nr.problems().is_empty(), "{:?}", nr.problems());
+}
+
+#[tokio::test]
+async fn rate_limits_are_waited_out_and_413_splits() {
+    let (h, nr) = harness(Duration::from_secs(2)).await;
+    nr.fail_next(NrFault::Status(429, Some(1)));
+    h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap();
+    assert_eq!(nr.posts(), 2);
+    assert_eq!(nr.events().len(), 1);
+    assert!(h.clock.slept().contains(&Duration::from_secs(1)));
+
+    let (h, nr) = harness(Duration::from_secs(2)).await;
+    nr.set_max_events_per_post(2);
+    let response = h
+        .invoke(sqs_batch(&[
+            ("a", body(CONV_CALL, CODE_SALE), 1),
+            ("b", body(CONV_EMAIL, CODE_SALE), 1),
+            ("c", body(CONV_MESSAGE, CODE_SALE), 1),
+            ("d", body(CONV_TRANSFER, CODE_CALLBACK), 1),
+        ]))
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty());
+    assert_eq!(nr.events().len(), 4, "split until every event fits");
+}
+
+#[tokio::test]
+async fn a_failing_or_silent_new_relic_never_changes_the_outcome() {
+    for fault in [
+        NrFault::Status(403, None),
+        NrFault::Status(500, None),
+        NrFault::Status(429, Some(3_600)),
+    ] {
+        let (h, nr) = harness(Duration::from_secs(2)).await;
+        nr.fail_next(fault.clone());
+        nr.fail_next(fault.clone());
+        let out = h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap();
+        assert_eq!(out["status"], "applied", "{fault:?}");
+        assert!(nr.posts() <= 2);
+    }
+    let (h, nr) = harness(Duration::from_millis(300)).await;
+    nr.fail_next(NrFault::Hang);
+    let started = std::time::Instant::now();
+    let out = h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap();
+    assert_eq!(out["status"], "applied");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "bounded by the budget"
+    );
+
+    // A missing license key secret: the outcome stands, the events are dropped.
+    let (h, nr) = harness(Duration::from_secs(2)).await;
+    h.sandbox.secrets.remove("newrelic/license");
+    assert_eq!(
+        h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap()["status"],
+        "applied"
+    );
+    assert_eq!(nr.posts(), 0);
+}
