@@ -282,7 +282,7 @@ fn chunks(events: Vec<Event>) -> Vec<Vec<Event>> {
             .map(|b| b.len())
             .unwrap_or(MAX_CHUNK_BYTES);
         match out.last_mut() {
-            Some(chunk) if size + len + 1 <= MAX_CHUNK_BYTES => {
+            Some(chunk) if size + len < MAX_CHUNK_BYTES => {
                 size += len + 1;
                 chunk.push(event);
             }
