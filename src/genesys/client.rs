@@ -10,6 +10,7 @@ use crate::clock::{Clock, Deadline};
 use crate::config::{validate_environment, Settings};
 use crate::error::TransientKind;
 use crate::secrets::{GenesysCredentials, SecretCache};
+use crate::telemetry::emf::CallStats;
 use crate::wrapup::MediaKind;
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -44,13 +45,6 @@ struct Answer {
     correlation_id: Option<String>,
 }
 
-/// Counters of calls made, for logs, benches and tests.
-#[derive(Debug, Default)]
-pub struct CallCounters {
-    pub token: AtomicU64,
-    pub api: AtomicU64,
-}
-
 pub struct GenesysClient {
     http: reqwest::Client,
     secret_id: String,
@@ -61,7 +55,8 @@ pub struct GenesysClient {
     generation: AtomicU64,
     codes: std::sync::Mutex<HashMap<Uuid, (WrapupCode, SystemTime)>>,
     limiter: RateLimiter,
-    pub counters: CallCounters,
+    /// Calls by endpoint and status, for the invocation's metrics.
+    pub stats: CallStats,
 }
 
 /// Builds the process's one HTTP client: rustls, connection reuse, and no redirects (a
@@ -95,7 +90,7 @@ impl GenesysClient {
             generation: AtomicU64::new(0),
             codes: std::sync::Mutex::new(HashMap::new()),
             limiter,
-            counters: CallCounters::default(),
+            stats: CallStats::default(),
         }
     }
 
@@ -229,10 +224,10 @@ impl GenesysClient {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            self.counters.api.fetch_add(1, Ordering::Relaxed);
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
+                    self.stats.call(endpoint.as_str(), 0);
                     // A refused connection never reached Genesys: safe to retry even a write.
                     let never_sent = e.is_connect();
                     let err = transport_error(endpoint, &e, is_write && !never_sent);
@@ -242,6 +237,7 @@ impl GenesysClient {
                         && self.fits(deadline, SHORT_BACKOFF)
                     {
                         retried = true;
+                        self.stats.retry();
                         self.clock.sleep(SHORT_BACKOFF).await;
                         continue;
                     }
@@ -249,6 +245,7 @@ impl GenesysClient {
                 }
             };
             let status = response.status();
+            self.stats.call(endpoint.as_str(), status.as_u16());
             let correlation_id = header(&response, CORRELATION_HEADER);
             let retry_after = parse_retry_after(response.headers());
             let bytes = match response.bytes().await {
@@ -284,6 +281,7 @@ impl GenesysClient {
                             "retrying once in place"
                         );
                         retried = true;
+                        self.stats.retry();
                         self.clock.sleep(wait).await;
                         continue;
                     }
@@ -382,7 +380,6 @@ impl GenesysClient {
             let (api_base, login_base) = self.endpoints(&creds)?;
             let budget = self.call_budget(Endpoint::Token, deadline)?;
             let url = build_url(&login_base, &["oauth", "token"]);
-            self.counters.token.fetch_add(1, Ordering::Relaxed);
             let sent = self
                 .http
                 .post(url)
@@ -391,9 +388,12 @@ impl GenesysClient {
                 .timeout(budget)
                 .send()
                 .await;
-            let response =
-                sent.map_err(|e| credentials_error(transport_error(Endpoint::Token, &e, false)))?;
+            let response = sent.map_err(|e| {
+                self.stats.call(Endpoint::Token.as_str(), 0);
+                credentials_error(transport_error(Endpoint::Token, &e, false))
+            })?;
             let status = response.status();
+            self.stats.call(Endpoint::Token.as_str(), status.as_u16());
             let correlation_id = header(&response, CORRELATION_HEADER);
             let retry_after = parse_retry_after(response.headers());
             let bytes = response

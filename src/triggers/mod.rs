@@ -116,6 +116,7 @@ impl Unit {
 
 /// The whole function: one event in, the platform's reply out; `Err` means "retry me".
 pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Result<Value, Transient> {
+    let started = std::time::Instant::now();
     let result = match recognise(&event) {
         Envelope::Http => Ok(webhook::handle(app, event, inv).await),
         Envelope::Sqs => sqs::handle(app, &event, inv).await,
@@ -126,7 +127,7 @@ pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Result<Value, 
                 .map(|o| o.to_json())
         }
     };
-    emit_metrics(&inv.tally);
+    emit_metrics(&inv.tally, &app.genesys.stats, started.elapsed());
     if let Some(sink) = &app.new_relic {
         sink.deliver(inv.take_events()).await;
     }
