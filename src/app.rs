@@ -6,18 +6,30 @@ use crate::config::{ConfigError, Settings};
 use crate::genesys::client::http_client;
 use crate::genesys::GenesysClient;
 use crate::queues::{Queues, SqsQueues};
+use crate::rules_source::{Rules, SsmParameters};
 use crate::secrets::{SecretCache, SecretStore, SecretsManagerStore};
+use crate::telemetry::emf::CallStats;
 use crate::telemetry::newrelic::{Event, NewRelicSink};
 use crate::telemetry::Tally;
+use crate::wrapup::rules::RulesError;
+use crate::wrapup::{Outcome, Reason};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use uuid::Uuid;
 
 pub struct App {
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
     pub secrets: Arc<SecretCache>,
+    /// The client of `GENESYS_SECRET_ID`'s org (every event, without an org map).
     pub genesys: GenesysClient,
+    /// One client (token, caches, rate limiter) per mapped org.
+    pub orgs: BTreeMap<Uuid, GenesysClient>,
+    pub rules: Rules,
     pub queues: Arc<dyn Queues>,
     pub new_relic: Option<NewRelicSink>,
+    /// Genesys calls of every org's client, for the metrics.
+    pub stats: Arc<CallStats>,
 }
 
 /// What one invocation knows about itself, and what it did (for its metrics line).
@@ -58,6 +70,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("could not build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("configuration error: {0}")]
+    Rules(#[from] RulesError),
 }
 
 impl App {
@@ -78,21 +92,53 @@ impl App {
             .new_relic
             .clone()
             .map(|nr| NewRelicSink::new(http.clone(), nr, secrets.clone(), clock.clone()));
-        let genesys = GenesysClient::new(
-            http,
-            settings.genesys_secret_id.clone(),
-            settings.clone(),
-            secrets.clone(),
-            clock.clone(),
-        );
+        let stats = Arc::new(CallStats::default());
+        let client = |secret_id: &str| {
+            GenesysClient::new(
+                http.clone(),
+                secret_id.to_owned(),
+                settings.clone(),
+                secrets.clone(),
+                clock.clone(),
+                stats.clone(),
+            )
+        };
+        let genesys = client(&settings.genesys_secret_id);
+        let orgs = settings
+            .org_secrets
+            .iter()
+            .map(|(org, secret_id)| (*org, client(secret_id)))
+            .collect();
         Ok(Self {
             settings,
             clock,
             secrets,
             genesys,
+            orgs,
+            rules: Rules::fixed(Default::default()),
             queues,
             new_relic,
+            stats,
         })
+    }
+
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The client for `org`: its own with an org map, the default one otherwise. An org the
+    /// map does not list is rejected before any Genesys call.
+    pub fn client_for(&self, org: Option<Uuid>) -> Result<&GenesysClient, Outcome> {
+        match org {
+            Some(org) if !self.orgs.is_empty() => self.orgs.get(&org).ok_or_else(|| {
+                Outcome::rejected(
+                    Reason::UnknownOrg,
+                    format!("Genesys org {org} is not in GENESYS_ORG_SECRETS"),
+                )
+            }),
+            _ => Ok(&self.genesys),
+        }
     }
 
     /// The deployed configuration: environment settings, Secrets Manager and SQS, with the
@@ -104,6 +150,15 @@ impl App {
             aws_sdk_secretsmanager::Client::new(&aws),
         ));
         let queues = Arc::new(SqsQueues::new(aws_sdk_sqs::Client::new(&aws)));
-        Self::new(settings, store, queues, Arc::new(SystemClock))
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let parameters = Arc::new(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
+        let rules = Rules::load(
+            &settings.rules,
+            Some(parameters),
+            clock.clone(),
+            settings.rules_cache_ttl,
+        )
+        .await?;
+        Ok(Self::new(settings, store, queues, clock)?.with_rules(rules))
     }
 }

@@ -101,7 +101,11 @@ async fn invoke(file: &str, use_sandbox: bool) -> ExitCode {
             sandbox::demo::SIGNING_KEY.as_bytes(),
             clock.unix_seconds(),
         );
-        match sandbox.app(clock.clone()) {
+        let mut settings = sandbox.settings();
+        if let Some(path) = std::env::var_os("WRAPUP_RULES_FILE") {
+            settings.rules = crate::config::RulesSetting::File(path.into());
+        }
+        match sandbox.app_with(settings, clock.clone()) {
             Ok(app) => (app, Some(sandbox)),
             Err(e) => {
                 eprintln!("{e}");

@@ -3,7 +3,9 @@
 //! working as features are added.
 
 use reqwest::Url;
+use std::collections::BTreeMap;
 use std::time::Duration;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {variable} {problem}")]
@@ -49,6 +51,26 @@ pub struct Settings {
     pub webhook_enqueue: bool,
     /// The optional New Relic custom-event sink.
     pub new_relic: Option<NewRelicSettings>,
+    /// Genesys org id → Secrets Manager id of that org's OAuth client. Empty: every event uses
+    /// `GENESYS_SECRET_ID`; otherwise an event from an org not listed is `unknown_org`.
+    pub org_secrets: BTreeMap<Uuid, String>,
+    /// Where the wrap-up rules for Genesys events come from.
+    pub rules: RulesSetting,
+    /// How long rules read from Parameter Store are cached.
+    pub rules_cache_ttl: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RulesSetting {
+    /// No rules: every Genesys event is `skipped` (`no_rule`).
+    #[default]
+    None,
+    /// `WRAPUP_RULES`: the JSON itself (small sets; Lambda's environment holds 4 KB).
+    Inline(String),
+    /// `WRAPUP_RULES_FILE`: a JSON file (local runs, the sandbox, rules shipped in the package).
+    File(std::path::PathBuf),
+    /// `WRAPUP_RULES_PARAMETER`: an SSM Parameter Store parameter name or ARN (deployments).
+    Parameter(String),
 }
 
 /// Where the New Relic license key comes from: preferably Secrets Manager.
@@ -151,8 +173,38 @@ impl Settings {
         };
 
         let new_relic = new_relic_settings(&get)?;
+        let org_secrets = match get("GENESYS_ORG_SECRETS") {
+            None => BTreeMap::new(),
+            Some(raw) => {
+                parse_org_secrets(&raw).map_err(|p| ConfigError::new("GENESYS_ORG_SECRETS", p))?
+            }
+        };
+        let rules =
+            match (
+                get("WRAPUP_RULES"),
+                get("WRAPUP_RULES_FILE"),
+                get("WRAPUP_RULES_PARAMETER"),
+            ) {
+                (None, None, None) => RulesSetting::None,
+                (Some(json), None, None) => RulesSetting::Inline(json),
+                (None, Some(path), None) => RulesSetting::File(path.into()),
+                (None, None, Some(name)) => RulesSetting::Parameter(name),
+                _ => return Err(ConfigError::new(
+                    "WRAPUP_RULES",
+                    "set only one of WRAPUP_RULES, WRAPUP_RULES_FILE and WRAPUP_RULES_PARAMETER",
+                )),
+            };
 
         Ok(Self {
+            org_secrets,
+            rules,
+            rules_cache_ttl: seconds(
+                &get,
+                "WRAPUP_RULES_CACHE_TTL_SECONDS",
+                Duration::from_secs(300),
+                0,
+                86_400,
+            )?,
             new_relic,
             rate_limit_per_minute,
             batch_concurrency,
@@ -213,8 +265,27 @@ impl Settings {
             buffer_queue_url: None,
             webhook_enqueue: false,
             new_relic: None,
+            org_secrets: BTreeMap::new(),
+            rules: RulesSetting::None,
+            rules_cache_ttl: Duration::from_secs(300),
         }
     }
+}
+
+/// `{"<org uuid>": "<secret id or ARN>", ...}`.
+fn parse_org_secrets(raw: &str) -> Result<BTreeMap<Uuid, String>, String> {
+    let map: BTreeMap<String, String> = serde_json::from_str(raw)
+        .map_err(|e| format!("must be a JSON object of org id to secret ARN ({e})"))?;
+    map.into_iter()
+        .map(|(org, secret)| {
+            let id = Uuid::parse_str(&org)
+                .map_err(|_| format!("{org:?} is not a Genesys org id (UUID)"))?;
+            if secret.trim().is_empty() {
+                return Err(format!("org {org} has an empty secret id"));
+            }
+            Ok((id, secret))
+        })
+        .collect()
 }
 
 fn new_relic_settings(
@@ -472,6 +543,34 @@ mod tests {
         let nr = s.new_relic.unwrap();
         assert!(nr.eu && matches!(nr.license_key, LicenseKey::Inline(_)));
         assert!(!format!("{nr:?}").contains("eu01xxsecret"));
+    }
+
+    #[test]
+    fn org_secrets_and_rules_settings() {
+        let s = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            (
+                "GENESYS_ORG_SECRETS",
+                r#"{"0b1f7f4e-1c1d-4a8e-9f55-2f6b7f3d2c10": "arn:org-a"}"#,
+            ),
+            ("WRAPUP_RULES_PARAMETER", "/wrapup/rules"),
+        ])
+        .unwrap();
+        assert_eq!(s.org_secrets.len(), 1);
+        assert_eq!(s.rules, RulesSetting::Parameter("/wrapup/rules".into()));
+        let err = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("GENESYS_ORG_SECRETS", r#"{"acme": "x"}"#),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "GENESYS_ORG_SECRETS");
+        let err = from(&[
+            ("GENESYS_SECRET_ID", "s"),
+            ("WRAPUP_RULES", "[]"),
+            ("WRAPUP_RULES_FILE", "r.json"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "WRAPUP_RULES");
     }
 
     #[test]

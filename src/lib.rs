@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod genesys;
 pub mod queues;
+pub mod rules_source;
 pub mod sandbox;
 pub mod secrets;
 pub mod telemetry;

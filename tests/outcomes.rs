@@ -506,20 +506,3 @@ async fn a_genesys_that_never_answers_ends_the_invocation_with_an_error() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
-
-#[tokio::test]
-async fn native_genesys_events_without_rules_are_skipped() {
-    let h = Harness::new().await;
-    let event = json!({
-        "version": "0", "id": "e1", "detail-type": "v2.detail.events.conversation.{id}.user.end",
-        "source": "aws.partner/genesys.com/cloud/0b1f7f4e-1c1d-4a8e-9f55-2f6b7f3d2c10/wrapups",
-        "account": "1", "time": "2026-11-25T09:08:00Z", "region": "eu-west-1", "resources": [],
-        "detail": {"topicName": "v2.detail.events.conversation.x.user.end", "version": "2", "eventBody": {}}
-    });
-    let out = h.invoke(event).await.unwrap();
-    assert_eq!(
-        (out["status"].as_str(), out["reason"].as_str()),
-        (Some("skipped"), Some("no_rule"))
-    );
-    assert!(h.emulator().requests().is_empty());
-}

@@ -56,7 +56,7 @@ pub struct GenesysClient {
     codes: std::sync::Mutex<HashMap<Uuid, (WrapupCode, SystemTime)>>,
     limiter: RateLimiter,
     /// Calls by endpoint and status, for the invocation's metrics.
-    pub stats: CallStats,
+    stats: Arc<CallStats>,
 }
 
 /// Builds the process's one HTTP client: rustls, connection reuse, and no redirects (a
@@ -78,6 +78,7 @@ impl GenesysClient {
         settings: Arc<Settings>,
         secrets: Arc<SecretCache>,
         clock: Arc<dyn Clock>,
+        stats: Arc<CallStats>,
     ) -> Self {
         let limiter = RateLimiter::per_minute(settings.rate_limit_per_minute, clock.clone());
         Self {
@@ -90,7 +91,7 @@ impl GenesysClient {
             generation: AtomicU64::new(0),
             codes: std::sync::Mutex::new(HashMap::new()),
             limiter,
-            stats: CallStats::default(),
+            stats,
         }
     }
 

@@ -53,6 +53,9 @@ pub struct Participant {
     pub wrapup_required: Option<bool>,
     #[serde(default)]
     pub wrapup: Option<Wrapup>,
+    /// Participant data set by flows and scripts (string values).
+    #[serde(default)]
+    pub attributes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     #[serde(default)]
     pub start_acw_time: Option<String>,
     #[serde(default)]

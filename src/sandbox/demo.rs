@@ -35,6 +35,8 @@ pub const CONV_TRANSFER: &str = "c0000000-0000-4000-8000-000000000006";
 pub const CONV_ABANDONED: &str = "c0000000-0000-4000-8000-000000000007";
 /// Ended direct call.
 pub const CONV_DIRECT: &str = "c0000000-0000-4000-8000-000000000008";
+/// Ended Sales-queue call, agent in after-call work: `events/genesys-user-end.json`.
+pub const CONV_NATIVE: &str = "c0000000-0000-4000-8000-000000000009";
 
 /// Conversation `n`'s id: `c0000000-0000-4000-8000-<n, 12 digits>`.
 pub fn conversation_id(n: u32) -> String {
@@ -226,6 +228,7 @@ pub fn org() -> OrgData {
         ),
         conversation(7, "calls", Some(3), &[], "agent"),
         conversation(8, "calls", Some(4), &[agent(0, Some(4), None)], "user"),
+        ended_call(9),
     ];
     let codes = [
         code(CODE_SALE, "Sale completed", Some((DIVISION_SALES, "Sales"))),

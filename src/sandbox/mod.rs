@@ -7,7 +7,12 @@ pub mod newrelic;
 
 use crate::app::{App, StartupError};
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{RulesSetting, Settings};
+use crate::rules_source::Rules;
+use crate::wrapup::rules::{RuleSet, RulesError};
+
+/// The rules `invoke --sandbox` uses unless `WRAPUP_RULES_FILE` says otherwise.
+pub const SANDBOX_RULES: &str = include_str!("../../rules/sandbox.json");
 use crate::queues::MemoryQueues;
 use crate::secrets::MemorySecretStore;
 use crate::triggers::signature;
@@ -54,8 +59,27 @@ impl Sandbox {
         self.app_with(self.settings(), clock)
     }
 
+    /// The app on these settings; rules from `settings.rules` (a file, inline JSON), else the
+    /// sandbox's own rule set, which the `events/` samples of Genesys events rely on.
     pub fn app_with(&self, settings: Settings, clock: Arc<dyn Clock>) -> Result<App, StartupError> {
-        App::new(settings, self.secrets.clone(), self.queues.clone(), clock)
+        let rules = match &settings.rules {
+            RulesSetting::Inline(json) => RuleSet::parse(json, "WRAPUP_RULES")?,
+            RulesSetting::File(path) => {
+                let origin = format!("WRAPUP_RULES_FILE {}", path.display());
+                let text = std::fs::read_to_string(path).map_err(|e| RulesError {
+                    origin: origin.clone(),
+                    problem: e.to_string(),
+                })?;
+                RuleSet::parse(&text, &origin)?
+            }
+            RulesSetting::None | RulesSetting::Parameter(_) => {
+                RuleSet::parse(SANDBOX_RULES, "rules/sandbox.json")?
+            }
+        };
+        Ok(
+            App::new(settings, self.secrets.clone(), self.queues.clone(), clock)?
+                .with_rules(Rules::fixed(rules)),
+        )
     }
 }
 

@@ -8,10 +8,11 @@ pub mod sqs;
 pub mod webhook;
 
 use crate::app::{App, Invocation};
-use crate::apply::apply;
+use crate::apply::{apply, apply_native};
 use crate::error::{Transient, TransientKind};
 use crate::telemetry::newrelic::{outcome_event, transient_event, EventContext};
 use crate::telemetry::{emit_metrics, log_outcome, log_transient, LogContext, Trigger};
+use crate::wrapup::rules::NativeEvent;
 use crate::wrapup::{ApplyRequest, Outcome, Reason, Status};
 use serde_json::Value;
 
@@ -66,6 +67,8 @@ pub struct Unit {
 #[derive(Debug, Clone)]
 pub enum Work {
     Apply(ApplyRequest),
+    /// A Genesys event: wrap-up rules pick the code.
+    Native(NativeEvent),
     /// Decided without calling Genesys (invalid event, no rule, ...).
     Done(Outcome),
 }
@@ -109,6 +112,7 @@ impl Unit {
     pub fn conversation_key(&self) -> Option<String> {
         match &self.work {
             Work::Apply(r) => Some(r.conversation_id.hyphenated().to_string()),
+            Work::Native(e) => Some(e.conversation_id.hyphenated().to_string()),
             Work::Done(_) => None,
         }
     }
@@ -127,7 +131,7 @@ pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Result<Value, 
                 .map(|o| o.to_json())
         }
     };
-    emit_metrics(&inv.tally, &app.genesys.stats, started.elapsed());
+    emit_metrics(&inv.tally, &app.stats, started.elapsed());
     if let Some(sink) = &app.new_relic {
         sink.deliver(inv.take_events()).await;
     }
@@ -151,10 +155,35 @@ pub async fn run(
     let (result, ids) = match unit.work {
         Work::Done(outcome) => (Ok(outcome), None),
         Work::Apply(request) => (
-            apply(&app.genesys, &request, inv.deadline).await,
+            match app.client_for(request.org_id) {
+                Ok(genesys) => apply(genesys, &request, inv.deadline).await,
+                Err(unknown_org) => Ok(unknown_org),
+            },
             Some((
                 request.conversation_id.hyphenated().to_string(),
                 request.wrap_up_code_id.hyphenated().to_string(),
+            )),
+        ),
+        Work::Native(event) => (
+            match app.client_for(event.org_id) {
+                Ok(genesys) => {
+                    apply_native(
+                        genesys,
+                        app.rules.current().await.as_ref(),
+                        &event,
+                        inv.deadline,
+                    )
+                    .await
+                }
+                Err(mut unknown_org) => {
+                    unknown_org.conversation_id =
+                        Some(event.conversation_id.hyphenated().to_string());
+                    Ok(unknown_org)
+                }
+            },
+            Some((
+                event.conversation_id.hyphenated().to_string(),
+                String::new(),
             )),
         ),
     };

@@ -33,6 +33,18 @@ pub struct Target {
     pub current: Option<Wrapup>,
     pub user_id: Option<String>,
     pub queue_id: Option<String>,
+    /// The participant's string attributes, for rules.
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+impl Target {
+    /// The current final wrap-up code, if any (provisional ones do not count).
+    pub fn final_code(&self) -> Option<&str> {
+        self.current
+            .as_ref()
+            .filter(|w| w.provisional != Some(true))
+            .and_then(|w| w.code.as_deref())
+    }
 }
 
 /// Ended ⇔ `endTime` is set.
@@ -92,6 +104,16 @@ fn same_id(text: &str, id: Uuid) -> bool {
 pub fn select_target(
     conversation: &Conversation,
     requested: Option<Uuid>,
+) -> Result<Target, Rejection> {
+    select_target_preferring(conversation, requested, None)
+}
+
+/// As [`select_target`], preferring the communication `preferred` (a Genesys event's
+/// `sessionId`) when the participant has it.
+pub fn select_target_preferring(
+    conversation: &Conversation,
+    requested: Option<Uuid>,
+    preferred: Option<Uuid>,
 ) -> Result<Target, Rejection> {
     let participant = match requested {
         Some(pid) => {
@@ -160,7 +182,14 @@ pub fn select_target(
     let (kind, array, comm) = comms
         .iter()
         .enumerate()
-        .max_by_key(|(i, (_, _, c))| (pending(c), started(c), *i))
+        .max_by_key(|(i, (_, _, c))| {
+            (
+                preferred.is_some_and(|p| same_id(&c.id, p)),
+                pending(c),
+                started(c),
+                *i,
+            )
+        })
         .map(|(_, entry)| *entry)
         .ok_or_else(|| {
             Rejection::new(
@@ -187,6 +216,12 @@ pub fn select_target(
         .clone()
         .filter(|w| w.code.is_some())
         .or_else(|| participant.wrapup.clone());
+    let attributes = participant
+        .attributes
+        .iter()
+        .flatten()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+        .collect();
     Ok(Target {
         participant_id,
         communication_id,
@@ -194,6 +229,7 @@ pub fn select_target(
         current,
         user_id: participant.user_id.clone(),
         queue_id: participant.queue_id.clone(),
+        attributes,
     })
 }
 
@@ -494,6 +530,7 @@ mod tests {
             current,
             user_id: None,
             queue_id: None,
+            attributes: Default::default(),
         }
     }
 

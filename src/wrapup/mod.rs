@@ -5,6 +5,7 @@
 pub mod decision;
 pub mod outcome;
 pub mod request;
+pub mod rules;
 
 pub use decision::{Rejection, Target};
 pub use outcome::{Outcome, Reason, Status};

@@ -1,0 +1,377 @@
+//! Wrap-up rules: which code to apply to which ended conversations, for Genesys's own events
+//! (which say a conversation or an agent's part ended, not which code to apply). JSON only,
+//! validated once; the first matching rule wins.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The Genesys EventBridge topics a rule can react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    UserEnd,
+    CustomerEnd,
+    Acw,
+}
+
+impl Topic {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserEnd => "user.end",
+            Self::CustomerEnd => "customer.end",
+            Self::Acw => "acw",
+        }
+    }
+
+    /// From a detail-type such as `v2.detail.events.conversation.{id}.user.end`.
+    pub fn from_detail_type(detail_type: &str) -> Option<Self> {
+        let rest = detail_type.strip_prefix("v2.detail.events.conversation.")?;
+        let (_, suffix) = rest.split_once('.')?;
+        match suffix {
+            "user.end" => Some(Self::UserEnd),
+            "customer.end" => Some(Self::CustomerEnd),
+            "acw" => Some(Self::Acw),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn matches(&self, value: Option<&str>) -> bool {
+        let Some(value) = value else {
+            return false;
+        };
+        match self {
+            Self::One(v) => v.eq_ignore_ascii_case(value),
+            Self::Many(vs) => vs.iter().any(|v| v.eq_ignore_ascii_case(value)),
+        }
+    }
+
+    fn values(&self) -> Vec<&str> {
+        match self {
+            Self::One(v) => vec![v.as_str()],
+            Self::Many(vs) => vs.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Conditions, all of which must hold; each is equality or any-of (case-insensitive).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Match {
+    pub topic: Option<OneOrMany>,
+    pub queue_id: Option<OneOrMany>,
+    pub division_id: Option<OneOrMany>,
+    pub media_type: Option<OneOrMany>,
+    pub direction: Option<OneOrMany>,
+    pub disconnect_type: Option<OneOrMany>,
+    /// The participant's current wrap-up code: a string, e.g. `ININ-WRAP-UP-TIMEOUT`.
+    pub current_wrap_up_code: Option<OneOrMany>,
+    /// `true`: only participants without a (final) wrap-up; `false`: only those with one.
+    pub wrap_up_missing: Option<bool>,
+    pub participant_attributes: Option<BTreeMap<String, OneOrMany>>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRef {
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Rule {
+    pub name: String,
+    #[serde(default, rename = "match")]
+    pub when: Match,
+    pub wrap_up_code: CodeRef,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// What a Genesys event says, normalised.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventFacts {
+    pub topic: Option<&'static str>,
+    pub queue_id: Option<String>,
+    pub division_id: Option<String>,
+    pub media_type: Option<String>,
+    pub direction: Option<String>,
+    pub disconnect_type: Option<String>,
+}
+
+/// What the conversation says about the participant, read only when a rule needs it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParticipantFacts {
+    pub current_wrap_up_code: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Rule {
+    /// The conditions the event alone can decide.
+    pub fn matches_event(&self, e: &EventFacts) -> bool {
+        let m = &self.when;
+        let check = |cond: &Option<OneOrMany>, value: Option<&str>| {
+            cond.as_ref().is_none_or(|c| c.matches(value))
+        };
+        check(&m.topic, e.topic)
+            && check(&m.queue_id, e.queue_id.as_deref())
+            && check(&m.division_id, e.division_id.as_deref())
+            && check(&m.media_type, e.media_type.as_deref())
+            && check(&m.direction, e.direction.as_deref())
+            && check(&m.disconnect_type, e.disconnect_type.as_deref())
+    }
+
+    /// The conditions on the participant's current state.
+    pub fn matches_participant(&self, p: &ParticipantFacts) -> bool {
+        let m = &self.when;
+        let code_ok = m
+            .current_wrap_up_code
+            .as_ref()
+            .is_none_or(|c| c.matches(p.current_wrap_up_code.as_deref()));
+        let missing_ok = m
+            .wrap_up_missing
+            .is_none_or(|want| want == p.current_wrap_up_code.is_none());
+        let attributes_ok = m.participant_attributes.as_ref().is_none_or(|attrs| {
+            attrs
+                .iter()
+                .all(|(k, v)| v.matches(p.attributes.get(k).map(String::as_str)))
+        });
+        code_ok && missing_ok && attributes_ok
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("wrap-up rules from {origin} are invalid: {problem}")]
+pub struct RulesError {
+    pub origin: String,
+    pub problem: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Document {
+    Wrapped(Wrapped),
+    Bare(Vec<Rule>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wrapped {
+    rules: Vec<Rule>,
+}
+
+const TOPICS: [&str; 3] = ["user.end", "customer.end", "acw"];
+
+impl RuleSet {
+    /// Parses `{"rules": [...]}` or a bare array, naming the line and column of any problem.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, RulesError> {
+        let err = |problem: String| RulesError {
+            origin: origin.to_owned(),
+            problem,
+        };
+        // Parse as a value first so syntax errors carry their line and column; then the shape.
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+        let rules = match serde_json::from_value::<Document>(value.clone()) {
+            Ok(Document::Wrapped(w)) => w.rules,
+            Ok(Document::Bare(rules)) => rules,
+            Err(_) => {
+                // Say what is wrong where: re-parse the likely shape from the text for positions.
+                let positioned = if value.is_array() {
+                    serde_json::from_str::<Vec<Rule>>(text).err()
+                } else {
+                    serde_json::from_str::<Wrapped>(text).err()
+                };
+                return Err(err(positioned.map_or_else(
+                    || "not a list of rules".to_owned(),
+                    |e| e.to_string(),
+                )));
+            }
+        };
+        let mut names = std::collections::HashSet::new();
+        for (i, rule) in rules.iter().enumerate() {
+            let at = format!("rule {} ({:?})", i + 1, rule.name);
+            if rule.name.trim().is_empty() {
+                return Err(err(format!("rule {} has an empty name", i + 1)));
+            }
+            if !names.insert(rule.name.as_str()) {
+                return Err(err(format!("{at}: the name is used twice")));
+            }
+            if let Some(topics) = &rule.when.topic {
+                if let Some(bad) = topics
+                    .values()
+                    .into_iter()
+                    .find(|t| !TOPICS.iter().any(|k| k.eq_ignore_ascii_case(t)))
+                {
+                    return Err(err(format!(
+                        "{at}: unknown topic {bad:?}; use user.end, customer.end or acw"
+                    )));
+                }
+            }
+        }
+        Ok(Self { rules })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Rules whose event conditions hold, in order.
+    pub fn candidates<'a>(&'a self, e: &'a EventFacts) -> impl Iterator<Item = &'a Rule> + 'a {
+        self.rules.iter().filter(move |r| r.matches_event(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODE: &str = "c0de0000-0000-4000-8000-000000000001";
+
+    #[test]
+    fn topics_come_from_the_detail_type() {
+        assert_eq!(
+            Topic::from_detail_type("v2.detail.events.conversation.{id}.user.end"),
+            Some(Topic::UserEnd)
+        );
+        assert_eq!(
+            Topic::from_detail_type("v2.detail.events.conversation.{id}.customer.end"),
+            Some(Topic::CustomerEnd)
+        );
+        assert_eq!(
+            Topic::from_detail_type("v2.detail.events.conversation.{id}.acw"),
+            Some(Topic::Acw)
+        );
+        assert_eq!(
+            Topic::from_detail_type("v2.detail.events.conversation.{id}.user.start"),
+            None
+        );
+        assert_eq!(Topic::from_detail_type("v2.users.{id}.presence"), None);
+    }
+
+    #[test]
+    fn rules_parse_wrapped_or_bare() {
+        let wrapped =
+            format!(r#"{{"rules": [{{"name": "a", "wrapUpCode": {{"id": "{CODE}"}}}}]}}"#);
+        let bare = format!(
+            r#"[{{"name": "a", "match": {{"topic": ["user.end", "ACW"]}}, "wrapUpCode": {{"id": "{CODE}"}}}}]"#
+        );
+        assert_eq!(RuleSet::parse(&wrapped, "t").unwrap().rules.len(), 1);
+        assert_eq!(RuleSet::parse(&bare, "t").unwrap().rules.len(), 1);
+    }
+
+    #[test]
+    fn invalid_rules_name_the_place() {
+        let syntax = "{\n  \"rules\": [\n    {\"name\": \"a\",, }\n  ]\n}";
+        let e = RuleSet::parse(syntax, "rules.json").unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{e}");
+        assert!(e.to_string().contains("rules.json"), "{e}");
+        let unknown = format!("{{\"rules\": [\n{{\"name\": \"a\", \"colour\": 1, \"wrapUpCode\": {{\"id\": \"{CODE}\"}}}}]}}");
+        let e = RuleSet::parse(&unknown, "t").unwrap_err();
+        assert!(
+            e.problem.contains("colour") && e.problem.contains("line 2"),
+            "{e}"
+        );
+        let bad_code =
+            r#"{"rules": [{"name": "a", "wrapUpCode": {"id": "ININ-WRAP-UP-TIMEOUT"}}]}"#;
+        assert!(RuleSet::parse(bad_code, "t").is_err());
+        let bad_topic = format!(
+            r#"[{{"name": "a", "match": {{"topic": "user.start"}}, "wrapUpCode": {{"id": "{CODE}"}}}}]"#
+        );
+        assert!(RuleSet::parse(&bad_topic, "t")
+            .unwrap_err()
+            .problem
+            .contains("user.start"));
+        let twice = format!(
+            r#"[{{"name": "a", "wrapUpCode": {{"id": "{CODE}"}}}}, {{"name": "a", "wrapUpCode": {{"id": "{CODE}"}}}}]"#
+        );
+        assert!(RuleSet::parse(&twice, "t")
+            .unwrap_err()
+            .problem
+            .contains("twice"));
+    }
+
+    fn rule(when: serde_json::Value) -> Rule {
+        serde_json::from_value(
+            serde_json::json!({"name": "r", "match": when, "wrapUpCode": {"id": CODE}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn event_conditions_are_equality_or_any_of_ignoring_case() {
+        let facts = EventFacts {
+            topic: Some("user.end"),
+            queue_id: Some("q1".into()),
+            media_type: Some("VOICE".into()),
+            direction: Some("INBOUND".into()),
+            ..Default::default()
+        };
+        assert!(rule(serde_json::json!({})).matches_event(&facts));
+        assert!(
+            rule(serde_json::json!({"topic": "user.end", "mediaType": "voice"}))
+                .matches_event(&facts)
+        );
+        assert!(rule(serde_json::json!({"queueId": ["q0", "q1"]})).matches_event(&facts));
+        assert!(!rule(serde_json::json!({"queueId": ["q0", "q2"]})).matches_event(&facts));
+        assert!(
+            !rule(serde_json::json!({"disconnectType": "peer"})).matches_event(&facts),
+            "an absent fact never matches"
+        );
+    }
+
+    #[test]
+    fn participant_conditions() {
+        let timeout = ParticipantFacts {
+            current_wrap_up_code: Some("ININ-WRAP-UP-TIMEOUT".into()),
+            attributes: BTreeMap::from([("crmCaseId".to_owned(), "CASE-1".to_owned())]),
+        };
+        let missing = ParticipantFacts::default();
+        assert!(
+            rule(serde_json::json!({"currentWrapUpCode": "ININ-WRAP-UP-TIMEOUT"}))
+                .matches_participant(&timeout)
+        );
+        assert!(
+            !rule(serde_json::json!({"currentWrapUpCode": "ININ-WRAP-UP-TIMEOUT"}))
+                .matches_participant(&missing)
+        );
+        assert!(rule(serde_json::json!({"wrapUpMissing": true})).matches_participant(&missing));
+        assert!(!rule(serde_json::json!({"wrapUpMissing": true})).matches_participant(&timeout));
+        assert!(rule(
+            serde_json::json!({"participantAttributes": {"crmCaseId": ["CASE-1", "CASE-2"]}})
+        )
+        .matches_participant(&timeout));
+        assert!(
+            !rule(serde_json::json!({"participantAttributes": {"crmCaseId": "CASE-9"}}))
+                .matches_participant(&timeout)
+        );
+    }
+}
+
+/// A Genesys conversation event, parsed: what rules decide on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeEvent {
+    pub org_id: Option<Uuid>,
+    pub topic: Topic,
+    pub conversation_id: Uuid,
+    /// The event's own participant (`user.end`, `acw`); `customer.end` has none that takes a wrap-up.
+    pub participant_id: Option<Uuid>,
+    /// The event's `sessionId`: the participant's communication.
+    pub session_id: Option<Uuid>,
+    pub facts: EventFacts,
+}
