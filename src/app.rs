@@ -32,6 +32,19 @@ pub struct App {
     pub stats: Arc<CallStats>,
 }
 
+/// An org the org map does not list.
+#[derive(Debug, Clone, Copy)]
+pub struct UnknownOrg(pub Uuid);
+
+impl UnknownOrg {
+    pub fn outcome(self) -> Outcome {
+        Outcome::rejected(
+            Reason::UnknownOrg,
+            format!("Genesys org {} is not in GENESYS_ORG_SECRETS", self.0),
+        )
+    }
+}
+
 /// What one invocation knows about itself, and what it did (for its metrics line).
 #[derive(Debug)]
 pub struct Invocation {
@@ -129,14 +142,9 @@ impl App {
 
     /// The client for `org`: its own with an org map, the default one otherwise. An org the
     /// map does not list is rejected before any Genesys call.
-    pub fn client_for(&self, org: Option<Uuid>) -> Result<&GenesysClient, Outcome> {
+    pub fn client_for(&self, org: Option<Uuid>) -> Result<&GenesysClient, UnknownOrg> {
         match org {
-            Some(org) if !self.orgs.is_empty() => self.orgs.get(&org).ok_or_else(|| {
-                Outcome::rejected(
-                    Reason::UnknownOrg,
-                    format!("Genesys org {org} is not in GENESYS_ORG_SECRETS"),
-                )
-            }),
+            Some(org) if !self.orgs.is_empty() => self.orgs.get(&org).ok_or(UnknownOrg(org)),
             _ => Ok(&self.genesys),
         }
     }

@@ -157,7 +157,7 @@ pub async fn run(
         Work::Apply(request) => (
             match app.client_for(request.org_id) {
                 Ok(genesys) => apply(genesys, &request, inv.deadline).await,
-                Err(unknown_org) => Ok(unknown_org),
+                Err(unknown) => Ok(unknown.outcome()),
             },
             Some((
                 request.conversation_id.hyphenated().to_string(),
