@@ -175,10 +175,10 @@ pub async fn run(
                     )
                     .await
                 }
-                Err(mut unknown_org) => {
-                    unknown_org.conversation_id =
-                        Some(event.conversation_id.hyphenated().to_string());
-                    Ok(unknown_org)
+                Err(unknown) => {
+                    let mut outcome = unknown.outcome();
+                    outcome.conversation_id = Some(event.conversation_id.hyphenated().to_string());
+                    Ok(outcome)
                 }
             },
             Some((
