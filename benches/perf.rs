@@ -139,7 +139,7 @@ where
         while let Ok((stream, _)) = listener.accept().await {
             let handler = handler.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handler(req));
+                let service = hyper::service::service_fn(handler);
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
