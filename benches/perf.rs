@@ -109,15 +109,16 @@ async fn serve_runtime(
         }
     }
     if path.ends_with("/response") || path.ends_with("/error") {
+        // Recorded before the mark: the mark wakes whoever reads the responses.
+        rt.responses
+            .lock()
+            .unwrap()
+            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
         rt.mark(if path.ends_with("/error") {
             "error"
         } else {
             "response"
         });
-        rt.responses
-            .lock()
-            .unwrap()
-            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
     } else {
         rt.mark("other");
     }

@@ -380,3 +380,52 @@ async fn sqs_attention_queue_visibility_and_enqueue_work_against_sqs() {
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].body(), Some(body.as_str()));
 }
+
+#[tokio::test]
+async fn wrap_up_rules_come_from_parameter_store() {
+    let moto = moto().await;
+    let sm = client(&moto.endpoint).await;
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::Config::builder()
+            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+            .region(aws_sdk_ssm::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ssm::config::Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url(&moto.endpoint)
+            .build(),
+    );
+    let emulator = Emulator::start(demo::org()).await.unwrap();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let genesys_id = format!("genesys-{suffix}");
+    let credentials = json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET, "environment": "mypurecloud.ie"});
+    put_secret(&sm, &genesys_id, &credentials.to_string()).await;
+    let parameter = format!("/genesys-wrapup/{suffix}/rules");
+    let rules = json!([{"name": "from-parameter-store", "match": {"topic": "user.end"}, "wrapUpCode": {"id": demo::CODE_CALLBACK}}]);
+    ssm.put_parameter()
+        .name(&parameter)
+        .value(rules.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+
+    let mut env = base_env(&moto, &emulator, "AWS_ENDPOINT_URL");
+    env.push(("GENESYS_SECRET_ID".into(), genesys_id));
+    env.push(("WRAPUP_RULES_PARAMETER".into(), parameter.clone()));
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/events/genesys-user-end.json")).unwrap(),
+    )
+    .unwrap();
+    let run = invoke(&event, &vars).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!((run.stdout["status"].as_str(), run.stdout["rule"].as_str()), (Some("applied"), Some("from-parameter-store")));
+
+    // A missing parameter stops the function at start-up with one clear line.
+    let mut env = env.clone();
+    env.retain(|(k, _)| k != "WRAPUP_RULES_PARAMETER");
+    env.push(("WRAPUP_RULES_PARAMETER".into(), format!("{parameter}-missing")));
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = invoke(&event, &vars).await;
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("WRAPUP_RULES_PARAMETER"), "{}", run.stderr);
+}
