@@ -207,11 +207,17 @@ async fn start_binary(
                 &format!("http://{secrets}"),
             ),
             ("GENESYS_SECRET_ID", "genesys/wrapup"),
+            // 1,000 events in seconds would wait for Genesys's 300/min budget; the limiter has its own tests.
+            ("GENESYS_RATE_LIMIT_PER_MINUTE", "100000"),
             ("GENESYS_API_BASE_URL", &base),
             ("GENESYS_LOGIN_BASE_URL", &base),
         ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(
+            std::fs::File::create(std::env::temp_dir().join("perf-function.log"))
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|_| std::process::Stdio::null()),
+        )
         .spawn()
         .expect("binary starts");
     *runtime.pid.lock().unwrap() = Some(child.id());
@@ -219,17 +225,27 @@ async fn start_binary(
 }
 
 async fn wait_for(runtime: &Runtime, what: &'static str, count: usize) {
+    let give_up = Instant::now() + Duration::from_secs(60);
     loop {
+        if Instant::now() > give_up {
+            let marks: Vec<&str> = runtime
+                .marks
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(w, _, _)| *w)
+                .collect();
+            panic!("no {what} #{count} after 60 s; runtime saw {marks:?}");
+        }
         let notified = runtime.changed.notified();
-        if runtime
-            .marks
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(w, _, _)| *w == what)
-            .count()
-            >= count
-        {
+        let marks = runtime.marks.lock().unwrap().clone();
+        if marks.iter().any(|(w, _, _)| *w == "error" || *w == "other") {
+            panic!(
+                "the function failed: {:?}",
+                runtime.responses.lock().unwrap()
+            );
+        }
+        if marks.iter().filter(|(w, _, _)| *w == what).count() >= count {
             return;
         }
         let _ = tokio::time::timeout(Duration::from_millis(200), notified).await;

@@ -389,7 +389,9 @@ async fn wrap_up_rules_come_from_parameter_store() {
         aws_sdk_ssm::Config::builder()
             .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
             .region(aws_sdk_ssm::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ssm::config::Credentials::new("test", "test", None, None, "test"))
+            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
             .endpoint_url(&moto.endpoint)
             .build(),
     );
@@ -413,19 +415,33 @@ async fn wrap_up_rules_come_from_parameter_store() {
     env.push(("WRAPUP_RULES_PARAMETER".into(), parameter.clone()));
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let event: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/events/genesys-user-end.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/events/genesys-user-end.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let run = invoke(&event, &vars).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!((run.stdout["status"].as_str(), run.stdout["rule"].as_str()), (Some("applied"), Some("from-parameter-store")));
+    assert_eq!(
+        (run.stdout["status"].as_str(), run.stdout["rule"].as_str()),
+        (Some("applied"), Some("from-parameter-store"))
+    );
 
     // A missing parameter stops the function at start-up with one clear line.
     let mut env = env.clone();
     env.retain(|(k, _)| k != "WRAPUP_RULES_PARAMETER");
-    env.push(("WRAPUP_RULES_PARAMETER".into(), format!("{parameter}-missing")));
+    env.push((
+        "WRAPUP_RULES_PARAMETER".into(),
+        format!("{parameter}-missing"),
+    ));
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let run = invoke(&event, &vars).await;
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("WRAPUP_RULES_PARAMETER"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("WRAPUP_RULES_PARAMETER"),
+        "{}",
+        run.stderr
+    );
 }
