@@ -17,14 +17,12 @@ use genesys_wrapup::sandbox::Sandbox;
 use genesys_wrapup::triggers;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
@@ -130,23 +128,12 @@ async fn serve_runtime(
 async fn listen<F, Fut>(handler: F) -> std::net::SocketAddr
 where
     F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Response<Full<Bytes>>, std::io::Error>>
-        + Send
-        + 'static,
+    Fut: std::future::Future<Output = genesys_wrapup::sandbox::Reply> + Send + 'static,
 {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let handler = handler.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(handler);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    // The servers live as long as the bench.
+    let (addr, _server) = genesys_wrapup::sandbox::serve_loopback(handler)
+        .await
+        .unwrap();
     addr
 }
 

@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-#[tokio::main]
+/// One thread: Lambda runs one invocation at a time per process and often gives it a fraction of
+/// a vCPU, so a work-stealing pool only adds cross-thread wake-ups. Batches still run their
+/// messages concurrently: the work is I/O.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     genesys_wrapup::telemetry::init_logging();
     genesys_wrapup::cli::main(std::env::args().skip(1).collect()).await

@@ -67,6 +67,23 @@ impl ParameterStore for MemoryParameters {
     }
 }
 
+/// Rules that need no AWS call: none, inline JSON or a file. `None` for a Parameter Store setting.
+pub fn local_rules(setting: &RulesSetting) -> Result<Option<RuleSet>, RulesError> {
+    match setting {
+        RulesSetting::None => Ok(Some(RuleSet::default())),
+        RulesSetting::Inline(json) => RuleSet::parse(json, "WRAPUP_RULES").map(Some),
+        RulesSetting::File(path) => {
+            let origin = format!("WRAPUP_RULES_FILE {}", path.display());
+            let text = std::fs::read_to_string(path).map_err(|e| RulesError {
+                origin: origin.clone(),
+                problem: e.to_string(),
+            })?;
+            RuleSet::parse(&text, &origin).map(Some)
+        }
+        RulesSetting::Parameter(_) => Ok(None),
+    }
+}
+
 struct Parameter {
     name: String,
     store: Arc<dyn ParameterStore>,
@@ -94,15 +111,8 @@ impl Rules {
         ttl: Duration,
     ) -> Result<Self, RulesError> {
         match setting {
-            RulesSetting::None => Ok(Self::fixed(RuleSet::default())),
-            RulesSetting::Inline(json) => RuleSet::parse(json, "WRAPUP_RULES").map(Self::fixed),
-            RulesSetting::File(path) => {
-                let origin = format!("WRAPUP_RULES_FILE {}", path.display());
-                let text = std::fs::read_to_string(path).map_err(|e| RulesError {
-                    origin: origin.clone(),
-                    problem: e.to_string(),
-                })?;
-                RuleSet::parse(&text, &origin).map(Self::fixed)
+            RulesSetting::None | RulesSetting::Inline(_) | RulesSetting::File(_) => {
+                Ok(Self::fixed(local_rules(setting)?.unwrap_or_default()))
             }
             RulesSetting::Parameter(name) => {
                 let origin = format!("WRAPUP_RULES_PARAMETER {name}");

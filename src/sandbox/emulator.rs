@@ -7,13 +7,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// Which emulated call a request was, for the log and for fault rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,27 +144,15 @@ impl Drop for Emulator {
 
 impl Emulator {
     pub async fn start(org: OrgData) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        let addr: SocketAddr = listener.local_addr()?;
-        let base_url =
-            reqwest::Url::parse(&format!("http://{addr}")).map_err(std::io::Error::other)?;
         let state = Arc::new(Mutex::new(State {
             org,
             token_lifetime: 86_400,
             ..State::default()
         }));
         let shared = state.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| serve(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let (addr, server) = super::serve_loopback(move |req| serve(shared.clone(), req)).await?;
+        let base_url =
+            reqwest::Url::parse(&format!("http://{addr}")).map_err(std::io::Error::other)?;
         Ok(Self {
             state,
             base_url,

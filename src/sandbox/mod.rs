@@ -8,8 +8,8 @@ pub mod newrelic;
 use crate::app::{App, StartupError};
 use crate::clock::Clock;
 use crate::config::{RulesSetting, Settings};
-use crate::rules_source::Rules;
-use crate::wrapup::rules::{RuleSet, RulesError};
+use crate::rules_source::{local_rules, Rules};
+use crate::wrapup::rules::RuleSet;
 
 /// The rules `invoke --sandbox` uses unless `WRAPUP_RULES_FILE` says otherwise.
 pub const SANDBOX_RULES: &str = include_str!("../../rules/sandbox.json");
@@ -62,19 +62,9 @@ impl Sandbox {
     /// The app on these settings; rules from `settings.rules` (a file, inline JSON), else the
     /// sandbox's own rule set, which the `events/` samples of Genesys events rely on.
     pub fn app_with(&self, settings: Settings, clock: Arc<dyn Clock>) -> Result<App, StartupError> {
-        let rules = match &settings.rules {
-            RulesSetting::Inline(json) => RuleSet::parse(json, "WRAPUP_RULES")?,
-            RulesSetting::File(path) => {
-                let origin = format!("WRAPUP_RULES_FILE {}", path.display());
-                let text = std::fs::read_to_string(path).map_err(|e| RulesError {
-                    origin: origin.clone(),
-                    problem: e.to_string(),
-                })?;
-                RuleSet::parse(&text, &origin)?
-            }
-            RulesSetting::None | RulesSetting::Parameter(_) => {
-                RuleSet::parse(SANDBOX_RULES, "rules/sandbox.json")?
-            }
+        let rules = match (&settings.rules, local_rules(&settings.rules)?) {
+            (RulesSetting::Inline(_) | RulesSetting::File(_), Some(rules)) => rules,
+            _ => RuleSet::parse(SANDBOX_RULES, "rules/sandbox.json")?,
         };
         Ok(
             App::new(settings, self.secrets.clone(), self.queues.clone(), clock)?
@@ -116,4 +106,34 @@ pub fn resign_http_event(event: &mut Value, key: &[u8], now: i64) {
         );
         headers.insert(signature::SIGNATURE_HEADER.to_owned(), Value::String(value));
     }
+}
+
+/// What a loopback service answers.
+pub type Reply = Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::io::Error>;
+
+/// Serves `handler` on a fresh loopback port until the returned task is aborted. Returning an
+/// error from `handler` closes the connection unanswered (a "connection reset" fault).
+pub async fn serve_loopback<F, Fut>(
+    handler: F,
+) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)>
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Reply> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(
+                        hyper_util::rt::TokioIo::new(stream),
+                        hyper::service::service_fn(handler),
+                    )
+                    .await;
+            });
+        }
+    });
+    Ok((addr, server))
 }

@@ -6,13 +6,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NrFault {
@@ -45,26 +43,14 @@ impl Drop for NewRelicEmulator {
 
 impl NewRelicEmulator {
     pub async fn start(account_id: &str, license_key: &str) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        let addr = listener.local_addr()?;
-        let url = reqwest::Url::parse(&format!("http://{addr}/v1/accounts/{account_id}/events"))
-            .map_err(std::io::Error::other)?;
         let state = Arc::new(Mutex::new(State {
             key: license_key.to_owned(),
             ..State::default()
         }));
         let shared = state.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| serve(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let (addr, server) = super::serve_loopback(move |req| serve(shared.clone(), req)).await?;
+        let url = reqwest::Url::parse(&format!("http://{addr}/v1/accounts/{account_id}/events"))
+            .map_err(std::io::Error::other)?;
         Ok(Self { state, url, server })
     }
 
