@@ -130,10 +130,12 @@ where
     F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = genesys_wrapup::sandbox::Reply> + Send + 'static,
 {
-    // The servers live as long as the bench.
-    let (addr, _server) = genesys_wrapup::sandbox::serve_loopback(handler)
+    let server = genesys_wrapup::sandbox::serve_loopback(handler)
         .await
         .unwrap();
+    let addr = server.addr;
+    // The servers live as long as the bench.
+    std::mem::forget(server);
     addr
 }
 

@@ -133,13 +133,7 @@ impl RandomFaults {
 pub struct Emulator {
     state: Arc<Mutex<State>>,
     base_url: reqwest::Url,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _server: super::LoopbackServer,
 }
 
 impl Emulator {
@@ -150,13 +144,14 @@ impl Emulator {
             ..State::default()
         }));
         let shared = state.clone();
-        let (addr, server) = super::serve_loopback(move |req| serve(shared.clone(), req)).await?;
+        let server = super::serve_loopback(move |req| serve(shared.clone(), req)).await?;
+        let addr = server.addr;
         let base_url =
             reqwest::Url::parse(&format!("http://{addr}")).map_err(std::io::Error::other)?;
         Ok(Self {
             state,
             base_url,
-            server,
+            _server: server,
         })
     }
 

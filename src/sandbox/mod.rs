@@ -111,18 +111,28 @@ pub fn resign_http_event(event: &mut Value, key: &[u8], now: i64) {
 /// What a loopback service answers.
 pub type Reply = Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::io::Error>;
 
-/// Serves `handler` on a fresh loopback port until the returned task is aborted. Returning an
+/// A loopback HTTP server; it stops when dropped.
+pub struct LoopbackServer {
+    pub addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `handler` on a fresh loopback port until the returned server is dropped. Returning an
 /// error from `handler` closes the connection unanswered (a "connection reset" fault).
-pub async fn serve_loopback<F, Fut>(
-    handler: F,
-) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)>
+pub async fn serve_loopback<F, Fut>(handler: F) -> std::io::Result<LoopbackServer>
 where
     F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Reply> + Send + 'static,
 {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let handler = handler.clone();
             tokio::spawn(async move {
@@ -135,5 +145,5 @@ where
             });
         }
     });
-    Ok((addr, server))
+    Ok(LoopbackServer { addr, task })
 }

@@ -32,13 +32,7 @@ struct State {
 pub struct NewRelicEmulator {
     state: Arc<Mutex<State>>,
     url: reqwest::Url,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for NewRelicEmulator {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _server: super::LoopbackServer,
 }
 
 impl NewRelicEmulator {
@@ -48,10 +42,15 @@ impl NewRelicEmulator {
             ..State::default()
         }));
         let shared = state.clone();
-        let (addr, server) = super::serve_loopback(move |req| serve(shared.clone(), req)).await?;
+        let server = super::serve_loopback(move |req| serve(shared.clone(), req)).await?;
+        let addr = server.addr;
         let url = reqwest::Url::parse(&format!("http://{addr}/v1/accounts/{account_id}/events"))
             .map_err(std::io::Error::other)?;
-        Ok(Self { state, url, server })
+        Ok(Self {
+            state,
+            url,
+            _server: server,
+        })
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
