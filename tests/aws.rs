@@ -445,3 +445,64 @@ async fn wrap_up_rules_come_from_parameter_store() {
         run.stderr
     );
 }
+
+/// Secrets Manager answering with an error of the awsJson1.1 protocol.
+async fn secrets_manager_failing(
+    error_type: &'static str,
+    status: u16,
+) -> genesys_wrapup::sandbox::LoopbackServer {
+    genesys_wrapup::sandbox::serve_loopback(move |_req| async move {
+        let body = json!({"__type": error_type, "message": "injected"}).to_string();
+        let mut response =
+            hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+        response.headers_mut().insert(
+            "content-type",
+            "application/x-amz-json-1.1".parse().unwrap(),
+        );
+        Ok(response)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn secrets_manager_throttling_and_access_denied_are_transient() {
+    let emulator = Emulator::start(demo::org()).await.unwrap();
+    let base = emulator.base_url().to_string();
+    let request = json!({"conversationId": demo::CONV_CALL, "wrapUpCode": {"id": demo::CODE_SALE}});
+    for (error_type, status) in [
+        ("ThrottlingException", 400),
+        ("AccessDeniedException", 400),
+        ("InternalServiceError", 500),
+    ] {
+        let stub = secrets_manager_failing(error_type, status).await;
+        let endpoint = format!("http://{}", stub.addr);
+        let vars = [
+            ("GENESYS_SECRET_ID", "genesys/wrapup"),
+            ("GENESYS_API_BASE_URL", base.as_str()),
+            ("GENESYS_LOGIN_BASE_URL", base.as_str()),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_MAX_ATTEMPTS", "2"),
+        ];
+        let run = invoke(&request, &vars).await;
+        assert_ne!(run.code, 0, "{error_type}: {}", run.stderr);
+        assert_eq!(
+            run.stdout["errorType"], "Transient.credentials_unavailable",
+            "{error_type}"
+        );
+        assert!(
+            run.stdout["errorMessage"]
+                .as_str()
+                .unwrap_or("")
+                .contains(error_type),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(emulator.requests().is_empty());
+}
