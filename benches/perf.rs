@@ -15,7 +15,7 @@ use genesys_wrapup::sandbox::demo::{
 use genesys_wrapup::sandbox::emulator::{Emulator, Route};
 use genesys_wrapup::sandbox::Sandbox;
 use genesys_wrapup::triggers;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::{Request, Response};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -68,12 +68,7 @@ async fn serve_runtime(
     req: Request<hyper::body::Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let path = req.uri().path().to_owned();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = genesys_wrapup::sandbox::read_body(req).await;
     if path.ends_with("/invocation/next") {
         rt.mark("next");
         loop {
@@ -145,7 +140,7 @@ async fn secrets_stub(calls: Arc<AtomicUsize>) -> std::net::SocketAddr {
         let calls = calls.clone();
         async move {
             calls.fetch_add(1, Ordering::Relaxed);
-            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let body = genesys_wrapup::sandbox::read_body(req).await;
             let id = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["SecretId"].as_str().map(str::to_owned)).unwrap_or_default();
             let secret = json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "environment": "mypurecloud.ie"}).to_string();
             let answer = json!({"ARN": format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:{id}-AbCdEf"), "Name": id, "SecretString": secret, "VersionId": "v1", "VersionStages": ["AWSCURRENT"], "CreatedDate": 1.7e9});

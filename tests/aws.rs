@@ -119,6 +119,21 @@ async fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
+/// A Function URL request for `body`, signed now with `key`.
+fn signed_webhook(body: &str, key: &[u8]) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {"content-type": "application/json", "x-signature-timestamp": now.to_string(),
+                    "x-signature-256": signature::sign(key, now, body.as_bytes())},
+        "requestContext": {"http": {"method": "POST", "path": "/"}, "routeKey": "$default", "stage": "$default", "requestId": "r"},
+        "body": body, "isBase64Encoded": false
+    })
+}
+
 struct Run {
     code: i32,
     stdout: Value,
@@ -193,17 +208,7 @@ async fn secrets_come_from_secrets_manager_through_the_sdk_endpoint_variable() {
 
     let body = json!({"conversationId": demo::CONV_EMAIL, "wrapUpCode": {"id": demo::CODE_SALE}})
         .to_string();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let webhook = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
-        "headers": {"content-type": "application/json", "x-signature-timestamp": now.to_string(),
-                    "x-signature-256": signature::sign(b"moto-signing-key", now, body.as_bytes())},
-        "requestContext": {"http": {"method": "POST", "path": "/"}, "routeKey": "$default", "stage": "$default", "requestId": "r"},
-        "body": body, "isBase64Encoded": false
-    });
+    let webhook = signed_webhook(&body, b"moto-signing-key");
     let hook = call(webhook, genesys_id.clone()).await;
     assert_eq!(
         (hook.code, hook.stdout["statusCode"].as_u64()),
@@ -357,16 +362,7 @@ async fn sqs_attention_queue_visibility_and_enqueue_work_against_sqs() {
     // Enqueue mode: the webhook queues the request in the buffer queue and answers 202.
     let body = json!({"conversationId": demo::CONV_EMAIL, "wrapUpCode": {"id": demo::CODE_SALE}})
         .to_string();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let webhook = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
-        "headers": {"x-signature-timestamp": now.to_string(), "x-signature-256": signature::sign(b"k", now, body.as_bytes())},
-        "requestContext": {"http": {"method": "POST", "path": "/"}, "routeKey": "$default", "stage": "$default", "requestId": "r"},
-        "body": body, "isBase64Encoded": false
-    });
+    let webhook = signed_webhook(&body, b"k");
     let run = invoke(&webhook, &vars).await;
     assert_eq!(run.stdout["statusCode"], 202, "{}", run.stderr);
     let queued = sqs

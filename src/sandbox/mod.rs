@@ -147,3 +147,13 @@ where
     });
     Ok(LoopbackServer { addr, task })
 }
+
+/// The whole request body; an unreadable one counts as empty (the handlers then refuse it).
+pub async fn read_body(req: hyper::Request<hyper::body::Incoming>) -> bytes::Bytes {
+    use http_body_util::BodyExt;
+    req.into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
+}

@@ -3,7 +3,7 @@
 //! records accepted events, and fails on demand.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::Value;
@@ -83,12 +83,7 @@ async fn serve(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let headers = req.headers().clone();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = super::read_body(req).await;
     let fault = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         s.posts += 1;
