@@ -191,7 +191,7 @@ impl GenesysClient {
                 Endpoint::PostWrapup,
                 Method::POST,
                 &segments,
-                Some(body),
+                Some(bytes::Bytes::from(body)),
                 deadline,
             )
             .await?;
@@ -203,7 +203,7 @@ impl GenesysClient {
         endpoint: Endpoint,
         method: Method,
         segments: &[&str],
-        body: Option<Vec<u8>>,
+        body: Option<bytes::Bytes>,
         deadline: Deadline,
     ) -> Result<Answer, GenesysError> {
         let is_write = method != Method::GET;

@@ -78,7 +78,7 @@ impl Unit {
     pub fn from_event(event: &Value) -> Self {
         match recognise(event) {
             Envelope::EventBridge => eventbridge::unit(event),
-            Envelope::Direct => Self::from_request(Trigger::Direct, None, ApplyRequest::from_value(event.clone())),
+            Envelope::Direct => Self::from_request(Trigger::Direct, None, ApplyRequest::from_json(event)),
             Envelope::Http | Envelope::Sqs => Self {
                 trigger: Trigger::Sqs,
                 event_id: None,

@@ -52,7 +52,13 @@ impl ApplyRequest {
     }
 
     pub fn from_value(value: serde_json::Value) -> Result<Self, InvalidRequest> {
-        let wire: Wire = serde_json::from_value(value).map_err(json_problem)?;
+        Self::from_json(&value)
+    }
+
+    /// Parses a borrowed value: the whole event of a direct invoke need not be copied.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, InvalidRequest> {
+        use serde::Deserialize;
+        let wire = Wire::deserialize(value).map_err(json_problem)?;
         Self::from_wire(wire)
     }
 
