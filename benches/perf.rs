@@ -5,6 +5,8 @@
 //! (the emulator) on loopback. "Our CPU" is read from the binary's own threads
 //! (`/proc/<pid>/task/*/schedstat`), so the emulators' time is not counted.
 //! Run: `cargo bench --bench perf` (writes docs/performance.md).
+//! To profile the warm path: `PERF_WARM_EVENTS=20000 cargo bench --bench perf` prints the warm
+//! process's pid (attach `perf record -p`) and leaves docs/performance.md alone.
 
 use bytes::Bytes;
 use genesys_wrapup::app::Invocation;
@@ -27,13 +29,20 @@ use tokio::sync::Notify;
 
 const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
 const COLD_RUNS: u32 = 20;
-const WARM_EVENTS: u32 = 1_000;
+const WARM_EVENTS_DEFAULT: u32 = 1_000;
+
+/// Events sent to the warm process: `PERF_WARM_EVENTS` when profiling, else the documented run.
+fn warm_events() -> Option<u32> {
+    std::env::var("PERF_WARM_EVENTS").ok()?.parse().ok()
+}
 
 /// The Runtime API: hands out queued events and timestamps each step.
 #[derive(Default)]
 struct Runtime {
     events: Mutex<VecDeque<(String, Value)>>,
     marks: Mutex<Vec<(&'static str, Instant, u64)>>,
+    /// Marks by kind, so waiting for the n-th response does not rescan every mark.
+    counts: Mutex<std::collections::HashMap<&'static str, usize>>,
     pid: Mutex<Option<u32>>,
     responses: Mutex<Vec<Value>>,
     changed: Notify,
@@ -59,6 +68,7 @@ impl Runtime {
     fn mark(&self, what: &'static str) {
         let cpu = self.pid.lock().unwrap().map(cpu_ns).unwrap_or(0);
         self.marks.lock().unwrap().push((what, Instant::now(), cpu));
+        *self.counts.lock().unwrap().entry(what).or_default() += 1;
         self.changed.notify_waiters();
     }
 }
@@ -211,7 +221,8 @@ async fn start_binary(
 }
 
 async fn wait_for(runtime: &Runtime, what: &'static str, count: usize) {
-    let give_up = Instant::now() + Duration::from_secs(60);
+    let give_up =
+        Instant::now() + Duration::from_secs(60) + Duration::from_millis(5 * count as u64);
     loop {
         if Instant::now() > give_up {
             let marks: Vec<&str> = runtime
@@ -221,17 +232,21 @@ async fn wait_for(runtime: &Runtime, what: &'static str, count: usize) {
                 .iter()
                 .map(|(w, _, _)| *w)
                 .collect();
-            panic!("no {what} #{count} after 60 s; runtime saw {marks:?}");
+            panic!("no {what} #{count} in time; runtime saw {marks:?}");
         }
         let notified = runtime.changed.notified();
-        let marks = runtime.marks.lock().unwrap().clone();
-        if marks.iter().any(|(w, _, _)| *w == "error" || *w == "other") {
+        let (failed, seen) = {
+            let counts = runtime.counts.lock().unwrap();
+            let n = |w: &str| counts.get(w).copied().unwrap_or(0);
+            (n("error") + n("other") > 0, n(what))
+        };
+        if failed {
             panic!(
                 "the function failed: {:?}",
                 runtime.responses.lock().unwrap()
             );
         }
-        if marks.iter().filter(|(w, _, _)| *w == what).count() >= count {
+        if seen >= count {
             return;
         }
         let _ = tokio::time::timeout(Duration::from_millis(200), notified).await;
@@ -261,10 +276,12 @@ fn pct(mut v: Vec<f64>, p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    let profiling = warm_events().is_some();
+    let warm_count = warm_events().unwrap_or(WARM_EVENTS_DEFAULT);
     let emulator = Emulator::start(genesys_wrapup::sandbox::demo::org())
         .await
         .unwrap();
-    for n in 1_000..1_000 + 2 * COLD_RUNS + WARM_EVENTS + 10 {
+    for n in 1_000..1_000 + 2 * COLD_RUNS + warm_count + 10 {
         emulator.put_conversation(ended_call(n));
     }
     let secret_calls = Arc::new(AtomicUsize::new(0));
@@ -283,16 +300,19 @@ async fn main() {
     let lambda_like = cold_starts(&emulator, secrets, 1_000, &al2023).await;
     let debian = cold_starts(&emulator, secrets, 1_000 + COLD_RUNS, &[]).await;
 
-    // Warm: one process, WARM_EVENTS events, each a real apply of a different conversation.
+    // Warm: one process, `warm_count` events, each a real apply of a different conversation.
     let first_warm = 1_000 + 2 * COLD_RUNS;
-    let events: Vec<(String, Value)> = (0..WARM_EVENTS + 1)
+    let events: Vec<(String, Value)> = (0..warm_count + 1)
         .map(|i| (format!("warm-{i}"), event(first_warm + i)))
         .collect();
     let mut started = start_binary(&emulator, secrets, events, &[]).await;
+    if profiling {
+        eprintln!("warm process: pid {}", started.child.id());
+    }
     wait_for(&started.runtime, "response", 1).await;
     emulator.clear_log();
     let secret_calls_before = secret_calls.load(Ordering::Relaxed);
-    wait_for(&started.runtime, "response", WARM_EVENTS as usize + 1).await;
+    wait_for(&started.runtime, "response", warm_count as usize + 1).await;
     let marks = started.runtime.marks.lock().unwrap().clone();
     let events_at: Vec<(Instant, u64)> = marks
         .iter()
@@ -305,7 +325,7 @@ async fn main() {
         .map(|(_, t, c)| (*t, *c))
         .collect();
     let (mut wall_us, mut cpu_us) = (vec![], vec![]);
-    for i in 1..=WARM_EVENTS as usize {
+    for i in 1..=warm_count as usize {
         wall_us.push((responses_at[i].0 - events_at[i].0).as_secs_f64() * 1e6);
         cpu_us.push((responses_at[i].1.saturating_sub(events_at[i].1)) as f64 / 1e3);
     }
@@ -325,7 +345,7 @@ async fn main() {
     let secret_calls_warm = secret_calls.load(Ordering::Relaxed) - secret_calls_before;
     let _ = started.child.kill();
     let _ = started.child.wait();
-    assert_eq!(applied, WARM_EVENTS as usize + 1);
+    assert_eq!(applied, warm_count as usize + 1);
 
     // Size.
     let binary = std::fs::read(BIN).unwrap();
@@ -414,7 +434,7 @@ async fn main() {
         ),
         (
             "Genesys API calls per event at steady state",
-            format!("{:.2}", api_calls as f64 / f64::from(WARM_EVENTS)),
+            format!("{:.2}", api_calls as f64 / f64::from(warm_count)),
             "2",
         ),
         (
@@ -464,11 +484,13 @@ async fn main() {
          current wrap-up is read from the conversation itself. One `reqwest::Client` (one connection pool) serves \
          the whole process; clients and caches are built once at cold start.\n"
     );
-    std::fs::write(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md"),
-        doc,
-    )
-    .unwrap();
+    if !profiling {
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md"),
+            doc,
+        )
+        .unwrap();
+    }
 }
 
 struct Cold {

@@ -12,8 +12,9 @@ use crate::error::TransientKind;
 use crate::secrets::{GenesysCredentials, SecretCache};
 use crate::telemetry::emf::CallStats;
 use crate::wrapup::MediaKind;
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode, Url};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,7 +34,8 @@ const MIN_CALL_BUDGET: Duration = Duration::from_millis(200);
 pub const CORRELATION_HEADER: &str = "ININ-Correlation-ID";
 
 struct CachedToken {
-    bearer: SecretString,
+    /// `Bearer <token>`, built once per token and marked sensitive (never printed by `Debug`).
+    authorization: HeaderValue,
     expires_at: SystemTime,
     api_base: Url,
     generation: u64,
@@ -210,14 +212,14 @@ impl GenesysClient {
         let mut renewed_token = false;
         let mut retried = false;
         loop {
-            let (bearer, api_base, generation) = self.token(deadline).await?;
+            let (authorization, api_base, generation) = self.token(deadline).await?;
             let url = build_url(&api_base, segments);
             self.take_rate_token(endpoint, deadline).await?;
             let budget = self.call_budget(endpoint, deadline)?;
             let mut request = self
                 .http
                 .request(method.clone(), url)
-                .bearer_auth(bearer.expose_secret())
+                .header(reqwest::header::AUTHORIZATION, authorization)
                 .header(reqwest::header::ACCEPT, "application/json")
                 .timeout(budget);
             if let Some(body) = &body {
@@ -343,16 +345,16 @@ impl GenesysClient {
 
     /// A valid bearer token, from cache or the token endpoint. The lock makes concurrent
     /// messages share one token request.
-    async fn token(&self, deadline: Deadline) -> Result<(SecretString, Url, u64), GenesysError> {
+    async fn token(&self, deadline: Deadline) -> Result<(HeaderValue, Url, u64), GenesysError> {
         let mut slot = self.token.lock().await;
         if let Some(t) = slot.as_ref() {
             if self.clock.now() + TOKEN_EXPIRY_MARGIN < t.expires_at {
-                return Ok((t.bearer.clone(), t.api_base.clone(), t.generation));
+                return Ok((t.authorization.clone(), t.api_base.clone(), t.generation));
             }
         }
         let fresh = self.fetch_token(deadline).await?;
         let out = (
-            fresh.bearer.clone(),
+            fresh.authorization.clone(),
             fresh.api_base.clone(),
             fresh.generation,
         );
@@ -410,8 +412,18 @@ impl GenesysClient {
                     )
                 })?;
                 let lifetime = Duration::from_secs(token.expires_in.unwrap_or(86_400));
+                let mut authorization =
+                    HeaderValue::try_from(format!("Bearer {}", token.access_token.expose_secret()))
+                        .map_err(|_| {
+                            GenesysError::transient(
+                                Endpoint::Token,
+                                TransientKind::Credentials,
+                                "the access token holds characters an HTTP header cannot carry",
+                            )
+                        })?;
+                authorization.set_sensitive(true);
                 return Ok(CachedToken {
-                    bearer: token.access_token,
+                    authorization,
                     expires_at: self.clock.now() + lifetime,
                     api_base,
                     generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
@@ -510,7 +522,19 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
         .headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(128).collect())
+        .map(|v| truncate(v, 128).to_owned())
+}
+
+/// At most `max` bytes of `text`, cut on a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// `Retry-After` in seconds (Genesys sends seconds; an HTTP date is treated as unknown).

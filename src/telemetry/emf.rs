@@ -6,10 +6,12 @@
 //! endpoint and status code. Ids never become dimensions.
 
 use crate::wrapup::{Outcome, Status};
-use serde_json::{json, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 pub const METRICS_NAMESPACE: &str = "GenesysWrapUp";
@@ -84,35 +86,99 @@ impl CallStats {
     }
 }
 
-fn document(
-    namespace: &str,
-    function: Option<&str>,
-    extra_dimensions: &[(&str, String)],
-    metrics: &[(&str, &str, f64)],
+/// One EMF document: dimension and metric values at the top level, `_aws` naming them.
+/// Serialized straight to bytes: this runs on every invocation, and building a
+/// `serde_json::Value` tree first cost more than the rest of the telemetry together.
+struct Document<'a> {
+    function: Option<&'a str>,
+    dimensions: &'a [(&'a str, &'a str)],
+    metrics: &'a [(&'a str, &'a str, f64)],
     timestamp_ms: u64,
-) -> String {
-    let mut dimensions: Vec<&str> = function.map(|_| "FunctionName").into_iter().collect();
-    dimensions.extend(extra_dimensions.iter().map(|(k, _)| *k));
-    let mut doc = json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [dimensions],
-                "Metrics": metrics.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
-            }]
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(f) = self.function {
+            map.serialize_entry("FunctionName", f)?;
         }
-    });
-    if let Some(f) = function {
-        doc["FunctionName"] = json!(f);
+        for (name, value) in self.dimensions {
+            map.serialize_entry(name, value)?;
+        }
+        for (name, _, value) in self.metrics {
+            map.serialize_entry(name, value)?;
+        }
+        map.serialize_entry("_aws", &Metadata(self))?;
+        map.end()
     }
-    for (k, v) in extra_dimensions {
-        doc[*k] = json!(v);
+}
+
+/// `_aws`: the timestamp and the one metric directive.
+struct Metadata<'d, 'a>(&'d Document<'a>);
+
+impl Serialize for Metadata<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let doc = self.0;
+        let mut aws = serializer.serialize_map(Some(2))?;
+        aws.serialize_entry("Timestamp", &doc.timestamp_ms)?;
+        aws.serialize_entry("CloudWatchMetrics", &[Directive(doc)])?;
+        aws.end()
     }
-    for (name, _, value) in metrics {
-        doc[*name] = Value::from(*value);
+}
+
+struct Directive<'d, 'a>(&'d Document<'a>);
+
+impl Serialize for Directive<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let doc = self.0;
+        let names = doc
+            .function
+            .map(|_| "FunctionName")
+            .into_iter()
+            .chain(doc.dimensions.iter().map(|(name, _)| *name));
+        let definitions = doc
+            .metrics
+            .iter()
+            .map(|(name, unit, _)| Definition { name, unit });
+        let mut directive = serializer.serialize_map(Some(3))?;
+        directive.serialize_entry("Namespace", METRICS_NAMESPACE)?;
+        directive.serialize_entry("Dimensions", &[Seq::new(names)])?;
+        directive.serialize_entry("Metrics", &Seq::new(definitions))?;
+        directive.end()
     }
-    doc.to_string()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Definition<'a> {
+    name: &'a str,
+    unit: &'a str,
+}
+
+/// Serializes an iterator as a JSON array without collecting it.
+struct Seq<I>(std::cell::Cell<Option<I>>);
+
+impl<I> Seq<I> {
+    fn new(items: I) -> Self {
+        Self(std::cell::Cell::new(Some(items)))
+    }
+}
+
+impl<I> Serialize for Seq<I>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.take().into_iter().flatten())
+    }
+}
+
+fn write_document(out: &mut Vec<u8>, doc: Document<'_>) {
+    // Writing plain data into a Vec cannot fail; a failure would only lose this line.
+    if serde_json::to_writer(&mut *out, &doc).is_ok() {
+        out.push(b'\n');
+    }
 }
 
 /// The invocation's EMF lines: outcomes, latency, cold start and retries; rejections by reason;
@@ -125,78 +191,91 @@ pub fn emf_lines(
     cold_start: bool,
     function: Option<&str>,
     timestamp_ms: u64,
-) -> Vec<String> {
+) -> Vec<u8> {
     let count = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
     let (calls, retries) = calls.drain();
-    let mut lines = vec![document(
-        METRICS_NAMESPACE,
-        function,
-        &[],
-        &[
-            ("Applied", "Count", count(&tally.applied)),
-            ("AlreadyApplied", "Count", count(&tally.already_applied)),
-            ("Rejected", "Count", count(&tally.rejected)),
-            ("Skipped", "Count", count(&tally.skipped)),
-            ("TransientFailures", "Count", count(&tally.transient)),
-            ("Retries", "Count", retries as f64),
-            (
-                "HandlerLatency",
-                "Milliseconds",
-                latency.as_secs_f64() * 1_000.0,
-            ),
-            ("ColdStart", "Count", if cold_start { 1.0 } else { 0.0 }),
-        ],
-        timestamp_ms,
-    )];
+    let mut out = Vec::with_capacity(1_024 + 320 * calls.len());
+    write_document(
+        &mut out,
+        Document {
+            function,
+            timestamp_ms,
+            dimensions: &[],
+            metrics: &[
+                ("Applied", "Count", count(&tally.applied)),
+                ("AlreadyApplied", "Count", count(&tally.already_applied)),
+                ("Rejected", "Count", count(&tally.rejected)),
+                ("Skipped", "Count", count(&tally.skipped)),
+                ("TransientFailures", "Count", count(&tally.transient)),
+                ("Retries", "Count", retries as f64),
+                (
+                    "HandlerLatency",
+                    "Milliseconds",
+                    latency.as_secs_f64() * 1_000.0,
+                ),
+                ("ColdStart", "Count", if cold_start { 1.0 } else { 0.0 }),
+            ],
+        },
+    );
     for (reason, n) in tally
         .reasons
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
     {
-        lines.push(document(
-            METRICS_NAMESPACE,
-            function,
-            &[("Reason", (*reason).to_owned())],
-            &[("Outcomes", "Count", *n as f64)],
-            timestamp_ms,
-        ));
+        write_document(
+            &mut out,
+            Document {
+                function,
+                timestamp_ms,
+                dimensions: &[("Reason", reason)],
+                metrics: &[("Outcomes", "Count", *n as f64)],
+            },
+        );
     }
     for ((endpoint, status), n) in calls {
-        lines.push(document(
-            METRICS_NAMESPACE,
-            function,
-            &[
-                ("Endpoint", endpoint.to_owned()),
-                ("StatusCode", status.to_string()),
-            ],
-            &[("GenesysCalls", "Count", n as f64)],
-            timestamp_ms,
-        ));
+        let status = status.to_string();
+        write_document(
+            &mut out,
+            Document {
+                function,
+                timestamp_ms,
+                dimensions: &[("Endpoint", endpoint), ("StatusCode", &status)],
+                metrics: &[("GenesysCalls", "Count", n as f64)],
+            },
+        );
     }
-    lines
+    out
 }
 
-/// Writes the invocation's metrics to stderr (CloudWatch in Lambda; stdout stays the CLI's).
+/// Writes the invocation's metrics to stderr (CloudWatch in Lambda; stdout stays the CLI's),
+/// in one write so concurrent log lines cannot split a document.
 pub fn emit_metrics(tally: &Tally, calls: &CallStats, latency: Duration) {
+    static FUNCTION: OnceLock<Option<String>> = OnceLock::new();
+    let function = FUNCTION.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok());
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok();
-    let mut out = String::new();
-    for line in emf_lines(tally, calls, latency, cold_start, function.as_deref(), now) {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    eprint!("{out}");
+    let lines = emf_lines(tally, calls, latency, cold_start, function.as_deref(), now);
+    // Metrics must never fail an invocation: a closed stderr only loses them.
+    let _ = std::io::stderr().lock().write_all(&lines);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wrapup::Reason;
+    use serde_json::{json, Value};
+
+    fn parse(text: &[u8]) -> Vec<Value> {
+        std::str::from_utf8(text)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
 
     #[test]
     fn the_metrics_lines_are_embedded_metric_format() {
@@ -210,17 +289,14 @@ mod tests {
         calls.call("get_conversation", 200);
         calls.call("post_wrapup", 429);
         calls.retry();
-        let lines: Vec<Value> = emf_lines(
+        let lines = parse(&emf_lines(
             &tally,
             &calls,
             Duration::from_millis(12),
             true,
             Some("fn"),
             1_700_000_000_000,
-        )
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        ));
         assert_eq!(lines.len(), 4);
         let main = &lines[0];
         assert_eq!(
@@ -239,6 +315,12 @@ mod tests {
         let directive = &main["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
         assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(directive["Metrics"].as_array().map(Vec::len), Some(8));
+        assert_eq!(
+            directive["Metrics"][6],
+            json!({"Name": "HandlerLatency", "Unit": "Milliseconds"})
+        );
+        assert_eq!(main["_aws"]["Timestamp"], 1_700_000_000_000u64);
         assert_eq!(lines[1]["Reason"], "division_mismatch");
         assert_eq!(
             lines[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
@@ -256,6 +338,19 @@ mod tests {
             (Some("200"), Some(2.0))
         );
         // Drained: the next invocation starts from zero.
-        assert!(emf_lines(&Tally::default(), &calls, Duration::ZERO, false, None, 0).len() == 1);
+        let next = parse(&emf_lines(
+            &Tally::default(),
+            &calls,
+            Duration::ZERO,
+            false,
+            None,
+            0,
+        ));
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0]["Applied"], 0.0);
+        assert_eq!(
+            next[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
     }
 }
