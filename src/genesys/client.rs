@@ -635,6 +635,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn header_values_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate("abc", 128), "abc");
+        assert_eq!(truncate("abcdef", 4), "abcd");
+        // "é" is two bytes: a cut inside it steps back before it.
+        assert_eq!(truncate("abcé", 4), "abc");
+        assert_eq!(truncate(&"x".repeat(300), 128).len(), 128);
+    }
+
+    #[test]
     fn urls_keep_the_base_path_and_encode_segments() {
         let base = Url::parse("https://api.mypurecloud.ie").unwrap();
         assert_eq!(
