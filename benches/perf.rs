@@ -330,7 +330,6 @@ async fn main() {
     let lambda_like = cold_starts(&emulator, secrets, 1_000, &al2023).await;
     let debian = cold_starts(&emulator, secrets, 1_000 + COLD_RUNS, &[]).await;
 
-    // Warm: one process, `warm_count` events, each a real apply of a different conversation.
     // Warm: the function and the floor (the same exchanges with no logic, see `start_floor`),
     // each warmed by one event, then fed `ROUND` events in turn until each has had `warm_count`,
     // so a noisy moment of the machine falls on both alike. Each event is a real apply of a
