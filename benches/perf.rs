@@ -10,7 +10,7 @@
 //! process's pid (attach `perf record -p`) and leaves docs/performance.md alone.
 
 use bytes::Bytes;
-use genesys_wrapup::app::Invocation;
+use genesys_wrapup::app::{App, Invocation};
 use genesys_wrapup::clock::{Deadline, SystemClock};
 use genesys_wrapup::sandbox::demo::{
     communication, conversation_id, ended_call, participant, CLIENT_ID, CLIENT_SECRET, CODE_SALE,
@@ -425,30 +425,8 @@ async fn main() {
         .await
         .unwrap();
     sandbox.emulator.set_latency(Duration::from_millis(50));
-    let one = Instant::now();
-    triggers::handle(
-        &app,
-        batch(&[5_000]),
-        &Invocation::new(
-            "one",
-            Deadline::after(&SystemClock, Duration::from_secs(30)),
-        ),
-    )
-    .await
-    .unwrap();
-    let one = one.elapsed();
-    let ten = Instant::now();
-    let response = triggers::handle(
-        &app,
-        batch(&(5_001..5_011).collect::<Vec<_>>()),
-        &Invocation::new(
-            "ten",
-            Deadline::after(&SystemClock, Duration::from_secs(30)),
-        ),
-    )
-    .await
-    .unwrap();
-    let ten = ten.elapsed();
+    let (one, _) = timed_batch(&app, "one", &[5_000]).await;
+    let (ten, response) = timed_batch(&app, "ten", &(5_001..5_011).collect::<Vec<_>>()).await;
     assert!(response["batchItemFailures"].as_array().unwrap().is_empty());
 
     // Paired by round: each round's function median minus the floor's median of the round that
@@ -670,6 +648,16 @@ fn batch(conversations: &[u32]) -> Value {
         })
         .collect();
     json!({ "Records": records })
+}
+
+/// One SQS batch of these conversations through the handler: how long it took, and the reply.
+async fn timed_batch(app: &App, name: &str, conversations: &[u32]) -> (Duration, Value) {
+    let started = Instant::now();
+    let invocation = Invocation::new(name, Deadline::after(&SystemClock, Duration::from_secs(30)));
+    let reply = triggers::handle(app, batch(conversations), &invocation)
+        .await
+        .unwrap();
+    (started.elapsed(), reply)
 }
 
 /// CPU and wall time per event (µs), from the Runtime API's marks, skipping the first event.
