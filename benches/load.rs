@@ -3,11 +3,9 @@
 //! Failed messages are re-delivered as SQS would. Every request must end applied, none lost,
 //! none written twice. Run: `cargo bench --bench load` (optionally `-- <requests>`).
 
-use genesys_wrapup::app::Invocation;
-use genesys_wrapup::clock::{Deadline, ManualClock};
 use genesys_wrapup::sandbox::demo::{conversation_id, ended_call, CODE_SALE};
 use genesys_wrapup::sandbox::Sandbox;
-use genesys_wrapup::triggers;
+use genesys_wrapup::{handle, Deadline, Invocation, ManualClock};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -48,10 +46,14 @@ async fn main() {
         sandbox.emulator.put_conversation(ended_call(n));
     }
     let clock = Arc::new(ManualClock::starting_now());
-    let mut settings = sandbox.settings();
     // The limiter is tested on its own; here it must not be the bottleneck.
-    settings.rate_limit_per_minute = 100_000_000;
-    let app = sandbox.app_with(settings, clock.clone()).expect("app");
+    let app = sandbox
+        .app(
+            &[("GENESYS_RATE_LIMIT_PER_MINUTE", "100000")],
+            clock.clone(),
+        )
+        .await
+        .expect("app");
     sandbox.emulator.set_random_faults(FAULT_RATE, 0x5eed);
 
     let mut pending: VecDeque<(String, String, u32)> = (FIRST..FIRST + requests)
@@ -73,9 +75,10 @@ async fn main() {
             Deadline::after(clock.as_ref(), Duration::from_secs(30)),
         );
         let t0 = Instant::now();
-        let response = triggers::handle(&app, batch(&messages), &inv)
+        let reply = handle(&app, &batch(&messages), &inv)
             .await
             .expect("batch response");
+        let response = serde_json::to_value(reply).expect("replies serialise");
         latencies.push(t0.elapsed());
         let failed: Vec<&str> = response["batchItemFailures"]
             .as_array()

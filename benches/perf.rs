@@ -10,14 +10,12 @@
 //! process's pid (attach `perf record -p`) and leaves docs/performance.md alone.
 
 use bytes::Bytes;
-use genesys_wrapup::app::{App, Invocation};
-use genesys_wrapup::clock::{Deadline, SystemClock};
 use genesys_wrapup::sandbox::demo::{
     communication, conversation_id, ended_call, participant, CLIENT_ID, CLIENT_SECRET, CODE_SALE,
 };
 use genesys_wrapup::sandbox::emulator::{Emulator, Route};
 use genesys_wrapup::sandbox::Sandbox;
-use genesys_wrapup::triggers;
+use genesys_wrapup::{handle, App, Deadline, Invocation, SystemClock};
 use http_body_util::Full;
 use hyper::{Request, Response};
 use serde_json::{json, Value};
@@ -28,7 +26,37 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
+/// The artifact SAM deploys, built by [`deployed_binary`].
+static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Builds the binary exactly as SAM's cargo-lambda build does (`cargo build --release --bin
+/// genesys-wrapup`, default features): the bench itself is built with the sandbox, the deployed
+/// binary without it. Checks it carries no sandbox, and keeps a copy so later builds do not
+/// replace it under the bench.
+fn deployed_binary() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--release", "--bin", "genesys-wrapup"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the release build failed");
+    let built = std::fs::read(env!("CARGO_BIN_EXE_genesys-wrapup")).unwrap();
+    for marker in [&b"not-for-production"[..], CLIENT_SECRET.as_bytes()] {
+        assert!(
+            !built.windows(marker.len()).any(|w| w == marker),
+            "the deployed binary carries the sandbox"
+        );
+    }
+    let copy = std::env::temp_dir().join("genesys-wrapup-deployed");
+    std::fs::write(&copy, &built).unwrap();
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    copy
+}
+
+fn bin() -> &'static std::path::Path {
+    BIN.get_or_init(deployed_binary)
+}
 /// The function's allocator, so the in-process floor pays what the function pays.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -215,7 +243,7 @@ async fn start_binary(
     let addr = listen(move |req| serve_runtime(rt.clone(), req)).await;
     let base = emulator.base_url().to_string();
     runtime.mark("spawn");
-    let child = std::process::Command::new(BIN)
+    let child = std::process::Command::new(bin())
         .env_clear()
         .envs([
             ("AWS_LAMBDA_RUNTIME_API", addr.to_string().as_str()),
@@ -307,6 +335,7 @@ fn pct(mut v: Vec<f64>, p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let profiling = warm_events().is_some();
+    bin();
     let warm_count = warm_events().unwrap_or(WARM_EVENTS_DEFAULT);
     let emulator = Emulator::start(genesys_wrapup::sandbox::demo::org())
         .await
@@ -406,7 +435,7 @@ async fn main() {
         .all(|r| r["write"] == 202 && r["read"].as_u64() > Some(1_000)));
 
     // Size.
-    let binary = std::fs::read(BIN).unwrap();
+    let binary = std::fs::read(bin()).unwrap();
     let mut zip = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
     zip.write_all(&binary).unwrap();
     let zipped = zip.finish().unwrap().len();
@@ -416,14 +445,12 @@ async fn main() {
     for n in 5_000..5_012 {
         sandbox.emulator.put_conversation(ended_call(n));
     }
-    let app = sandbox.app(Arc::new(SystemClock)).unwrap();
+    let app = sandbox.app(&[], Arc::new(SystemClock)).await.unwrap();
     let warm = Invocation::new(
         "warm",
         Deadline::after(&SystemClock, Duration::from_secs(30)),
     );
-    triggers::handle(&app, batch(&[5_011]), &warm)
-        .await
-        .unwrap();
+    handle(&app, &batch(&[5_011]), &warm).await.unwrap();
     sandbox.emulator.set_latency(Duration::from_millis(50));
     let (one, _) = timed_batch(&app, "one", &[5_000]).await;
     let (ten, response) = timed_batch(&app, "ten", &(5_001..5_011).collect::<Vec<_>>()).await;
@@ -654,10 +681,10 @@ fn batch(conversations: &[u32]) -> Value {
 async fn timed_batch(app: &App, name: &str, conversations: &[u32]) -> (Duration, Value) {
     let started = Instant::now();
     let invocation = Invocation::new(name, Deadline::after(&SystemClock, Duration::from_secs(30)));
-    let reply = triggers::handle(app, batch(conversations), &invocation)
+    let reply = handle(app, &batch(conversations), &invocation)
         .await
         .unwrap();
-    (started.elapsed(), reply)
+    (started.elapsed(), serde_json::to_value(reply).unwrap())
 }
 
 /// CPU and wall time per event (µs), from the Runtime API's marks, skipping the first event.
@@ -707,7 +734,7 @@ fn start_floor(runtime_addr: std::net::SocketAddr, genesys: String, cpu: Arc<Run
             .build()
             .unwrap();
         rt.block_on(async move {
-            let http = genesys_wrapup::genesys::client::http_client(Duration::from_secs(3)).unwrap();
+            let http = genesys_wrapup::http_client(Duration::from_secs(3)).unwrap();
             let token: Value = http
                 .post(format!("{genesys}/oauth/token"))
                 .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))

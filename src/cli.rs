@@ -1,20 +1,22 @@
 //! The binary's commands: the Lambda runtime (no arguments), `invoke` (one event through the
 //! exact handler the runtime runs) and `sign` (webhook signatures for real deployments).
 
-use crate::app::{App, Invocation};
+use crate::app::App;
 use crate::clock::{Clock, Deadline, SystemClock};
-use crate::error::Transient;
-use crate::sandbox::{self, Sandbox};
-use crate::triggers::{self, signature};
+use crate::error::{Transient, TransientKind};
+use crate::handler::{handle, Invocation};
+use crate::triggers::{shape, signature, Shape};
 use crate::wrapup::{Outcome, Reason};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The function timeout of the template, and the deadline `invoke` gives itself.
-pub const INVOKE_DEADLINE: Duration = Duration::from_secs(30);
+/// The function timeout of the template: the deadline `invoke` gives itself, and the cap of a
+/// deadline a local Runtime API sends as a budget.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 const USAGE: &str = "usage:
   genesys-wrapup                          run as the AWS Lambda function (the Lambda runtime calls this)
@@ -23,22 +25,54 @@ const USAGE: &str = "usage:
                                           (an HTTP event is printed re-signed; any other file is taken as
                                           the raw body and the two signature headers are printed)";
 
+/// `--sandbox` needs the emulator, which the deployed binary does not carry.
+const NO_SANDBOX: &str = "--sandbox needs the built-in sandbox: cargo run --release --features sandbox -- invoke --sandbox FILE";
+
+struct Args<'a> {
+    command: Option<&'a str>,
+    sandbox: bool,
+    file: Option<&'a str>,
+}
+
+fn parse(args: &[String]) -> Option<Args<'_>> {
+    let mut parsed = Args {
+        command: None,
+        sandbox: false,
+        file: None,
+    };
+    for arg in args {
+        match arg.as_str() {
+            "--sandbox" => parsed.sandbox = true,
+            flag if flag.starts_with('-') => return None,
+            word if parsed.command.is_none() => parsed.command = Some(word),
+            word if parsed.file.is_none() => parsed.file = Some(word),
+            _ => return None,
+        }
+    }
+    Some(parsed)
+}
+
 pub async fn main(args: Vec<String>) -> ExitCode {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        [] => run_lambda().await,
-        ["invoke", "--sandbox", file] | ["invoke", file, "--sandbox"] => invoke(file, true).await,
-        ["invoke", file] if !file.starts_with('-') => invoke(file, false).await,
-        ["sign", "--sandbox", file] => sign(file, Some(sandbox::demo::SIGNING_KEY.to_owned())),
-        ["sign", file] if !file.starts_with('-') => sign(file, None),
-        ["help" | "--help" | "-h"] => {
+    let usage = || {
+        eprintln!("{USAGE}");
+        ExitCode::from(2)
+    };
+    let Some(args) = parse(&args) else {
+        return usage();
+    };
+    if args.sandbox && !cfg!(feature = "sandbox") {
+        eprintln!("{NO_SANDBOX}");
+        return ExitCode::from(2);
+    }
+    match (args.command, args.file) {
+        (None, None) if !args.sandbox => run_lambda().await,
+        (Some("invoke"), Some(file)) => invoke(file, args.sandbox).await,
+        (Some("sign"), Some(file)) => sign(file, args.sandbox),
+        (Some("help"), None) => {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
-        }
+        _ => usage(),
     }
 }
 
@@ -55,9 +89,9 @@ async fn run_lambda() -> ExitCode {
     let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation::new(
             event.context.request_id.clone(),
-            Deadline::from_epoch_millis(event.context.deadline),
+            runtime_deadline(event.context.deadline),
         );
-        triggers::handle(app, event.payload, &invocation).await
+        handle(app, &event.payload, &invocation).await
     }))
     .await;
     match result {
@@ -67,6 +101,20 @@ async fn run_lambda() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The invocation's deadline; a local Runtime API's relative budget is said once.
+fn runtime_deadline(ms: u64) -> Deadline {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let (deadline, relative) = Deadline::from_runtime(ms, &SystemClock, FUNCTION_TIMEOUT);
+    if relative && !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            deadline_ms = ms,
+            "the Runtime API's deadline is not an epoch time (a local emulator?); read as a budget of at most {} s",
+            FUNCTION_TIMEOUT.as_secs()
+        );
+    }
+    deadline
 }
 
 async fn invoke(file: &str, use_sandbox: bool) -> ExitCode {
@@ -83,75 +131,66 @@ async fn invoke(file: &str, use_sandbox: bool) -> ExitCode {
         Err(e) => {
             let outcome =
                 Outcome::rejected(Reason::InvalidEvent, format!("the event is not JSON: {e}"));
-            println!("{}", outcome.to_json());
+            print_json(&outcome);
             return ExitCode::SUCCESS;
         }
     };
     // The sandbox must outlive the invocation: it serves the Genesys calls.
-    let (app, _sandbox) = if use_sandbox {
-        let sandbox = match Sandbox::start().await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("cannot start the sandbox: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        sandbox::resign_http_event(
-            &mut event,
-            sandbox::demo::SIGNING_KEY.as_bytes(),
-            clock.unix_seconds(),
-        );
-        let mut settings = sandbox.settings();
-        if let Some(path) = std::env::var_os("WRAPUP_RULES_FILE") {
-            settings.rules = crate::config::RulesSetting::File(path.into());
-        }
-        match sandbox.app_with(settings, clock.clone()) {
-            Ok(app) => (app, Some(sandbox)),
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
-            }
-        }
+    let started = if use_sandbox {
+        sandboxed(&mut event, clock.clone()).await
     } else {
-        match App::from_env().await {
-            Ok(app) => (app, None),
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
+        App::from_env()
+            .await
+            .map(|app| (app, None))
+            .map_err(|e| e.to_string())
+    };
+    let (app, _sandbox) = match started {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
         }
     };
     let invocation = Invocation::new(
         format!("invoke-{}", uuid::Uuid::new_v4()),
-        Deadline::after(clock.as_ref(), INVOKE_DEADLINE),
+        Deadline::after(clock.as_ref(), FUNCTION_TIMEOUT),
     );
-    let result =
-        tokio::time::timeout(INVOKE_DEADLINE, triggers::handle(&app, event, &invocation)).await;
-    let result = result.unwrap_or_else(|_| {
-        Err(Transient::new(
-            crate::error::TransientKind::Upstream,
-            "the invocation reached its 30 s deadline",
-        ))
-    });
+    let result = tokio::time::timeout(FUNCTION_TIMEOUT, handle(&app, &event, &invocation))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Transient::new(
+                TransientKind::Upstream,
+                "the invocation reached its 30 s deadline",
+            ))
+        });
     match result {
-        Ok(value) => {
-            println!("{value}");
+        Ok(reply) => {
+            print_json(&reply);
             ExitCode::SUCCESS
         }
         Err(t) => {
             eprintln!("error (the platform would retry): {t}");
             let diagnostic = lambda_runtime::Diagnostic::from(t);
-            println!(
-                "{}",
-                json!({"errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message})
+            print_json(
+                &json!({"errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message}),
             );
             ExitCode::FAILURE
         }
     }
 }
 
-fn sign(file: &str, key: Option<String>) -> ExitCode {
-    let Some(key) = key
+/// Exactly one JSON document on stdout.
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("could not print the result: {e}"),
+    }
+}
+
+fn sign(file: &str, use_sandbox: bool) -> ExitCode {
+    let Some(key) = use_sandbox
+        .then(sandbox_key)
+        .flatten()
         .or_else(|| std::env::var("WEBHOOK_SIGNING_KEY").ok())
         .filter(|k| !k.is_empty())
     else {
@@ -169,25 +208,59 @@ fn sign(file: &str, key: Option<String>) -> ExitCode {
     };
     let now = SystemClock.unix_seconds();
     match serde_json::from_slice::<Value>(&bytes) {
-        Ok(mut event) if triggers::recognise(&event) == triggers::Envelope::Http => {
-            if let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) {
-                headers.insert(
-                    signature::SIGNATURE_HEADER.to_owned(),
-                    Value::String(String::new()),
-                );
-            } else {
-                event["headers"] = json!({signature::SIGNATURE_HEADER: ""});
-            }
-            sandbox::resign_http_event(&mut event, key.as_bytes(), now);
-            println!("{event}");
+        Ok(mut event) if shape(&event) == Shape::Http => {
+            signature::resign_event(&mut event, key.as_bytes(), now);
+            print_json(&event);
         }
         _ => {
             let signature = signature::sign(key.as_bytes(), now, &bytes);
-            println!(
-                "{}",
-                json!({"X-Signature-Timestamp": now.to_string(), "X-Signature-256": signature})
+            print_json(
+                &json!({"X-Signature-Timestamp": now.to_string(), "X-Signature-256": signature}),
             );
         }
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(feature = "sandbox")]
+type Sandbox = crate::sandbox::Sandbox;
+#[cfg(not(feature = "sandbox"))]
+type Sandbox = std::convert::Infallible;
+
+/// The app on the built-in sandbox, with the event's HTTP signature renewed.
+#[cfg(feature = "sandbox")]
+async fn sandboxed(
+    event: &mut Value,
+    clock: Arc<dyn Clock>,
+) -> Result<(App, Option<Sandbox>), String> {
+    let sandbox = Sandbox::start()
+        .await
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    crate::sandbox::resign_sample(event, clock.unix_seconds());
+    let rules_file = std::env::var("WRAPUP_RULES_FILE").unwrap_or_default();
+    let overrides: &[(&str, &str)] = if rules_file.is_empty() {
+        &[]
+    } else {
+        &[("WRAPUP_RULES_FILE", rules_file.as_str())]
+    };
+    let app = sandbox
+        .app(overrides, clock)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((app, Some(sandbox)))
+}
+
+#[cfg(not(feature = "sandbox"))]
+async fn sandboxed(_: &mut Value, _: Arc<dyn Clock>) -> Result<(App, Option<Sandbox>), String> {
+    Err(NO_SANDBOX.to_owned())
+}
+
+#[cfg(feature = "sandbox")]
+fn sandbox_key() -> Option<String> {
+    Some(crate::sandbox::demo::SIGNING_KEY.to_owned())
+}
+
+#[cfg(not(feature = "sandbox"))]
+fn sandbox_key() -> Option<String> {
+    None
 }

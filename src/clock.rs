@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -33,18 +32,20 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to; `sleep` advances it instantly.
+/// A clock that only moves when told to; `sleep` advances it instantly. Test scaffolding.
+#[cfg(any(test, feature = "sandbox"))]
 #[derive(Debug)]
 pub struct ManualClock {
-    now: Mutex<SystemTime>,
-    slept: Mutex<Vec<Duration>>,
+    now: std::sync::Mutex<SystemTime>,
+    slept: std::sync::Mutex<Vec<Duration>>,
 }
 
+#[cfg(any(test, feature = "sandbox"))]
 impl ManualClock {
     pub fn new(now: SystemTime) -> Self {
         Self {
-            now: Mutex::new(now),
-            slept: Mutex::new(Vec::new()),
+            now: std::sync::Mutex::new(now),
+            slept: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -64,6 +65,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "sandbox"))]
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
         *self.now.lock().unwrap_or_else(|p| p.into_inner())
@@ -82,21 +84,58 @@ impl Clock for ManualClock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline(SystemTime);
 
-impl Deadline {
-    pub fn at(when: SystemTime) -> Self {
-        Self(when)
-    }
+/// Deadlines before this (2001-01-01) cannot be epoch times: they are budgets in milliseconds.
+const EARLIEST_EPOCH_DEADLINE_MS: u64 = 978_307_200_000;
 
+impl Deadline {
     pub fn after(clock: &dyn Clock, budget: Duration) -> Self {
         Self(clock.now() + budget)
     }
 
-    /// From the Lambda context's `deadline` (epoch milliseconds).
-    pub fn from_epoch_millis(ms: u64) -> Self {
-        Self(UNIX_EPOCH + Duration::from_millis(ms))
+    /// From the Runtime API's `Lambda-Runtime-Deadline-Ms`. Lambda sends epoch milliseconds;
+    /// some local emulators (cargo-lambda's sends `600000`) send a relative budget instead. A
+    /// value that cannot be an epoch time (before 2001, or past by more than a second) is read
+    /// as a budget, capped at `cap`; the second value says so, for a warning.
+    pub fn from_runtime(ms: u64, clock: &dyn Clock, cap: Duration) -> (Self, bool) {
+        let now = clock.now();
+        let at = UNIX_EPOCH + Duration::from_millis(ms);
+        let past_by = now.duration_since(at).unwrap_or(Duration::ZERO);
+        if ms >= EARLIEST_EPOCH_DEADLINE_MS && past_by <= Duration::from_secs(1) {
+            return (Self(at), false);
+        }
+        (Self(now + Duration::from_millis(ms).min(cap)), true)
     }
 
     pub fn remaining(&self, clock: &dyn Clock) -> Duration {
         self.0.duration_since(clock.now()).unwrap_or(Duration::ZERO)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_deadlines_are_epoch_times_or_budgets() {
+        let now_ms = 1_764_061_680_000;
+        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_millis(now_ms));
+        let cap = Duration::from_secs(30);
+        let (d, relative) = Deadline::from_runtime(now_ms + 12_000, &clock, cap);
+        assert!(!relative);
+        assert_eq!(d.remaining(&clock), Duration::from_secs(12));
+        // cargo-lambda's emulator: a ten-minute budget, capped at the function timeout.
+        let (d, relative) = Deadline::from_runtime(600_000, &clock, cap);
+        assert!(relative);
+        assert_eq!(d.remaining(&clock), cap);
+        let (d, relative) = Deadline::from_runtime(5_000, &clock, cap);
+        assert!(relative);
+        assert_eq!(d.remaining(&clock), Duration::from_secs(5));
+        // An epoch time already well past is not a deadline either.
+        let (_, relative) = Deadline::from_runtime(now_ms - 60_000, &clock, cap);
+        assert!(relative);
+        // Half a second late is still Lambda's own deadline (the clocks may differ a little).
+        let (d, relative) = Deadline::from_runtime(now_ms - 500, &clock, cap);
+        assert!(!relative);
+        assert_eq!(d.remaining(&clock), Duration::ZERO);
     }
 }

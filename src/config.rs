@@ -1,6 +1,7 @@
-//! Settings read once at cold start. Only `GENESYS_SECRET_ID` is required; every other
-//! setting is optional with a safe default, so a deployment that sets only the secret keeps
-//! working as features are added.
+//! Every setting, its default and its validation, in one place. Settings are read once at cold
+//! start; only `GENESYS_SECRET_ID` is required, and every other setting is optional with a safe
+//! default, so a deployment that sets only the secret keeps working as features are added.
+//! Each component receives its own part (`GenesysConfig`, `WebhookConfig`, ...), not the whole.
 
 use reqwest::Url;
 use std::collections::BTreeMap;
@@ -23,41 +24,60 @@ impl ConfigError {
     }
 }
 
+/// Genesys's quoted limit per OAuth client.
+const GENESYS_REQUESTS_PER_MINUTE: u32 = 300;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Secrets Manager id/ARN of `{"clientId", "clientSecret", "environment"}`.
-    pub genesys_secret_id: String,
-    /// Used when the secret has no `environment`, e.g. `mypurecloud.ie`.
-    pub genesys_environment: Option<String>,
-    pub api_base_url: Option<Url>,
-    pub login_base_url: Option<Url>,
-    /// Without it every webhook request is refused (fail closed).
-    pub webhook_secret_id: Option<String>,
-    pub secret_cache_ttl: Duration,
-    pub wrapup_code_cache_ttl: Duration,
-    /// Budget of one HTTP call to Genesys (connect + response), well under the function timeout.
-    pub genesys_call_timeout: Duration,
-    /// This instance's share of the OAuth client's Genesys budget (300/min across instances).
-    pub rate_limit_per_minute: u32,
-    /// Messages of one SQS batch in flight at once; `None` = the whole batch.
-    pub batch_concurrency: Option<usize>,
-    /// Longest visibility timeout a failed SQS message is given (the backoff cap).
-    pub max_backoff: Duration,
-    /// Receives every permanent rejection, with the reason as a message attribute.
-    pub attention_queue_url: Option<String>,
-    /// The buffer queue the webhook sends to in enqueue mode.
-    pub buffer_queue_url: Option<String>,
-    /// `WEBHOOK_MODE=enqueue`: verify, check the shape, queue, answer 202.
-    pub webhook_enqueue: bool,
-    /// The optional New Relic custom-event sink.
-    pub new_relic: Option<NewRelicSettings>,
+    pub(crate) genesys_secret_id: String,
+    pub(crate) genesys: GenesysConfig,
     /// Genesys org id → Secrets Manager id of that org's OAuth client. Empty: every event uses
     /// `GENESYS_SECRET_ID`; otherwise an event from an org not listed is `unknown_org`.
-    pub org_secrets: BTreeMap<Uuid, String>,
+    pub(crate) org_secrets: BTreeMap<Uuid, String>,
+    pub(crate) secret_cache_ttl: Duration,
+    pub(crate) webhook: WebhookConfig,
+    pub(crate) batch: BatchConfig,
+    /// Receives every permanent rejection, with the reason as a message attribute.
+    pub(crate) attention_queue_url: Option<String>,
+    /// The optional New Relic custom-event sink.
+    pub(crate) new_relic: Option<NewRelicConfig>,
     /// Where the wrap-up rules for Genesys events come from.
-    pub rules: RulesSetting,
+    pub(crate) rules: RulesSetting,
     /// How long rules read from Parameter Store are cached.
-    pub rules_cache_ttl: Duration,
+    pub(crate) rules_cache_ttl: Duration,
+}
+
+/// What the Genesys client needs: where Genesys is, how long a call may take, what to cache.
+#[derive(Debug, Clone)]
+pub struct GenesysConfig {
+    /// Used when the secret has no `environment`, e.g. `mypurecloud.ie`.
+    pub(crate) environment: Option<String>,
+    pub(crate) api_base_url: Option<Url>,
+    pub(crate) login_base_url: Option<Url>,
+    /// Budget of one HTTP call (connect + response), well under the function timeout.
+    pub(crate) call_timeout: Duration,
+    pub(crate) code_cache_ttl: Duration,
+    /// This instance's share of the OAuth client's budget (300/min across instances).
+    pub(crate) rate_limit_per_minute: u32,
+}
+
+/// The signed webhook.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Without it every webhook request is refused (fail closed).
+    pub(crate) secret_id: Option<String>,
+    /// `WEBHOOK_MODE=enqueue`: verify, check the shape, send to this buffer queue, answer 202.
+    pub(crate) enqueue_to: Option<String>,
+}
+
+/// SQS batches.
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    /// Messages of one batch in flight at once; `None` = the whole batch.
+    pub(crate) concurrency: Option<usize>,
+    /// Longest visibility timeout a failed message is given (the backoff cap).
+    pub(crate) max_backoff: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -81,25 +101,16 @@ pub enum LicenseKey {
 }
 
 #[derive(Debug, Clone)]
-pub struct NewRelicSettings {
-    pub account_id: String,
-    pub license_key: LicenseKey,
+pub struct NewRelicConfig {
+    pub(crate) account_id: String,
+    pub(crate) license_key: LicenseKey,
     /// `NEW_RELIC_EVENTS_URL`, else chosen from the region.
-    pub events_url: Option<Url>,
+    pub(crate) events_url: Option<Url>,
     /// `NEW_RELIC_REGION=EU`; without it, an `eu01x` key prefix also means EU.
-    pub eu: bool,
+    pub(crate) eu: bool,
     /// Total time delivery may add to an invocation, retries included.
-    pub budget: Duration,
+    pub(crate) budget: Duration,
 }
-
-pub const NEW_RELIC_BUDGET: Duration = Duration::from_secs(2);
-
-pub const DEFAULT_SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
-pub const DEFAULT_WRAPUP_CODE_CACHE_TTL: Duration = Duration::from_secs(600);
-pub const DEFAULT_GENESYS_CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// Genesys's quoted limit per OAuth client.
-pub const GENESYS_REQUESTS_PER_MINUTE: u32 = 300;
-pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(900);
 
 impl Settings {
     /// Reads settings from the process environment.
@@ -107,7 +118,7 @@ impl Settings {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    /// Reads settings through `lookup`: the environment, or the sandbox's and tests' own map.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| {
             lookup(name)
@@ -117,53 +128,39 @@ impl Settings {
 
         let genesys_secret_id = get("GENESYS_SECRET_ID")
             .ok_or_else(|| ConfigError::new("GENESYS_SECRET_ID", "is required and not set"))?;
-        let genesys_environment = match get("GENESYS_ENVIRONMENT") {
-            Some(env) => Some(
-                validate_environment(&env)
-                    .map_err(|problem| ConfigError::new("GENESYS_ENVIRONMENT", problem))?,
-            ),
-            None => None,
-        };
-        let api_base_url = get("GENESYS_API_BASE_URL")
-            .map(|v| parse_base_url(&v).map_err(|p| ConfigError::new("GENESYS_API_BASE_URL", p)))
-            .transpose()?;
-        let login_base_url = get("GENESYS_LOGIN_BASE_URL")
-            .map(|v| parse_base_url(&v).map_err(|p| ConfigError::new("GENESYS_LOGIN_BASE_URL", p)))
-            .transpose()?;
-
-        let concurrency = number(&get, "SQS_MAX_CONCURRENCY", 1, 1, 1_000)?;
-        let rate_limit_per_minute = number(
-            &get,
-            "GENESYS_RATE_LIMIT_PER_MINUTE",
-            (GENESYS_REQUESTS_PER_MINUTE / concurrency).max(1),
-            1,
-            100_000,
-        )?;
-        let batch_concurrency = get("BATCH_CONCURRENCY")
-            .map(|_| number(&get, "BATCH_CONCURRENCY", 1, 1, 10_000).map(|n| n as usize))
-            .transpose()?;
-        let queue_url = |name: &'static str| -> Result<Option<String>, ConfigError> {
+        let base_url = |name: &'static str| -> Result<Option<Url>, ConfigError> {
             get(name)
-                .map(|v| {
-                    parse_base_url(&v)
-                        .map(|u| u.to_string())
-                        .map_err(|p| ConfigError::new(name, p))
-                })
+                .map(|v| parse_base_url(&v).map_err(|p| ConfigError::new(name, p)))
                 .transpose()
         };
-        let buffer_queue_url = queue_url("BUFFER_QUEUE_URL")?;
-        let webhook_enqueue = match get("WEBHOOK_MODE")
+        let sqs_concurrency = number(&get, "SQS_MAX_CONCURRENCY", 1, 1, 1_000)?;
+        let genesys = GenesysConfig {
+            environment: get("GENESYS_ENVIRONMENT")
+                .map(|env| {
+                    validate_environment(&env)
+                        .map_err(|problem| ConfigError::new("GENESYS_ENVIRONMENT", problem))
+                })
+                .transpose()?,
+            api_base_url: base_url("GENESYS_API_BASE_URL")?,
+            login_base_url: base_url("GENESYS_LOGIN_BASE_URL")?,
+            call_timeout: seconds(&get, "GENESYS_CALL_TIMEOUT_SECONDS", 5, 1, 20)?,
+            code_cache_ttl: seconds(&get, "WRAPUP_CODE_CACHE_TTL_SECONDS", 600, 0, 86_400)?,
+            rate_limit_per_minute: number(
+                &get,
+                "GENESYS_RATE_LIMIT_PER_MINUTE",
+                (GENESYS_REQUESTS_PER_MINUTE / sqs_concurrency).max(1),
+                1,
+                100_000,
+            )?,
+        };
+
+        let buffer_queue_url = base_url("BUFFER_QUEUE_URL")?.map(String::from);
+        let enqueue = match get("WEBHOOK_MODE")
             .map(|m| m.to_ascii_lowercase())
             .as_deref()
         {
             None | Some("apply") => false,
-            Some("enqueue") if buffer_queue_url.is_some() => true,
-            Some("enqueue") => {
-                return Err(ConfigError::new(
-                    "BUFFER_QUEUE_URL",
-                    "is required when WEBHOOK_MODE=enqueue",
-                ))
-            }
+            Some("enqueue") => true,
             Some(other) => {
                 return Err(ConfigError::new(
                     "WEBHOOK_MODE",
@@ -171,8 +168,26 @@ impl Settings {
                 ))
             }
         };
+        let webhook = WebhookConfig {
+            secret_id: get("WEBHOOK_SECRET_ID"),
+            enqueue_to: match (enqueue, buffer_queue_url) {
+                (false, _) => None,
+                (true, Some(url)) => Some(url),
+                (true, None) => {
+                    return Err(ConfigError::new(
+                        "BUFFER_QUEUE_URL",
+                        "is required when WEBHOOK_MODE=enqueue",
+                    ))
+                }
+            },
+        };
+        let batch = BatchConfig {
+            concurrency: get("BATCH_CONCURRENCY")
+                .map(|_| number(&get, "BATCH_CONCURRENCY", 1, 1, 10_000).map(|n| n as usize))
+                .transpose()?,
+            max_backoff: seconds(&get, "SQS_MAX_BACKOFF_SECONDS", 900, 1, 43_200)?,
+        };
 
-        let new_relic = new_relic_settings(&get)?;
         let org_secrets = match get("GENESYS_ORG_SECRETS") {
             None => BTreeMap::new(),
             Some(raw) => {
@@ -196,79 +211,17 @@ impl Settings {
             };
 
         Ok(Self {
-            org_secrets,
-            rules,
-            rules_cache_ttl: seconds(
-                &get,
-                "WRAPUP_RULES_CACHE_TTL_SECONDS",
-                Duration::from_secs(300),
-                0,
-                86_400,
-            )?,
-            new_relic,
-            rate_limit_per_minute,
-            batch_concurrency,
-            max_backoff: seconds(
-                &get,
-                "SQS_MAX_BACKOFF_SECONDS",
-                DEFAULT_MAX_BACKOFF,
-                1,
-                43_200,
-            )?,
-            attention_queue_url: queue_url("ATTENTION_QUEUE_URL")?,
-            buffer_queue_url,
-            webhook_enqueue,
             genesys_secret_id,
-            genesys_environment,
-            api_base_url,
-            login_base_url,
-            webhook_secret_id: get("WEBHOOK_SECRET_ID"),
-            secret_cache_ttl: seconds(
-                &get,
-                "SECRET_CACHE_TTL_SECONDS",
-                DEFAULT_SECRET_CACHE_TTL,
-                0,
-                86_400,
-            )?,
-            wrapup_code_cache_ttl: seconds(
-                &get,
-                "WRAPUP_CODE_CACHE_TTL_SECONDS",
-                DEFAULT_WRAPUP_CODE_CACHE_TTL,
-                0,
-                86_400,
-            )?,
-            genesys_call_timeout: seconds(
-                &get,
-                "GENESYS_CALL_TIMEOUT_SECONDS",
-                DEFAULT_GENESYS_CALL_TIMEOUT,
-                1,
-                20,
-            )?,
+            genesys,
+            org_secrets,
+            secret_cache_ttl: seconds(&get, "SECRET_CACHE_TTL_SECONDS", 300, 0, 86_400)?,
+            webhook,
+            batch,
+            attention_queue_url: base_url("ATTENTION_QUEUE_URL")?.map(String::from),
+            new_relic: new_relic_config(&get)?,
+            rules,
+            rules_cache_ttl: seconds(&get, "WRAPUP_RULES_CACHE_TTL_SECONDS", 300, 0, 86_400)?,
         })
-    }
-
-    /// Settings for code that talks to the sandbox or a test emulator.
-    pub fn for_endpoints(api: Url, login: Url) -> Self {
-        Self {
-            genesys_secret_id: "sandbox/genesys".to_owned(),
-            genesys_environment: None,
-            api_base_url: Some(api),
-            login_base_url: Some(login),
-            webhook_secret_id: Some("sandbox/webhook".to_owned()),
-            secret_cache_ttl: DEFAULT_SECRET_CACHE_TTL,
-            wrapup_code_cache_ttl: DEFAULT_WRAPUP_CODE_CACHE_TTL,
-            genesys_call_timeout: DEFAULT_GENESYS_CALL_TIMEOUT,
-            rate_limit_per_minute: GENESYS_REQUESTS_PER_MINUTE,
-            batch_concurrency: None,
-            max_backoff: DEFAULT_MAX_BACKOFF,
-            attention_queue_url: None,
-            buffer_queue_url: None,
-            webhook_enqueue: false,
-            new_relic: None,
-            org_secrets: BTreeMap::new(),
-            rules: RulesSetting::None,
-            rules_cache_ttl: Duration::from_secs(300),
-        }
     }
 }
 
@@ -288,9 +241,9 @@ fn parse_org_secrets(raw: &str) -> Result<BTreeMap<Uuid, String>, String> {
         .collect()
 }
 
-fn new_relic_settings(
+fn new_relic_config(
     get: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<NewRelicSettings>, ConfigError> {
+) -> Result<Option<NewRelicConfig>, ConfigError> {
     let Some(account_id) = get("NEW_RELIC_ACCOUNT_ID") else {
         return Ok(None);
     };
@@ -329,12 +282,13 @@ fn new_relic_settings(
             ))
         }
     };
-    Ok(Some(NewRelicSettings {
+    Ok(Some(NewRelicConfig {
         account_id,
         license_key,
         events_url,
         eu,
-        budget: NEW_RELIC_BUDGET,
+        // New Relic must never noticeably delay an outcome.
+        budget: Duration::from_secs(2),
     }))
 }
 
@@ -360,12 +314,12 @@ fn number(
 fn seconds(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
-    default: Duration,
+    default_seconds: u64,
     min: u64,
     max: u64,
 ) -> Result<Duration, ConfigError> {
     match get(name) {
-        None => Ok(default),
+        None => Ok(Duration::from_secs(default_seconds)),
         Some(raw) => match raw.parse::<u64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(Duration::from_secs(n)),
             _ => Err(ConfigError::new(
@@ -446,10 +400,10 @@ mod tests {
             "arn:aws:secretsmanager:eu-west-1:1:secret:g",
         )])
         .unwrap();
-        assert_eq!(s.secret_cache_ttl, DEFAULT_SECRET_CACHE_TTL);
-        assert_eq!(s.wrapup_code_cache_ttl, DEFAULT_WRAPUP_CODE_CACHE_TTL);
-        assert!(s.webhook_secret_id.is_none());
-        assert!(s.api_base_url.is_none());
+        assert_eq!(s.secret_cache_ttl, Duration::from_secs(300));
+        assert_eq!(s.genesys.code_cache_ttl, Duration::from_secs(600));
+        assert!(s.webhook.secret_id.is_none());
+        assert!(s.genesys.api_base_url.is_none());
     }
 
     #[test]
@@ -494,17 +448,18 @@ mod tests {
         assert_eq!(
             from(&[("GENESYS_SECRET_ID", "s")])
                 .unwrap()
+                .genesys
                 .rate_limit_per_minute,
             300
         );
         let s = from(&[("GENESYS_SECRET_ID", "s"), ("SQS_MAX_CONCURRENCY", "5")]).unwrap();
-        assert_eq!(s.rate_limit_per_minute, 60);
+        assert_eq!(s.genesys.rate_limit_per_minute, 60);
         let s = from(&[
             ("GENESYS_SECRET_ID", "s"),
             ("GENESYS_RATE_LIMIT_PER_MINUTE", "1000"),
         ])
         .unwrap();
-        assert_eq!(s.rate_limit_per_minute, 1000);
+        assert_eq!(s.genesys.rate_limit_per_minute, 1000);
     }
 
     #[test]
@@ -520,7 +475,7 @@ mod tests {
             ),
         ])
         .unwrap();
-        assert!(s.webhook_enqueue);
+        assert!(s.webhook.enqueue_to.is_some());
         let err = from(&[("GENESYS_SECRET_ID", "s"), ("WEBHOOK_MODE", "fire")]).unwrap_err();
         assert_eq!(err.variable, "WEBHOOK_MODE");
     }

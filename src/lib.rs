@@ -1,21 +1,48 @@
 //! genesys-wrapup: applies Genesys Cloud wrap-up codes to ended conversations from AWS Lambda,
 //! never writing the same request twice.
 //!
-//! Layout: `triggers` (envelopes in, platform replies out) → `apply` (one request end to end) →
-//! `wrapup` (pure decisions) and `genesys` (the API client); `secrets`, `config`, `telemetry`
-//! and `clock` support them; `sandbox` is the emulator used by `invoke --sandbox` and the tests.
+//! The data path, in one direction: `triggers` recognise what arrived → `handler` runs each
+//! unit through the one `pipeline` (read → target → ended → rules → code → checks → one
+//! `Write`) → replies and `telemetry`. `wrapup` holds the pure decisions, `genesys` the API
+//! client; `secrets`, `queues`, `rules_source`, `config` and `clock` support them. The
+//! `sandbox` feature adds the Genesys Cloud emulator behind `invoke --sandbox`, the tests and
+//! the benches; the deployed binary is built without it.
 
-pub mod app;
-pub mod apply;
-pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod error;
-pub mod genesys;
-pub mod queues;
-pub mod rules_source;
+mod app;
+mod cli;
+mod clock;
+mod config;
+mod error;
+mod genesys;
+mod handler;
+mod pipeline;
+mod queues;
+mod rules_source;
+mod secrets;
+mod telemetry;
+mod triggers;
+mod wrapup;
+
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
-pub mod secrets;
-pub mod telemetry;
-pub mod triggers;
-pub mod wrapup;
+
+pub use app::{App, Dependencies, StartupError};
+pub use cli::main;
+#[cfg(feature = "sandbox")]
+pub use clock::ManualClock;
+pub use clock::{Clock, Deadline, SystemClock};
+pub use config::Settings;
+pub use error::{Transient, TransientKind};
+pub use genesys::http_client;
+pub use handler::{handle, Invocation, Reply};
+pub use queues::{QueueError, Queues};
+pub use secrets::{SecretError, SecretStore, WebhookKeys};
+pub use telemetry::init_logging;
+pub use triggers::{recognise, signature, webhook::precheck, Arrival};
+pub use wrapup::ApplyRequest;
+
+/// The pure decisions on Genesys's answers, for the fuzz targets.
+pub mod decide {
+    pub use crate::genesys::models::{Conversation, ErrorBody, TokenResponse, WrapupCode};
+    pub use crate::wrapup::decision::{check_division, is_ended, select_target};
+}

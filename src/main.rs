@@ -1,4 +1,4 @@
-//! Entry point: the Lambda runtime when started with no arguments, else the `invoke`/`sign` CLI.
+//! Entry point: the Lambda runtime when started with no arguments, else the CLI.
 
 use std::process::ExitCode;
 
@@ -12,6 +12,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// messages concurrently: the work is I/O.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    genesys_wrapup::telemetry::init_logging();
-    genesys_wrapup::cli::main(std::env::args().skip(1).collect()).await
+    genesys_wrapup::init_logging();
+    genesys_wrapup::main(std::env::args().skip(1).collect()).await
 }

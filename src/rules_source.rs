@@ -6,7 +6,6 @@ use crate::clock::Clock;
 use crate::config::RulesSetting;
 use crate::wrapup::rules::{RuleSet, RulesError};
 use async_trait::async_trait;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -42,33 +41,8 @@ impl ParameterStore for SsmParameters {
     }
 }
 
-/// Parameters in memory, for tests.
-#[derive(Default)]
-pub struct MemoryParameters(Mutex<HashMap<String, String>>);
-
-impl MemoryParameters {
-    pub fn put(&self, name: &str, value: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_owned(), value.to_owned());
-    }
-}
-
-#[async_trait]
-impl ParameterStore for MemoryParameters {
-    async fn get(&self, name: &str) -> Result<String, String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("ParameterNotFound: {name}"))
-    }
-}
-
 /// Rules that need no AWS call: none, inline JSON or a file. `None` for a Parameter Store setting.
-pub fn local_rules(setting: &RulesSetting) -> Result<Option<RuleSet>, RulesError> {
+fn local_rules(setting: &RulesSetting) -> Result<Option<RuleSet>, RulesError> {
     match setting {
         RulesSetting::None => Ok(Some(RuleSet::default())),
         RulesSetting::Inline(json) => RuleSet::parse(json, "WRAPUP_RULES").map(Some),
@@ -173,6 +147,31 @@ impl Rules {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use std::collections::HashMap;
+
+    /// Parameters in memory.
+    #[derive(Default)]
+    struct MemoryParameters(Mutex<HashMap<String, String>>);
+
+    impl MemoryParameters {
+        fn put(&self, name: &str, value: &str) {
+            self.0
+                .lock()
+                .unwrap()
+                .insert(name.to_owned(), value.to_owned());
+        }
+    }
+
+    #[async_trait]
+    impl ParameterStore for MemoryParameters {
+        async fn get(&self, name: &str) -> Result<String, String> {
+            let values = self.0.lock().unwrap();
+            values
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("ParameterNotFound: {name}"))
+        }
+    }
 
     const RULES_A: &str =
         r#"[{"name": "a", "wrapUpCode": {"id": "c0de0000-0000-4000-8000-000000000001"}}]"#;

@@ -77,47 +77,6 @@ fn aws_error_summary(e: &impl aws_sdk_secretsmanager::error::ProvideErrorMetadat
     )
 }
 
-/// In-memory secrets for the sandbox and tests.
-#[derive(Default)]
-pub struct MemorySecretStore {
-    secrets: std::sync::Mutex<HashMap<String, String>>,
-    reads: std::sync::atomic::AtomicUsize,
-}
-
-impl MemorySecretStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn put(&self, id: &str, value: impl Into<String>) {
-        self.secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_owned(), value.into());
-    }
-    pub fn remove(&self, id: &str) {
-        self.secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-    }
-    /// How many times a secret was fetched (cache misses).
-    pub fn reads(&self) -> usize {
-        self.reads.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl SecretStore for MemorySecretStore {
-    async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
-        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
-        secrets
-            .get(id)
-            .map(|s| SecretString::from(s.clone()))
-            .ok_or_else(|| SecretError::NotFound { id: id.to_owned() })
-    }
-}
-
 struct Cached {
     value: SecretString,
     fetched_at: SystemTime,
@@ -162,8 +121,37 @@ impl SecretCache {
         Ok(value)
     }
 
-    /// How long ago `id` was fetched, if it is cached.
-    pub async fn age(&self, id: &str) -> Option<Duration> {
+    /// Reads the JSON secret `id` and hands it to `attempt`. When the attempt finds the value
+    /// stale (a rotated client secret or signing key) and the cached copy is at least `min_age`
+    /// old, the secret is read once more from the store and the attempt repeated: rotation
+    /// needs no restart, and a caller cannot make every request a Secrets Manager read.
+    pub async fn with_rotation<T, R, Fut>(
+        &self,
+        id: &str,
+        min_age: Duration,
+        mut attempt: impl FnMut(T) -> Fut,
+    ) -> Result<R, SecretError>
+    where
+        T: for<'de> Deserialize<'de>,
+        Fut: std::future::Future<Output = Attempt<R>>,
+    {
+        match attempt(self.get_json(id).await?).await {
+            Attempt::Done(r) => Ok(r),
+            Attempt::Stale(r) => {
+                if self.age(id).await.is_some_and(|age| age < min_age) {
+                    return Ok(r);
+                }
+                tracing::warn!(
+                    secret_id = id,
+                    "the cached secret looks rotated; reading it again"
+                );
+                self.entries.lock().await.remove(id);
+                Ok(attempt(self.get_json(id).await?).await.into_inner())
+            }
+        }
+    }
+
+    async fn age(&self, id: &str) -> Option<Duration> {
         let entries = self.entries.lock().await;
         entries.get(id).map(|c| {
             self.clock
@@ -171,11 +159,6 @@ impl SecretCache {
                 .duration_since(c.fetched_at)
                 .unwrap_or(Duration::ZERO)
         })
-    }
-
-    /// Forgets `id`, e.g. after the token endpoint rejected the credentials (rotation).
-    pub async fn invalidate(&self, id: &str) {
-        self.entries.lock().await.remove(id);
     }
 
     /// Reads and parses a JSON secret.
@@ -218,6 +201,21 @@ fn missing_field_name(e: &serde_json::Error) -> String {
     }
 }
 
+/// What an attempt with a secret's value found.
+pub enum Attempt<R> {
+    Done(R),
+    /// The value was refused in a way a rotated secret explains.
+    Stale(R),
+}
+
+impl<R> Attempt<R> {
+    fn into_inner(self) -> R {
+        match self {
+            Self::Done(r) | Self::Stale(r) => r,
+        }
+    }
+}
+
 /// `{"clientId", "clientSecret", "environment"}` of a Genesys Cloud OAuth client.
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
@@ -248,14 +246,6 @@ pub struct WebhookKeys {
 }
 
 impl WebhookKeys {
-    /// One key and no previous one.
-    pub fn single(key: &[u8]) -> Self {
-        Self {
-            signing_key: SecretString::from(String::from_utf8_lossy(key).into_owned()),
-            previous_signing_key: None,
-        }
-    }
-
     pub fn all(&self) -> impl Iterator<Item = &SecretString> {
         std::iter::once(&self.signing_key).chain(self.previous_signing_key.iter())
     }
@@ -277,14 +267,46 @@ impl std::fmt::Debug for WebhookKeys {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn cache(store: Arc<MemorySecretStore>, clock: Arc<ManualClock>) -> SecretCache {
+    /// Secrets in memory, counting reads.
+    #[derive(Default)]
+    struct Store {
+        values: std::sync::Mutex<HashMap<String, String>>,
+        reads: AtomicUsize,
+    }
+
+    impl Store {
+        fn put(&self, id: &str, value: &str) {
+            self.values
+                .lock()
+                .unwrap()
+                .insert(id.to_owned(), value.to_owned());
+        }
+        fn reads(&self) -> usize {
+            self.reads.load(Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl SecretStore for Store {
+        async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let values = self.values.lock().unwrap();
+            values
+                .get(id)
+                .map(|v| SecretString::from(v.clone()))
+                .ok_or_else(|| SecretError::NotFound { id: id.to_owned() })
+        }
+    }
+
+    fn cache(store: Arc<Store>, clock: Arc<ManualClock>) -> SecretCache {
         SecretCache::new(store, clock, Duration::from_secs(300))
     }
 
     #[tokio::test]
     async fn cached_until_the_ttl_then_read_again() {
-        let store = Arc::new(MemorySecretStore::new());
+        let store = Arc::new(Store::default());
         store.put("g", r#"{"clientId":"a","clientSecret":"s1"}"#);
         let clock = Arc::new(ManualClock::starting_now());
         let c = cache(store.clone(), clock.clone());
@@ -301,20 +323,47 @@ mod tests {
         assert_eq!(store.reads(), 2);
     }
 
+    /// The attempt accepts only `want`, reporting anything else as stale.
+    async fn rotation(c: &SecretCache, want: &'static str) -> Result<String, SecretError> {
+        c.with_rotation(
+            "k",
+            Duration::from_secs(30),
+            |keys: WebhookKeys| async move {
+                let key = keys.signing_key.expose_secret().to_owned();
+                if key == want {
+                    Attempt::Done(key)
+                } else {
+                    Attempt::Stale(key)
+                }
+            },
+        )
+        .await
+    }
+
     #[tokio::test]
-    async fn invalidate_forces_a_fresh_read() {
-        let store = Arc::new(MemorySecretStore::new());
-        store.put("g", "x");
-        let c = cache(store.clone(), Arc::new(ManualClock::starting_now()));
-        c.get("g").await.unwrap();
-        c.invalidate("g").await;
-        c.get("g").await.unwrap();
+    async fn a_stale_value_is_read_again_once_and_not_more_often_than_min_age() {
+        let store = Arc::new(Store::default());
+        store.put("k", r#"{"signingKey":"old"}"#);
+        let clock = Arc::new(ManualClock::starting_now());
+        let c = cache(store.clone(), clock.clone());
+        assert_eq!(rotation(&c, "old").await.unwrap(), "old");
+        store.put("k", r#"{"signingKey":"new"}"#);
+        // Younger than min_age: no second read, however often it is refused.
+        assert_eq!(rotation(&c, "new").await.unwrap(), "old");
+        assert_eq!(store.reads(), 1);
+        clock.advance(Duration::from_secs(30));
+        assert_eq!(rotation(&c, "new").await.unwrap(), "new");
         assert_eq!(store.reads(), 2);
+        // Still refused after the re-read: one more read only, then the answer stands.
+        store.put("k", r#"{"signingKey":"newer"}"#);
+        clock.advance(Duration::from_secs(30));
+        assert_eq!(rotation(&c, "other").await.unwrap(), "newer");
+        assert_eq!(store.reads(), 3);
     }
 
     #[tokio::test]
     async fn malformed_secret_errors_never_quote_the_value() {
-        let store = Arc::new(MemorySecretStore::new());
+        let store = Arc::new(Store::default());
         store.put("g", r#"{"clientId":"a","clientSecret":12345678}"#);
         store.put("h", r#"{"clientId":"a", "clientSecret": "hunter2""#);
         let c = cache(store, Arc::new(ManualClock::starting_now()));

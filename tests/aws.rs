@@ -6,7 +6,7 @@
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::{Emulator, Route};
-use genesys_wrapup::triggers::signature;
+use genesys_wrapup::signature;
 use serde_json::{json, Value};
 use std::process::Stdio;
 use std::time::Duration;

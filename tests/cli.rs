@@ -1,8 +1,8 @@
 //! The binary as users run it: `invoke --sandbox` on every sample, exit codes, stdout purity.
 
 use genesys_wrapup::sandbox::demo;
-use genesys_wrapup::secrets::WebhookKeys;
-use genesys_wrapup::triggers::signature;
+use genesys_wrapup::signature;
+use genesys_wrapup::WebhookKeys;
 use serde_json::Value;
 use std::process::{Command, Output};
 

@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
-use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Fault {
@@ -113,10 +112,10 @@ async fn every_call_times_every_fault() {
     ];
     for (route, route_name) in ROUTES {
         for fault in FAULTS {
-            let h = Harness::with_settings(|s| {
-                s.genesys_call_timeout = Duration::from_secs(1);
-                s.attention_queue_url = Some(ATTENTION_QUEUE_URL.into());
-            })
+            let h = Harness::with_env(&[
+                ("GENESYS_CALL_TIMEOUT_SECONDS", "1"),
+                ("ATTENTION_QUEUE_URL", ATTENTION_QUEUE_URL),
+            ])
             .await;
             h.emulator().inject(route, fault.kind(route), 1_000);
             let response = h

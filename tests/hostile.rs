@@ -140,7 +140,7 @@ async fn webhook_attacks_are_refused_without_an_upstream_call() {
             ("x-signature-timestamp", &now.to_string()),
             (
                 "x-signature-256",
-                &genesys_wrapup::triggers::signature::sign(SIGNING_KEY.as_bytes(), now, bytes),
+                &genesys_wrapup::signature::sign(SIGNING_KEY.as_bytes(), now, bytes),
             ),
         ],
     );
@@ -160,8 +160,7 @@ async fn header_names_are_case_insensitive() {
     let h = Harness::new().await;
     let raw = apply_request(CONV_CALL, CODE_SALE).to_string();
     let now = h.now();
-    let signature =
-        genesys_wrapup::triggers::signature::sign(SIGNING_KEY.as_bytes(), now, raw.as_bytes());
+    let signature = genesys_wrapup::signature::sign(SIGNING_KEY.as_bytes(), now, raw.as_bytes());
     let e = http_event(
         "POST",
         "/",

@@ -3,12 +3,10 @@
 mod common;
 
 use common::*;
-use genesys_wrapup::config::RulesSetting;
-use genesys_wrapup::error::TransientKind;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::Route;
+use genesys_wrapup::TransientKind;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 const ORG: &str = "6d2b4a3c-1f0e-4b8a-9c7d-5e4f3a2b1c0d";
 const OTHER_ORG: &str = "7e3c5b4d-2a1f-4c9b-8d8e-6f5a4b3c2d1e";
@@ -105,7 +103,7 @@ async fn customer_end_falls_back_to_the_latest_agent_and_attributes_can_match() 
                   "participantAttributes": {"crmCaseId": ["CASE-1001"]}},
         "wrapUpCode": {"id": CODE_CALLBACK}
     }]);
-    let h = Harness::with_settings(|s| s.rules = RulesSetting::Inline(rules.to_string())).await;
+    let h = Harness::with_env(&[("WRAPUP_RULES", &rules.to_string())]).await;
     h.emulator().update_conversation(CONV_TRANSFER, |c| {
         c["participants"][2]["attributes"] = json!({"crmCaseId": "CASE-1001"});
     });
@@ -146,14 +144,8 @@ async fn a_matching_event_on_a_conversation_still_active_is_retried() {
 
 #[tokio::test]
 async fn with_an_org_map_each_org_has_its_own_client_and_unknown_orgs_are_rejected() {
-    let h = Harness::with_settings(|s| {
-        let secret = s.genesys_secret_id.clone();
-        s.org_secrets
-            .insert(Uuid::parse_str(ORG).unwrap(), secret.clone());
-        s.org_secrets
-            .insert(Uuid::parse_str(OTHER_ORG).unwrap(), secret);
-    })
-    .await;
+    let orgs = json!({ORG: GENESYS_SECRET_ID, OTHER_ORG: GENESYS_SECRET_ID}).to_string();
+    let h = Harness::with_env(&[("GENESYS_ORG_SECRETS", &orgs)]).await;
     let out = h.invoke(sample("genesys-user-end.json")).await.unwrap();
     assert_eq!(out["status"], "applied");
     let mut request = apply_request(CONV_CALL, CODE_SALE);
@@ -223,14 +215,13 @@ async fn native_events_from_sqs_keep_their_rule_and_trigger() {
 #[tokio::test]
 async fn an_invalid_rule_set_stops_start_up() {
     let sandbox = genesys_wrapup::sandbox::Sandbox::start().await.unwrap();
-    let mut settings = sandbox.settings();
-    settings.rules =
-        RulesSetting::Inline("[{\"name\": \"a\",\n \"wrapUpCode\": {\"id\": \"nope\"}}]".into());
+    let rules = "[{\"name\": \"a\",\n \"wrapUpCode\": {\"id\": \"nope\"}}]";
     let err = sandbox
-        .app_with(
-            settings,
-            std::sync::Arc::new(genesys_wrapup::clock::SystemClock),
+        .app(
+            &[("WRAPUP_RULES", rules)],
+            std::sync::Arc::new(genesys_wrapup::SystemClock),
         )
+        .await
         .err()
         .expect("refused");
     assert!(err.to_string().contains("WRAPUP_RULES"), "{err}");

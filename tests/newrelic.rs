@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use genesys_wrapup::config::{LicenseKey, NewRelicSettings};
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::newrelic::{NewRelicEmulator, NrFault};
 use serde_json::json;
@@ -12,18 +11,14 @@ use std::time::Duration;
 
 const KEY: &str = "nr-license-key-0123456789abcdef0123456789NRAL";
 
-async fn harness(budget: Duration) -> (Harness, NewRelicEmulator) {
+async fn harness() -> (Harness, NewRelicEmulator) {
     let nr = NewRelicEmulator::start("1234567", KEY).await.unwrap();
-    let url = nr.url();
-    let h = Harness::with_settings(|s| {
-        s.new_relic = Some(NewRelicSettings {
-            account_id: "1234567".into(),
-            license_key: LicenseKey::SecretId("newrelic/license".into()),
-            events_url: Some(url),
-            eu: false,
-            budget,
-        })
-    })
+    let url = nr.url().to_string();
+    let h = Harness::with_env(&[
+        ("NEW_RELIC_ACCOUNT_ID", "1234567"),
+        ("NEW_RELIC_LICENSE_KEY_SECRET_ID", "newrelic/license"),
+        ("NEW_RELIC_EVENTS_URL", &url),
+    ])
     .await;
     h.sandbox
         .secrets
@@ -37,7 +32,7 @@ fn body(conversation: &str, code: &str) -> String {
 
 #[tokio::test]
 async fn every_outcome_becomes_one_event_with_the_contract_attributes() {
-    let (h, nr) = harness(Duration::from_secs(2)).await;
+    let (h, nr) = harness().await;
     h.invoke(eventbridge(apply_request(CONV_CALL, CODE_SALE)))
         .await
         .unwrap();
@@ -70,7 +65,7 @@ async fn every_outcome_becomes_one_event_with_the_contract_attributes() {
 
 #[tokio::test]
 async fn a_batch_is_one_post_with_rejections_and_transient_failures_too() {
-    let (h, nr) = harness(Duration::from_secs(2)).await;
+    let (h, nr) = harness().await;
     let response = h
         .invoke(sqs_batch(&[
             ("a", body(CONV_CALL, CODE_SALE), 1),
@@ -113,14 +108,14 @@ async fn a_batch_is_one_post_with_rejections_and_transient_failures_too() {
 
 #[tokio::test]
 async fn rate_limits_are_waited_out_and_413_splits() {
-    let (h, nr) = harness(Duration::from_secs(2)).await;
+    let (h, nr) = harness().await;
     nr.fail_next(NrFault::Status(429, Some(1)));
     h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap();
     assert_eq!(nr.posts(), 2);
     assert_eq!(nr.events().len(), 1);
     assert!(h.clock.slept().contains(&Duration::from_secs(1)));
 
-    let (h, nr) = harness(Duration::from_secs(2)).await;
+    let (h, nr) = harness().await;
     nr.set_max_events_per_post(2);
     let response = h
         .invoke(sqs_batch(&[
@@ -142,25 +137,25 @@ async fn a_failing_or_silent_new_relic_never_changes_the_outcome() {
         NrFault::Status(500, None),
         NrFault::Status(429, Some(3_600)),
     ] {
-        let (h, nr) = harness(Duration::from_secs(2)).await;
+        let (h, nr) = harness().await;
         nr.fail_next(fault.clone());
         nr.fail_next(fault.clone());
         let out = h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap();
         assert_eq!(out["status"], "applied", "{fault:?}");
         assert!(nr.posts() <= 2);
     }
-    let (h, nr) = harness(Duration::from_millis(300)).await;
+    let (h, nr) = harness().await;
     nr.fail_next(NrFault::Hang);
     let started = std::time::Instant::now();
     let out = h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap();
     assert_eq!(out["status"], "applied");
     assert!(
         started.elapsed() < Duration::from_secs(3),
-        "bounded by the budget"
+        "bounded by the 2 s budget"
     );
 
     // A missing license key secret: the outcome stands, the events are dropped.
-    let (h, nr) = harness(Duration::from_secs(2)).await;
+    let (h, nr) = harness().await;
     h.sandbox.secrets.remove("newrelic/license");
     assert_eq!(
         h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap()["status"],

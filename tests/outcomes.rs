@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use genesys_wrapup::error::TransientKind;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
+use genesys_wrapup::TransientKind;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -254,7 +254,7 @@ async fn forbidden_and_genesys_rejections_quote_genesys() {
     assert!(h.emulator().writes().is_empty());
 }
 
-async fn transient(h: &Harness, event: Value) -> genesys_wrapup::error::Transient {
+async fn transient(h: &Harness, event: Value) -> genesys_wrapup::Transient {
     h.invoke(event)
         .await
         .expect_err("a transient failure is an error for the platform to retry")
@@ -411,7 +411,7 @@ async fn tokens_are_renewed_before_they_expire() {
 async fn a_rotated_client_secret_is_re_read_after_invalid_client() {
     let h = Harness::new().await;
     h.emulator().set_client_secret("rotated-secret");
-    let secret_id = h.app.settings.genesys_secret_id.clone();
+    let secret_id = GENESYS_SECRET_ID.to_owned();
     h.sandbox.secrets.put(
         &secret_id,
         json!({"clientId": CLIENT_ID, "clientSecret": "stale-secret", "environment": "sandbox.invalid"}).to_string(),
@@ -456,7 +456,7 @@ async fn every_token_endpoint_failure_is_transient() {
 #[tokio::test]
 async fn a_missing_or_unreadable_secret_is_transient() {
     let h = Harness::new().await;
-    let id = h.app.settings.genesys_secret_id.clone();
+    let id = GENESYS_SECRET_ID.to_owned();
     h.sandbox.secrets.remove(&id);
     assert_eq!(
         transient(&h, apply_request(CONV_CALL, CODE_SALE))
@@ -492,7 +492,7 @@ async fn malformed_and_reset_responses_are_transient() {
 
 #[tokio::test]
 async fn a_genesys_that_never_answers_ends_the_invocation_with_an_error() {
-    let h = Harness::with_settings(|s| s.genesys_call_timeout = Duration::from_secs(1)).await;
+    let h = Harness::with_env(&[("GENESYS_CALL_TIMEOUT_SECONDS", "1")]).await;
     h.emulator()
         .inject(Route::GetConversation, FaultKind::Hang, 5);
     let started = std::time::Instant::now();

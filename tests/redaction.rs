@@ -7,7 +7,7 @@ use base64::Engine;
 use common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
-use genesys_wrapup::triggers::signature;
+use genesys_wrapup::signature;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -40,21 +40,18 @@ async fn no_secret_reaches_logs_outcomes_or_errors() {
         .await
         .unwrap();
     let nr_url = nr.url();
-    let h = Harness::with_settings(|s| {
-        s.new_relic = Some(genesys_wrapup::config::NewRelicSettings {
-            account_id: "42".into(),
-            license_key: genesys_wrapup::config::LicenseKey::Inline(NR_KEY.to_owned().into()),
-            events_url: Some(nr_url),
-            eu: false,
-            budget: std::time::Duration::from_secs(2),
-        })
-    })
+    let nr_url = nr_url.to_string();
+    let h = Harness::with_env(&[
+        ("NEW_RELIC_ACCOUNT_ID", "42"),
+        ("NEW_RELIC_LICENSE_KEY", NR_KEY),
+        ("NEW_RELIC_EVENTS_URL", &nr_url),
+    ])
     .await;
     nr.fail_next(genesys_wrapup::sandbox::newrelic::NrFault::Status(
         403, None,
     ));
     let mut seen: Vec<String> = Vec::new();
-    let mut record = |r: Result<serde_json::Value, genesys_wrapup::error::Transient>| match r {
+    let mut record = |r: Result<serde_json::Value, genesys_wrapup::Transient>| match r {
         Ok(v) => seen.push(v.to_string()),
         Err(t) => seen.push(format!(
             "{t} {t:?} {:?}",
@@ -115,7 +112,7 @@ async fn no_secret_reaches_logs_outcomes_or_errors() {
     );
     record(h.invoke(apply_request(CONV_TRANSFER, CODE_CALLBACK)).await);
     // Secrets Manager errors: missing and malformed secrets.
-    let id = h.app.settings.genesys_secret_id.clone();
+    let id = GENESYS_SECRET_ID.to_owned();
     h.sandbox.secrets.put(
         &id,
         format!("{{\"clientId\": \"{CLIENT_ID}\", \"clientSecret\": \"{CLIENT_SECRET}\""),
@@ -128,9 +125,14 @@ async fn no_secret_reaches_logs_outcomes_or_errors() {
     record(h.invoke(apply_request(CONV_DIRECT, CODE_CALLBACK)).await);
 
     // Debug of the types that hold secrets.
-    let token: genesys_wrapup::genesys::models::TokenResponse =
+    let token: genesys_wrapup::decide::TokenResponse =
         serde_json::from_str(r#"{"access_token": "emu-debug-token", "expires_in": 60}"#).unwrap();
-    seen.push(format!("{token:?} {:?}", h.app.settings));
+    let env = h.sandbox.env(&[
+        ("NEW_RELIC_ACCOUNT_ID", "42"),
+        ("NEW_RELIC_LICENSE_KEY", NR_KEY),
+    ]);
+    let settings = genesys_wrapup::Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
+    seen.push(format!("{token:?} {settings:?}"));
     assert!(seen.last().unwrap().contains("REDACTED"));
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

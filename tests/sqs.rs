@@ -4,11 +4,9 @@
 mod common;
 
 use common::*;
-use genesys_wrapup::app::Invocation;
-use genesys_wrapup::clock::Deadline;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
-use genesys_wrapup::triggers;
+use genesys_wrapup::{Deadline, Invocation};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -131,7 +129,7 @@ async fn messages_of_different_conversations_run_concurrently_within_the_limit()
     assert_eq!(h.emulator().writes().len(), 8);
     assert!(h.emulator().max_in_flight() > 1, "messages overlapped");
 
-    let h = Harness::with_settings(|s| s.batch_concurrency = Some(1)).await;
+    let h = Harness::with_env(&[("BATCH_CONCURRENCY", "1")]).await;
     h.emulator().set_latency(Duration::from_millis(5));
     let messages = distinct_conversations(&h, 4).await;
     let response = h.invoke(sqs_batch(&refs(&messages))).await.unwrap();
@@ -150,14 +148,14 @@ async fn near_the_deadline_no_message_is_started() {
         ("x", body(CONV_CALL, CODE_SALE), 1),
         ("y", body(CONV_EMAIL, CODE_SALE), 1),
     ]);
-    let response = triggers::handle(&h.app, event, &inv).await.unwrap();
+    let response = h.invoke_with(event, &inv).await.unwrap();
     assert_eq!(failures(&response), vec!["x", "y"]);
     assert!(h.emulator().requests().is_empty());
 }
 
 #[tokio::test]
 async fn the_rate_limiter_hands_back_what_does_not_fit() {
-    let h = Harness::with_settings(|s| s.rate_limit_per_minute = 4).await;
+    let h = Harness::with_env(&[("GENESYS_RATE_LIMIT_PER_MINUTE", "4")]).await;
     let messages = distinct_conversations(&h, 3).await;
     let response = h.invoke(sqs_batch(&refs(&messages))).await.unwrap();
     assert!(!failures(&response).is_empty());
@@ -171,8 +169,7 @@ async fn the_rate_limiter_hands_back_what_does_not_fit() {
 
 #[tokio::test]
 async fn rejections_go_to_the_attention_queue_with_their_reason() {
-    let h =
-        Harness::with_settings(|s| s.attention_queue_url = Some(ATTENTION_QUEUE_URL.into())).await;
+    let h = Harness::with_env(&[("ATTENTION_QUEUE_URL", ATTENTION_QUEUE_URL)]).await;
     let rejected_body = body(CONV_CALL, CODE_SUPPORT);
     let response = h
         .invoke(sqs_batch(&[
@@ -212,10 +209,10 @@ async fn rejections_go_to_the_attention_queue_with_their_reason() {
 
 #[tokio::test]
 async fn webhook_enqueue_mode_answers_202_after_queueing() {
-    let h = Harness::with_settings(|s| {
-        s.webhook_enqueue = true;
-        s.buffer_queue_url = Some(BUFFER_QUEUE_URL.into());
-    })
+    let h = Harness::with_env(&[
+        ("WEBHOOK_MODE", "enqueue"),
+        ("BUFFER_QUEUE_URL", BUFFER_QUEUE_URL),
+    ])
     .await;
     let raw = body(CONV_CALL, CODE_SALE);
     let (status, out, _) = http_parts(&h.invoke(h.webhook(&raw)).await.unwrap());

@@ -6,7 +6,7 @@ use base64::Engine;
 use common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
-use genesys_wrapup::triggers::signature;
+use genesys_wrapup::signature;
 use serde_json::{json, Value};
 
 fn body(conversation: &str, code: &str) -> String {
@@ -118,7 +118,7 @@ async fn signature_failures_are_401_with_no_upstream_call() {
 #[tokio::test]
 async fn the_previous_key_is_accepted_during_rotation() {
     let h = Harness::new().await;
-    let id = h.app.settings.webhook_secret_id.clone().unwrap();
+    let id = WEBHOOK_SECRET_ID.to_owned();
     h.sandbox.secrets.put(
         &id,
         json!({"signingKey": "new-key", "previousSigningKey": SIGNING_KEY}).to_string(),
@@ -132,7 +132,7 @@ async fn the_previous_key_is_accepted_during_rotation() {
 #[tokio::test]
 async fn a_rotated_key_is_picked_up_without_waiting_for_the_cache() {
     let h = Harness::new().await;
-    let id = h.app.settings.webhook_secret_id.clone().unwrap();
+    let id = WEBHOOK_SECRET_ID.to_owned();
     h.sandbox
         .secrets
         .put(&id, json!({"signingKey": "old-key"}).to_string());
@@ -298,7 +298,7 @@ async fn transient_trouble_maps_to_409_429_and_503_with_retry_after() {
     );
     assert!(retry_after.is_some());
 
-    let id = h.app.settings.webhook_secret_id.clone().unwrap();
+    let id = WEBHOOK_SECRET_ID.to_owned();
     h.sandbox.secrets.remove(&id);
     h.clock.advance(std::time::Duration::from_secs(600));
     let (status, out, retry_after) = call(&h, h.webhook(&body(CONV_CALL, CODE_SALE))).await;
@@ -311,7 +311,7 @@ async fn transient_trouble_maps_to_409_429_and_503_with_retry_after() {
 
 #[tokio::test]
 async fn without_a_webhook_secret_every_request_is_refused() {
-    let h = Harness::with_settings(|s| s.webhook_secret_id = None).await;
+    let h = Harness::with_env(&[("WEBHOOK_SECRET_ID", "")]).await;
     let (status, out, _) = call(&h, h.webhook(&body(CONV_CALL, CODE_SALE))).await;
     assert_eq!(
         (status, out["error"].as_str()),

@@ -1,14 +1,18 @@
 #![no_main]
-//! Envelope recognition and unwrapping: EventBridge (custom and Genesys partner events), bare
-//! apply requests, SQS message bodies and Lambda destination records.
-use genesys_wrapup::triggers::{recognise, sqs::unwrap_destination_record, Unit};
+//! Envelope recognition: EventBridge (custom and Genesys partner events), bare apply requests,
+//! HTTP API requests, and SQS batches whose bodies hold any of these or a Lambda destination
+//! record.
+use genesys_wrapup::{recognise, Arrival};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = recognise(&value);
-        let inner = unwrap_destination_record(&value);
-        let unit = Unit::from_event(inner);
-        let _ = unit.conversation_key();
+        if let Arrival::Sqs(records) = recognise(&value) {
+            for record in records {
+                if let Some(body) = record.body.as_deref().and_then(|b| serde_json::from_str(b).ok()) {
+                    let _ = recognise(&body);
+                }
+            }
+        }
     }
 });

@@ -1,45 +1,33 @@
-//! Typed calls to Genesys Cloud with the token cache, one bounded in-place retry and error
-//! classification. The only module that speaks HTTP to Genesys.
+//! Typed calls to Genesys Cloud: one bounded in-place retry, the client-side rate limit, and
+//! error classification where the response is seen. The only module that speaks HTTP to the
+//! Genesys API (the token lives in `token.rs`).
 
 use super::error::{Endpoint, ErrorClass, GenesysError};
-use super::models::{
-    Conversation, ErrorBody, TokenErrorBody, TokenResponse, WrapupCode, WrapupInput,
-};
+use super::models::{Conversation, ErrorBody, WrapupCode};
 use super::rate_limit::RateLimiter;
+use super::token::CachedToken;
+use super::write::Write;
 use crate::clock::{Clock, Deadline};
-use crate::config::{validate_environment, Settings};
+use crate::config::GenesysConfig;
 use crate::error::TransientKind;
-use crate::secrets::{GenesysCredentials, SecretCache};
+use crate::secrets::SecretCache;
 use crate::telemetry::emf::CallStats;
-use crate::wrapup::MediaKind;
-use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode, Url};
-use secrecy::ExposeSecret;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use uuid::Uuid;
 
-/// Tokens are renewed this long before Genesys says they expire.
-const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 /// Longest `Retry-After` waited out in place; longer ones go back to the platform at once.
-pub const MAX_IN_PLACE_WAIT: Duration = Duration::from_secs(10);
+const MAX_IN_PLACE_WAIT: Duration = Duration::from_secs(10);
 /// Backoff before the single in-place retry of a read after 409/5xx or a refused connection.
 const SHORT_BACKOFF: Duration = Duration::from_millis(250);
 /// Time kept back from the deadline to report the outcome.
 const DEADLINE_RESERVE: Duration = Duration::from_millis(1_000);
 const MIN_CALL_BUDGET: Duration = Duration::from_millis(200);
 
-pub const CORRELATION_HEADER: &str = "ININ-Correlation-ID";
-
-struct CachedToken {
-    /// `Bearer <token>`, built once per token and marked sensitive (never printed by `Debug`).
-    authorization: HeaderValue,
-    expires_at: SystemTime,
-    api_base: Url,
-    generation: u64,
-}
+pub(super) const CORRELATION_HEADER: &str = "ININ-Correlation-ID";
 
 /// A successful response: body bytes and the correlation id.
 struct Answer {
@@ -47,18 +35,19 @@ struct Answer {
     correlation_id: Option<String>,
 }
 
+/// One org's client: its OAuth client, token, code cache and rate limiter.
 pub struct GenesysClient {
-    http: reqwest::Client,
-    secret_id: String,
-    settings: Arc<Settings>,
-    secrets: Arc<SecretCache>,
-    clock: Arc<dyn Clock>,
-    token: tokio::sync::Mutex<Option<CachedToken>>,
-    generation: AtomicU64,
+    pub(super) http: reqwest::Client,
+    pub(super) secret_id: String,
+    pub(super) config: Arc<GenesysConfig>,
+    pub(super) secrets: Arc<SecretCache>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) token: tokio::sync::Mutex<Option<CachedToken>>,
+    pub(super) generation: AtomicU64,
     codes: std::sync::Mutex<HashMap<Uuid, (WrapupCode, SystemTime)>>,
     limiter: RateLimiter,
     /// Calls by endpoint and status, for the invocation's metrics.
-    stats: Arc<CallStats>,
+    pub(super) stats: Arc<CallStats>,
 }
 
 /// Builds the process's one HTTP client: rustls, connection reuse, and no redirects (a
@@ -73,27 +62,29 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error>
         .build()
 }
 
+/// What every org's client shares: the HTTP client, secrets, clock and call statistics.
+#[derive(Clone)]
+pub struct Shared {
+    pub http: reqwest::Client,
+    pub secrets: Arc<SecretCache>,
+    pub clock: Arc<dyn Clock>,
+    pub stats: Arc<CallStats>,
+}
+
 impl GenesysClient {
-    pub fn new(
-        http: reqwest::Client,
-        secret_id: String,
-        settings: Arc<Settings>,
-        secrets: Arc<SecretCache>,
-        clock: Arc<dyn Clock>,
-        stats: Arc<CallStats>,
-    ) -> Self {
-        let limiter = RateLimiter::per_minute(settings.rate_limit_per_minute, clock.clone());
+    pub fn new(shared: Shared, secret_id: String, config: Arc<GenesysConfig>) -> Self {
+        let limiter = RateLimiter::per_minute(config.rate_limit_per_minute, shared.clock.clone());
         Self {
-            http,
+            http: shared.http,
             secret_id,
-            settings,
-            secrets,
-            clock,
+            config,
+            secrets: shared.secrets,
+            clock: shared.clock,
             token: tokio::sync::Mutex::new(None),
             generation: AtomicU64::new(0),
             codes: std::sync::Mutex::new(HashMap::new()),
             limiter,
-            stats,
+            stats: shared.stats,
         }
     }
 
@@ -130,9 +121,7 @@ impl GenesysClient {
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
         {
-            if now.duration_since(*at).unwrap_or(Duration::ZERO)
-                < self.settings.wrapup_code_cache_ttl
-            {
+            if now.duration_since(*at).unwrap_or(Duration::ZERO) < self.config.code_cache_ttl {
                 return Ok(code.clone());
             }
         }
@@ -154,40 +143,21 @@ impl GenesysClient {
         Ok(code)
     }
 
-    /// `POST /api/v2/conversations/{media}/{id}/participants/{pid}/communications/{cid}/wrapup`.
-    pub async fn post_wrapup(
+    /// Sends the write; returns Genesys's correlation id.
+    pub async fn send(
         &self,
-        media: MediaKind,
-        conversation: Uuid,
-        participant: Uuid,
-        communication: Uuid,
-        input: &WrapupInput,
+        write: &Write,
         deadline: Deadline,
     ) -> Result<Option<String>, GenesysError> {
-        let (c, p, m) = (
-            conversation.hyphenated().to_string(),
-            participant.hyphenated().to_string(),
-            communication.hyphenated().to_string(),
-        );
-        let segments = [
-            "api",
-            "v2",
-            "conversations",
-            media.path_segment(),
-            &c,
-            "participants",
-            &p,
-            "communications",
-            &m,
-            "wrapup",
-        ];
-        let body = serde_json::to_vec(input).map_err(|e| {
+        let body = serde_json::to_vec(&write.body).map_err(|e| {
             GenesysError::transient(
                 Endpoint::PostWrapup,
                 TransientKind::Upstream,
                 format!("could not encode body: {e}"),
             )
         })?;
+        let segments = write.segments();
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let answer = self
             .call(
                 Endpoint::PostWrapup,
@@ -212,14 +182,14 @@ impl GenesysClient {
         let mut renewed_token = false;
         let mut retried = false;
         loop {
-            let (authorization, api_base, generation) = self.token(deadline).await?;
-            let url = build_url(&api_base, segments);
+            let bearer = self.bearer(deadline).await?;
+            let url = build_url(&bearer.api_base, segments);
             self.take_rate_token(endpoint, deadline).await?;
             let budget = self.call_budget(endpoint, deadline)?;
             let mut request = self
                 .http
                 .request(method.clone(), url)
-                .header(reqwest::header::AUTHORIZATION, authorization)
+                .header(reqwest::header::AUTHORIZATION, bearer.authorization)
                 .header(reqwest::header::ACCEPT, "application/json")
                 .timeout(budget);
             if let Some(body) = &body {
@@ -264,7 +234,7 @@ impl GenesysClient {
             if status == StatusCode::UNAUTHORIZED && !renewed_token {
                 // The token was revoked or expired early: drop it and try once with a new one.
                 renewed_token = true;
-                self.drop_token(generation).await;
+                self.drop_token(bearer.generation).await;
                 continue;
             }
             let err = api_error(endpoint, status, &bytes, correlation_id, retry_after);
@@ -302,7 +272,7 @@ impl GenesysClient {
     ) -> Result<(), GenesysError> {
         let room = deadline
             .remaining(self.clock.as_ref())
-            .saturating_sub(self.settings.genesys_call_timeout + DEADLINE_RESERVE)
+            .saturating_sub(self.config.call_timeout + DEADLINE_RESERVE)
             .min(MAX_IN_PLACE_WAIT);
         self.limiter.acquire(room).await.map_err(|wait| {
             let mut e = GenesysError::transient(
@@ -310,7 +280,7 @@ impl GenesysClient {
                 TransientKind::RateLimited,
                 format!(
                     "this instance's Genesys budget of {}/min is spent",
-                    self.settings.rate_limit_per_minute
+                    self.config.rate_limit_per_minute
                 ),
             );
             e.retry_after = Some(Duration::from_secs(wait.as_secs() + 1));
@@ -321,10 +291,10 @@ impl GenesysClient {
     /// Whether waiting `wait` still leaves a full call and the reserve before the deadline.
     fn fits(&self, deadline: Deadline, wait: Duration) -> bool {
         deadline.remaining(self.clock.as_ref())
-            >= wait + self.settings.genesys_call_timeout + DEADLINE_RESERVE
+            >= wait + self.config.call_timeout + DEADLINE_RESERVE
     }
 
-    fn call_budget(
+    pub(super) fn call_budget(
         &self,
         endpoint: Endpoint,
         deadline: Deadline,
@@ -332,7 +302,7 @@ impl GenesysClient {
         let left = deadline
             .remaining(self.clock.as_ref())
             .saturating_sub(DEADLINE_RESERVE);
-        let budget = left.min(self.settings.genesys_call_timeout);
+        let budget = left.min(self.config.call_timeout);
         if budget < MIN_CALL_BUDGET {
             return Err(GenesysError::transient(
                 endpoint,
@@ -342,174 +312,11 @@ impl GenesysClient {
         }
         Ok(budget)
     }
-
-    /// A valid bearer token, from cache or the token endpoint. The lock makes concurrent
-    /// messages share one token request.
-    async fn token(&self, deadline: Deadline) -> Result<(HeaderValue, Url, u64), GenesysError> {
-        let mut slot = self.token.lock().await;
-        if let Some(t) = slot.as_ref() {
-            if self.clock.now() + TOKEN_EXPIRY_MARGIN < t.expires_at {
-                return Ok((t.authorization.clone(), t.api_base.clone(), t.generation));
-            }
-        }
-        let fresh = self.fetch_token(deadline).await?;
-        let out = (
-            fresh.authorization.clone(),
-            fresh.api_base.clone(),
-            fresh.generation,
-        );
-        *slot = Some(fresh);
-        Ok(out)
-    }
-
-    async fn drop_token(&self, generation: u64) {
-        let mut slot = self.token.lock().await;
-        if slot.as_ref().is_some_and(|t| t.generation == generation) {
-            *slot = None;
-        }
-    }
-
-    async fn fetch_token(&self, deadline: Deadline) -> Result<CachedToken, GenesysError> {
-        let mut reread_secret = false;
-        loop {
-            let creds: GenesysCredentials =
-                self.secrets.get_json(&self.secret_id).await.map_err(|e| {
-                    GenesysError::transient(
-                        Endpoint::Token,
-                        TransientKind::Credentials,
-                        e.to_string(),
-                    )
-                })?;
-            let (api_base, login_base) = self.endpoints(&creds)?;
-            let budget = self.call_budget(Endpoint::Token, deadline)?;
-            let url = build_url(&login_base, &["oauth", "token"]);
-            let sent = self
-                .http
-                .post(url)
-                .basic_auth(&creds.client_id, Some(creds.client_secret.expose_secret()))
-                .form(&[("grant_type", "client_credentials")])
-                .timeout(budget)
-                .send()
-                .await;
-            let response = sent.map_err(|e| {
-                self.stats.call(Endpoint::Token.as_str(), 0);
-                credentials_error(transport_error(Endpoint::Token, &e, false))
-            })?;
-            let status = response.status();
-            self.stats.call(Endpoint::Token.as_str(), status.as_u16());
-            let correlation_id = header(&response, CORRELATION_HEADER);
-            let retry_after = parse_retry_after(response.headers());
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| credentials_error(transport_error(Endpoint::Token, &e, false)))?;
-            if status.is_success() {
-                let token: TokenResponse = serde_json::from_slice(&bytes).map_err(|_| {
-                    GenesysError::transient(
-                        Endpoint::Token,
-                        TransientKind::Credentials,
-                        "the token response is not the expected JSON",
-                    )
-                })?;
-                let lifetime = Duration::from_secs(token.expires_in.unwrap_or(86_400));
-                let mut authorization =
-                    HeaderValue::try_from(format!("Bearer {}", token.access_token.expose_secret()))
-                        .map_err(|_| {
-                            GenesysError::transient(
-                                Endpoint::Token,
-                                TransientKind::Credentials,
-                                "the access token holds characters an HTTP header cannot carry",
-                            )
-                        })?;
-                authorization.set_sensitive(true);
-                return Ok(CachedToken {
-                    authorization,
-                    expires_at: self.clock.now() + lifetime,
-                    api_base,
-                    generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
-                });
-            }
-            let body: TokenErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-            let error = body.error.clone().unwrap_or_else(|| "unknown_error".into());
-            if (status == StatusCode::UNAUTHORIZED || error == "invalid_client") && !reread_secret {
-                // The client secret may have been rotated since we cached it.
-                reread_secret = true;
-                tracing::warn!(status = status.as_u16(), error = %error, "token endpoint rejected the client credentials; re-reading the secret");
-                self.secrets.invalidate(&self.secret_id).await;
-                continue;
-            }
-            let description = body
-                .error_description
-                .or(body.description)
-                .unwrap_or_default();
-            let mut err = GenesysError::transient(
-                Endpoint::Token,
-                TransientKind::Credentials,
-                format!(
-                    "token endpoint answered {}: {error} {description}",
-                    status.as_u16()
-                )
-                .trim_end()
-                .to_owned(),
-            );
-            err.status = Some(status.as_u16());
-            err.code = Some(error);
-            err.correlation_id = correlation_id;
-            err.retry_after = retry_after;
-            return Err(err);
-        }
-    }
-
-    fn endpoints(&self, creds: &GenesysCredentials) -> Result<(Url, Url), GenesysError> {
-        let environment = creds
-            .environment
-            .as_deref()
-            .map(validate_environment)
-            .transpose()
-            .map_err(|p| {
-                GenesysError::transient(
-                    Endpoint::Token,
-                    TransientKind::Credentials,
-                    format!("the secret's environment {p}"),
-                )
-            })?
-            .or_else(|| self.settings.genesys_environment.clone());
-        let from_env = |prefix: &str| -> Result<Url, GenesysError> {
-            let env = environment.as_deref().ok_or_else(|| {
-                GenesysError::transient(
-                    Endpoint::Token,
-                    TransientKind::Credentials,
-                    "no Genesys environment: set \"environment\" in the secret or GENESYS_ENVIRONMENT",
-                )
-            })?;
-            Url::parse(&format!("https://{prefix}.{env}")).map_err(|e| {
-                GenesysError::transient(
-                    Endpoint::Token,
-                    TransientKind::Credentials,
-                    format!("bad environment: {e}"),
-                )
-            })
-        };
-        let api = match &self.settings.api_base_url {
-            Some(u) => u.clone(),
-            None => from_env("api")?,
-        };
-        let login = match &self.settings.login_base_url {
-            Some(u) => u.clone(),
-            None => from_env("login")?,
-        };
-        Ok((api, login))
-    }
-}
-
-fn credentials_error(mut e: GenesysError) -> GenesysError {
-    e.class = ErrorClass::Transient(TransientKind::Credentials);
-    e
 }
 
 /// Appends path segments to a base that may itself have a path; each segment is encoded, and
 /// ids come from parsed UUIDs, so nothing from the input can change the path's shape.
-pub fn build_url(base: &Url, segments: &[&str]) -> Url {
+pub(crate) fn build_url(base: &Url, segments: &[&str]) -> Url {
     let mut url = base.clone();
     if let Ok(mut path) = url.path_segments_mut() {
         path.pop_if_empty().extend(segments);
@@ -517,7 +324,7 @@ pub fn build_url(base: &Url, segments: &[&str]) -> Url {
     url
 }
 
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+pub(super) fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get(name)
@@ -538,7 +345,7 @@ fn truncate(text: &str, max: usize) -> &str {
 }
 
 /// `Retry-After` in seconds (Genesys sends seconds; an HTTP date is treated as unknown).
-pub fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
@@ -578,7 +385,11 @@ fn category(e: &serde_json::Error) -> &'static str {
     }
 }
 
-fn transport_error(endpoint: Endpoint, e: &reqwest::Error, write_unknown: bool) -> GenesysError {
+pub(super) fn transport_error(
+    endpoint: Endpoint,
+    e: &reqwest::Error,
+    write_unknown: bool,
+) -> GenesysError {
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

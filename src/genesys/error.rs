@@ -1,6 +1,6 @@
 //! Genesys failures, classified once, where the response is seen.
 
-use crate::error::{Transient, TransientKind};
+use crate::error::TransientKind;
 use std::time::Duration;
 
 /// Which Genesys call failed; also the low-cardinality name used in logs.
@@ -62,19 +62,6 @@ impl GenesysError {
             context_id: None,
             retry_after: None,
             write_unknown: false,
-        }
-    }
-
-    /// The transient view of this error, if it is one.
-    pub fn as_transient(&self) -> Option<Transient> {
-        match self.class {
-            ErrorClass::Transient(kind) => Some(Transient {
-                kind,
-                message: self.to_string(),
-                retry_after: self.retry_after,
-                correlation_id: self.correlation_id.clone(),
-            }),
-            _ => None,
         }
     }
 

@@ -1,9 +1,42 @@
-//! Genesys Cloud: typed calls, the token cache and error classes.
+//! Genesys Cloud: typed calls, the token, error classes, the models we read and the one write.
 
-pub mod client;
-pub mod error;
+mod client;
+mod error;
 pub mod models;
-pub mod rate_limit;
+mod rate_limit;
+mod token;
+mod write;
 
-pub use client::GenesysClient;
-pub use error::{Endpoint, ErrorClass, GenesysError};
+pub(crate) use client::{build_url, parse_retry_after};
+pub use client::{http_client, GenesysClient, Shared};
+pub use error::{ErrorClass, GenesysError};
+pub use write::{MediaKind, Write};
+
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The client of each configured org: one per mapped org, else the default for every event.
+pub struct Orgs {
+    /// The client of `GENESYS_SECRET_ID`'s org (every event, without an org map).
+    default: GenesysClient,
+    mapped: BTreeMap<Uuid, GenesysClient>,
+}
+
+/// An org the org map does not list.
+#[derive(Debug, Clone, Copy)]
+pub struct UnknownOrg(pub Uuid);
+
+impl Orgs {
+    pub fn new(default: GenesysClient, mapped: BTreeMap<Uuid, GenesysClient>) -> Self {
+        Self { default, mapped }
+    }
+
+    /// The client for `org`: its own with an org map, the default one otherwise. An org the
+    /// map does not list is refused before any Genesys call.
+    pub fn client(&self, org: Option<Uuid>) -> Result<&GenesysClient, UnknownOrg> {
+        match org {
+            Some(org) if !self.mapped.is_empty() => self.mapped.get(&org).ok_or(UnknownOrg(org)),
+            _ => Ok(&self.default),
+        }
+    }
+}

@@ -4,6 +4,10 @@ use super::emulator::OrgData;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+/// The sandbox's secret ids (in memory).
+pub const GENESYS_SECRET_ID: &str = "sandbox/genesys";
+pub const WEBHOOK_SECRET_ID: &str = "sandbox/webhook";
+
 pub const CLIENT_ID: &str = "sandbox-client";
 pub const CLIENT_SECRET: &str = "sandbox-client-secret-not-for-production";
 pub const SIGNING_KEY: &str = "sandbox-signing-key-not-for-production";

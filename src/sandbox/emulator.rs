@@ -175,10 +175,6 @@ impl Emulator {
         });
     }
 
-    pub fn clear_faults(&self) {
-        self.with(|s| s.faults.clear());
-    }
-
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.with(|s| s.log.clone())
     }
@@ -241,11 +237,6 @@ impl Emulator {
     pub fn put_conversation(&self, conversation: Value) {
         let id = conversation["id"].as_str().unwrap_or_default().to_owned();
         self.with(|s| s.org.conversations.insert(id, conversation));
-    }
-
-    pub fn put_wrapup_code(&self, code: Value) {
-        let id = code["id"].as_str().unwrap_or_default().to_owned();
-        self.with(|s| s.org.wrapup_codes.insert(id, code));
     }
 
     /// Changes a conversation in place (e.g. to end it).

@@ -1,24 +1,29 @@
-//! The built-in sandbox: the Genesys Cloud emulator with the demo org, plus in-memory secrets,
-//! so `invoke --sandbox` and the tests run the real handler with no configuration at all.
+//! The built-in sandbox: the Genesys Cloud emulator with the demo org, plus in-memory secrets
+//! and queues, so `invoke --sandbox`, the tests and the benches run the real handler with no
+//! configuration at all. Compiled only with the `sandbox` feature: the deployed binary carries
+//! none of it (no server stack, no demo credentials).
 
 pub mod demo;
 pub mod emulator;
+mod memory;
 pub mod newrelic;
 
-use crate::app::{App, StartupError};
-use crate::clock::Clock;
-use crate::config::{RulesSetting, Settings};
-use crate::rules_source::{local_rules, Rules};
-use crate::wrapup::rules::RuleSet;
+pub use memory::{MemoryQueues, MemorySecretStore, QueueCall};
 
-/// The rules `invoke --sandbox` uses unless `WRAPUP_RULES_FILE` says otherwise.
-pub const SANDBOX_RULES: &str = include_str!("../../rules/sandbox.json");
-use crate::queues::MemoryQueues;
-use crate::secrets::MemorySecretStore;
+use crate::app::{App, Dependencies, StartupError};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::rules_source::Rules;
 use crate::triggers::signature;
+use demo::{GENESYS_SECRET_ID, WEBHOOK_SECRET_ID};
 use emulator::Emulator;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The rules `invoke --sandbox` uses unless `WRAPUP_RULES_FILE` says otherwise: the `events/`
+/// samples of Genesys events rely on them.
+const SANDBOX_RULES: &str = include_str!("../../rules/sandbox.json");
 
 pub struct Sandbox {
     pub emulator: Emulator,
@@ -29,82 +34,82 @@ pub struct Sandbox {
 impl Sandbox {
     pub async fn start() -> std::io::Result<Self> {
         let emulator = Emulator::start(demo::org()).await?;
-        let secrets = Arc::new(MemorySecretStore::new());
-        let settings = Self::base_settings(&emulator);
+        let secrets = Arc::new(MemorySecretStore::default());
         secrets.put(
-            &settings.genesys_secret_id,
+            GENESYS_SECRET_ID,
             json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET, "environment": "sandbox.invalid"})
                 .to_string(),
         );
-        if let Some(id) = &settings.webhook_secret_id {
-            secrets.put(id, json!({"signingKey": demo::SIGNING_KEY}).to_string());
-        }
+        secrets.put(
+            WEBHOOK_SECRET_ID,
+            json!({"signingKey": demo::SIGNING_KEY}).to_string(),
+        );
         Ok(Self {
             emulator,
             secrets,
-            queues: Arc::new(MemoryQueues::new()),
+            queues: Arc::new(MemoryQueues::default()),
         })
     }
 
-    fn base_settings(emulator: &Emulator) -> Settings {
-        Settings::for_endpoints(emulator.base_url(), emulator.base_url())
+    /// The environment of a deployment pointed at this sandbox, with `overrides` on top (an
+    /// empty value unsets a variable). Setting any `WRAPUP_RULES*` replaces the sandbox's rules.
+    pub fn env(&self, overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let base = self.emulator.base_url().to_string();
+        let mut env: BTreeMap<String, String> = [
+            ("GENESYS_SECRET_ID", GENESYS_SECRET_ID),
+            ("WEBHOOK_SECRET_ID", WEBHOOK_SECRET_ID),
+            ("GENESYS_API_BASE_URL", base.as_str()),
+            ("GENESYS_LOGIN_BASE_URL", base.as_str()),
+            ("WRAPUP_RULES", SANDBOX_RULES),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        if overrides.iter().any(|(k, _)| k.starts_with("WRAPUP_RULES")) {
+            env.remove("WRAPUP_RULES");
+        }
+        for (k, v) in overrides {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        env
     }
 
-    /// Settings pointing at the emulator; tests adjust them before building an [`App`].
-    pub fn settings(&self) -> Settings {
-        Self::base_settings(&self.emulator)
-    }
-
-    pub fn app(&self, clock: Arc<dyn Clock>) -> Result<App, StartupError> {
-        self.app_with(self.settings(), clock)
-    }
-
-    /// The app on these settings; rules from `settings.rules` (a file, inline JSON), else the
-    /// sandbox's own rule set, which the `events/` samples of Genesys events rely on.
-    pub fn app_with(&self, settings: Settings, clock: Arc<dyn Clock>) -> Result<App, StartupError> {
-        let rules = match (&settings.rules, local_rules(&settings.rules)?) {
-            (RulesSetting::Inline(_) | RulesSetting::File(_), Some(rules)) => rules,
-            _ => RuleSet::parse(SANDBOX_RULES, "rules/sandbox.json")?,
-        };
-        Ok(
-            App::new(settings, self.secrets.clone(), self.queues.clone(), clock)?
-                .with_rules(Rules::fixed(rules)),
+    /// The real app, configured by [`Sandbox::env`], on in-memory secrets and queues.
+    pub async fn app(
+        &self,
+        overrides: &[(&str, &str)],
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, StartupError> {
+        let env = self.env(overrides);
+        let settings = Settings::from_lookup(|k| env.get(k).cloned())?;
+        let rules = Rules::load(
+            &settings.rules,
+            None,
+            clock.clone(),
+            settings.rules_cache_ttl,
         )
+        .await?;
+        let deps = Dependencies {
+            secrets: self.secrets.clone(),
+            queues: self.queues.clone(),
+            clock,
+        };
+        App::new(settings, deps, rules)
     }
 }
 
-/// Signs an HTTP sample again with `key` at `now`, so samples never go stale. Only events that
-/// already carry a signature header are re-signed: an unsigned sample stays unsigned.
-pub fn resign_http_event(event: &mut Value, key: &[u8], now: i64) {
-    let Some(headers) = event.get("headers").and_then(Value::as_object) else {
-        return;
-    };
-    let signed = headers
-        .keys()
-        .any(|k| k.eq_ignore_ascii_case(signature::SIGNATURE_HEADER));
-    if !signed {
-        return;
-    }
-    let body = event.get("body").and_then(Value::as_str).unwrap_or("");
-    let raw = if event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD
-            .decode(body.trim())
-            .unwrap_or_default()
-    } else {
-        body.as_bytes().to_vec()
-    };
-    let value = signature::sign(key, now, &raw);
-    if let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) {
-        headers.retain(|k, _| {
-            !k.eq_ignore_ascii_case(signature::SIGNATURE_HEADER)
-                && !k.eq_ignore_ascii_case(signature::TIMESTAMP_HEADER)
+/// Signs an HTTP sample again with the sandbox key at `now`, so samples never go stale. Only
+/// events that already carry a signature header are re-signed: an unsigned sample stays unsigned.
+pub fn resign_sample(event: &mut Value, now: i64) {
+    let signed = event
+        .get("headers")
+        .and_then(Value::as_object)
+        .is_some_and(|h| {
+            h.keys()
+                .any(|k| k.eq_ignore_ascii_case(signature::SIGNATURE_HEADER))
         });
-        headers.insert(
-            signature::TIMESTAMP_HEADER.to_owned(),
-            Value::String(now.to_string()),
-        );
-        headers.insert(signature::SIGNATURE_HEADER.to_owned(), Value::String(value));
+    if signed {
+        signature::resign_event(event, demo::SIGNING_KEY.as_bytes(), now);
     }
 }
 

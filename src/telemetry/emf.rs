@@ -51,10 +51,6 @@ impl Tally {
     pub fn transient(&self) {
         self.transient.fetch_add(1, Ordering::Relaxed);
     }
-
-    pub fn transient_failures(&self) -> u64 {
-        self.transient.load(Ordering::Relaxed)
-    }
 }
 
 /// Genesys calls of this process since the last report, by endpoint and HTTP status (0 = no

@@ -1,36 +1,15 @@
 //! Structured logs: JSON lines on stderr (CloudWatch in Lambda; stdout stays free for the CLI's
 //! result), level from Lambda's advanced logging controls. One line per outcome.
 
-pub mod emf;
-pub mod newrelic;
+pub(crate) mod emf;
+pub(crate) mod newrelic;
 
 pub use emf::{emit_metrics, Tally};
 
 use crate::error::Transient;
+use crate::triggers::Trigger;
 use crate::wrapup::Outcome;
 use tracing_subscriber::EnvFilter;
-
-/// Where an outcome came from, for logs and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    EventBridge,
-    Native,
-    Webhook,
-    Sqs,
-    Direct,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::EventBridge => "eventbridge",
-            Self::Native => "native",
-            Self::Webhook => "webhook",
-            Self::Sqs => "sqs",
-            Self::Direct => "direct",
-        }
-    }
-}
 
 /// Who asked: attached to every outcome line.
 #[derive(Debug, Clone, Copy)]
@@ -84,12 +63,12 @@ pub fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
     );
 }
 
-pub fn log_transient(t: &Transient, conversation_id: Option<&str>, ctx: LogContext<'_>) {
+pub fn log_transient(t: &Transient, conversation_id: Option<uuid::Uuid>, ctx: LogContext<'_>) {
     tracing::warn!(
         event = "outcome",
         status = "transient_failure",
         reason = t.kind.as_str(),
-        conversation_id,
+        conversation_id = conversation_id.map(tracing::field::display),
         retry_after_s = t.retry_after.map(|d| d.as_secs()),
         genesys_correlation_id = t.correlation_id.as_deref(),
         trigger = ctx.trigger.as_str(),

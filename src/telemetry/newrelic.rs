@@ -3,11 +3,11 @@
 //! retries included) and follows New Relic's telemetry-SDK rules: 429 → wait `Retry-After` if
 //! it fits, 413 → split, other 4xx → drop and log once, 5xx/timeouts → one retry if time allows.
 
-use super::Trigger;
 use crate::clock::Clock;
-use crate::config::{LicenseKey, NewRelicSettings};
+use crate::config::{LicenseKey, NewRelicConfig};
 use crate::error::Transient;
 use crate::secrets::SecretCache;
+use crate::triggers::Trigger;
 use crate::wrapup::Outcome;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
@@ -83,23 +83,24 @@ pub fn outcome_event(outcome: &Outcome, ctx: EventContext<'_>) -> Event {
 
 pub fn transient_event(
     t: &Transient,
-    conversation_id: Option<&str>,
-    code_id: Option<&str>,
+    conversation_id: Option<uuid::Uuid>,
+    code_id: Option<uuid::Uuid>,
     ctx: EventContext<'_>,
 ) -> Event {
     let mut e = base(ctx);
+    let text = |id: Option<uuid::Uuid>| id.map(|id| id.hyphenated().to_string());
     put(&mut e, "status", Some("transient_failure"));
     put(&mut e, "reason", Some(t.kind.as_str()));
     put(&mut e, "message", Some(&t.message));
-    put(&mut e, "conversationId", conversation_id);
-    put(&mut e, "wrapUpCodeId", code_id);
+    put(&mut e, "conversationId", text(conversation_id).as_deref());
+    put(&mut e, "wrapUpCodeId", text(code_id).as_deref());
     put(&mut e, "genesysCorrelationId", t.correlation_id.as_deref());
     e
 }
 
 pub struct NewRelicSink {
     http: reqwest::Client,
-    settings: NewRelicSettings,
+    settings: NewRelicConfig,
     secrets: Arc<SecretCache>,
     clock: Arc<dyn Clock>,
     warned: AtomicBool,
@@ -114,7 +115,7 @@ enum Delivery {
 impl NewRelicSink {
     pub fn new(
         http: reqwest::Client,
-        settings: NewRelicSettings,
+        settings: NewRelicConfig,
         secrets: Arc<SecretCache>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -203,7 +204,7 @@ impl NewRelicSink {
             let (status, retry_after) = match sent {
                 Ok(r) => (
                     r.status().as_u16(),
-                    crate::genesys::client::parse_retry_after(r.headers()),
+                    crate::genesys::parse_retry_after(r.headers()),
                 ),
                 Err(e) => (
                     0,
@@ -248,7 +249,7 @@ impl NewRelicSink {
         }
         let eu = self.settings.eu || key.expose_secret().starts_with("eu01x");
         let base = reqwest::Url::parse(if eu { EU_COLLECTOR } else { US_COLLECTOR }).ok()?;
-        Some(crate::genesys::client::build_url(
+        Some(crate::genesys::build_url(
             &base,
             &["v1", "accounts", &self.settings.account_id, "events"],
         ))

@@ -1,8 +1,7 @@
-//! EventBridge: custom events whose `detail` is an apply request. Genesys's own partner events
-//! are recognised by their source and need wrap-up rules to say which code applies.
+//! EventBridge: custom events whose `detail` is an apply request, and Genesys's own partner
+//! events, which need wrap-up rules to say which code applies.
 
-use super::{Unit, Work};
-use crate::telemetry::Trigger;
+use super::{Trigger, Unit, Work};
 use crate::wrapup::rules::{EventFacts, NativeEvent, Topic};
 use crate::wrapup::{ApplyRequest, Outcome, Reason};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -10,52 +9,32 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub const GENESYS_PARTNER_SOURCE_PREFIX: &str = "aws.partner/genesys.com/";
+pub(crate) const GENESYS_SOURCE_PREFIX: &str = "aws.partner/genesys.com/";
 
-pub fn unit(event: &Value) -> Unit {
+/// A custom event: its `detail` is the apply request.
+pub(crate) fn custom(event: &Value, trigger: Trigger) -> Unit {
+    match EventBridgeEvent::<Value>::deserialize(event) {
+        Ok(event) => Unit::request(trigger, event.id, ApplyRequest::from_json(&event.detail)),
+        Err(e) => Unit::invalid(
+            trigger,
+            format!("not an EventBridge event: {}", super::short(&e)),
+        ),
+    }
+}
+
+/// A Genesys conversation event (`detail.eventBody`, enums in upper case). Topics the rules
+/// cannot use are skipped: the integration may send more than they need.
+pub(crate) fn native(event: &Value, trigger: Trigger) -> Unit {
     let event = match EventBridgeEvent::<Value>::deserialize(event) {
         Ok(e) => e,
         Err(e) => {
-            return Unit {
-                trigger: Trigger::EventBridge,
-                event_id: None,
-                work: Work::Done(Outcome::rejected(
-                    Reason::InvalidEvent,
-                    format!("not an EventBridge event: {e}"),
-                )),
-                attempt: 1,
-            }
+            return Unit::invalid(
+                trigger,
+                format!("not an EventBridge event: {}", super::short(&e)),
+            )
         }
     };
-    if event.source.starts_with(GENESYS_PARTNER_SOURCE_PREFIX) {
-        return native_unit(&event);
-    }
-    Unit::from_request(
-        Trigger::EventBridge,
-        event.id,
-        ApplyRequest::from_value(event.detail),
-    )
-}
-
-/// The org id in `aws.partner/genesys.com/cloud/<orgId>/<name>`.
-pub fn org_from_source(source: &str) -> Option<Uuid> {
-    source
-        .strip_prefix(GENESYS_PARTNER_SOURCE_PREFIX)?
-        .strip_prefix("cloud/")?
-        .split('/')
-        .next()
-        .and_then(|org| Uuid::parse_str(org).ok())
-}
-
-/// A Genesys conversation event (`detail.eventBody`, enums in upper case). Other topics are
-/// skipped: the integration may send more than the rules can use.
-fn native_unit(event: &EventBridgeEvent<Value>) -> Unit {
-    let unit = |work| Unit {
-        trigger: Trigger::Native,
-        event_id: event.id.clone(),
-        work,
-        attempt: 1,
-    };
+    let unit = |work| Unit::new(trigger, event.id.clone(), work);
     let Some(topic) = Topic::from_detail_type(&event.detail_type) else {
         return unit(Work::Done(Outcome::skipped(
             Reason::NoRule,
@@ -89,4 +68,34 @@ fn native_unit(event: &EventBridgeEvent<Value>) -> Unit {
             disconnect_type: text("disconnectType"),
         },
     }))
+}
+
+/// The org id in `aws.partner/genesys.com/cloud/<orgId>/<name>`.
+fn org_from_source(source: &str) -> Option<Uuid> {
+    source
+        .strip_prefix(GENESYS_SOURCE_PREFIX)?
+        .strip_prefix("cloud/")?
+        .split('/')
+        .next()
+        .and_then(|org| Uuid::parse_str(org).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_org_comes_from_the_partner_source() {
+        assert_eq!(
+            org_from_source("aws.partner/genesys.com/cloud/6d2b4a3c-1f0e-4b8a-9c7d-5e4f3a2b1c0d/x")
+                .map(|o| o.to_string())
+                .as_deref(),
+            Some("6d2b4a3c-1f0e-4b8a-9c7d-5e4f3a2b1c0d")
+        );
+        assert_eq!(
+            org_from_source("aws.partner/genesys.com/cloud/acme/x"),
+            None
+        );
+        assert_eq!(org_from_source("com.example.crm"), None);
+    }
 }

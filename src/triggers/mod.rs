@@ -1,67 +1,52 @@
 //! Trigger adapters: each turns its platform's envelope into units of work, and outcomes back
-//! into the reply that platform expects. One Lambda function serves them all, so the entry
-//! point recognises the envelope first.
+//! into the reply that platform expects. One Lambda function serves them all, so the handler
+//! first asks [`recognise`] what arrived; each adapter is then told its trigger.
 
-pub mod eventbridge;
+pub(crate) mod eventbridge;
 pub mod signature;
-pub mod sqs;
-pub mod webhook;
+pub(crate) mod sqs;
+pub(crate) mod webhook;
 
-use crate::app::{App, Invocation};
-use crate::apply::{apply, apply_native};
-use crate::error::{Transient, TransientKind};
-use crate::telemetry::newrelic::{outcome_event, transient_event, EventContext};
-use crate::telemetry::{emit_metrics, log_outcome, log_transient, LogContext, Trigger};
 use crate::wrapup::rules::NativeEvent;
-use crate::wrapup::{ApplyRequest, Outcome, Reason, Status};
+use crate::wrapup::{ApplyRequest, InvalidRequest, Outcome, Reason};
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::sqs::SqsMessage;
+use serde::Deserialize;
 use serde_json::Value;
 
+/// How a request reached the function, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Envelope {
-    /// API Gateway HTTP API or Function URL, payload format 2.0.
-    Http,
-    Sqs,
+pub enum Trigger {
+    /// A custom EventBridge event (an apply request in `detail`).
     EventBridge,
-    /// A bare apply request (direct invoke, Step Functions) or anything unrecognised.
+    /// Genesys Cloud's own EventBridge events, decided by wrap-up rules.
+    Native,
+    Webhook,
+    Sqs,
+    /// A direct invoke (`aws lambda invoke`, Step Functions, `invoke`).
     Direct,
 }
 
-pub fn recognise(event: &Value) -> Envelope {
-    let Some(obj) = event.as_object() else {
-        return Envelope::Direct;
-    };
-    let first_record_source = obj
-        .get("Records")
-        .and_then(Value::as_array)
-        .and_then(|records| records.first())
-        .and_then(|r| r.get("eventSource"))
-        .and_then(Value::as_str);
-    if obj
-        .get("requestContext")
-        .and_then(|c| c.get("http"))
-        .is_some_and(Value::is_object)
-    {
-        Envelope::Http
-    } else if first_record_source == Some("aws:sqs") {
-        Envelope::Sqs
-    } else if obj.contains_key("detail-type")
-        && obj.contains_key("source")
-        && obj.contains_key("detail")
-    {
-        Envelope::EventBridge
-    } else {
-        Envelope::Direct
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EventBridge => "eventbridge",
+            Self::Native => "native",
+            Self::Webhook => "webhook",
+            Self::Sqs => "sqs",
+            Self::Direct => "direct",
+        }
     }
 }
 
 /// One request's worth of work, whatever envelope carried it.
 #[derive(Debug, Clone)]
 pub struct Unit {
-    pub trigger: Trigger,
-    pub event_id: Option<String>,
-    pub work: Work,
+    pub(crate) trigger: Trigger,
+    pub(crate) event_id: Option<String>,
     /// Which delivery this is (SQS receive count; 1 otherwise).
-    pub attempt: u32,
+    pub(crate) attempt: u32,
+    pub(crate) work: Work,
 }
 
 #[derive(Debug, Clone)]
@@ -69,202 +54,143 @@ pub enum Work {
     Apply(ApplyRequest),
     /// A Genesys event: wrap-up rules pick the code.
     Native(NativeEvent),
-    /// Decided without calling Genesys (invalid event, no rule, ...).
+    /// Decided without calling Genesys (an invalid event, a topic no rule acts on).
     Done(Outcome),
 }
 
 impl Unit {
-    /// An EventBridge event or a bare apply request (the whole event, or an SQS message body).
-    pub fn from_event(event: &Value) -> Self {
-        match recognise(event) {
-            Envelope::EventBridge => eventbridge::unit(event),
-            Envelope::Direct => Self::from_request(Trigger::Direct, None, ApplyRequest::from_json(event)),
-            Envelope::Http | Envelope::Sqs => Self {
-                trigger: Trigger::Sqs,
-                event_id: None,
-                work: Work::Done(Outcome::rejected(
-                    Reason::InvalidEvent,
-                    "an HTTP request or SQS batch cannot be nested in another event; send the apply request",
-                )),
-                attempt: 1,
-            },
+    pub(crate) fn new(trigger: Trigger, event_id: Option<String>, work: Work) -> Self {
+        Self {
+            trigger,
+            event_id,
+            attempt: 1,
+            work,
         }
     }
 
-    pub fn from_request(
+    /// A unit for a parsed apply request, or the `invalid_event` rejection explaining why not.
+    pub(crate) fn request(
         trigger: Trigger,
         event_id: Option<String>,
-        parsed: Result<ApplyRequest, crate::wrapup::request::InvalidRequest>,
+        parsed: Result<ApplyRequest, InvalidRequest>,
     ) -> Self {
         let work = match parsed {
             Ok(request) => Work::Apply(request),
             Err(invalid) => Work::Done(Outcome::rejected(Reason::InvalidEvent, invalid.0)),
         };
-        Self {
+        Self::new(trigger, event_id, work)
+    }
+
+    pub(crate) fn invalid(trigger: Trigger, message: impl Into<String>) -> Self {
+        Self::new(
             trigger,
-            event_id,
-            work,
-            attempt: 1,
+            None,
+            Work::Done(Outcome::rejected(Reason::InvalidEvent, message)),
+        )
+    }
+
+    /// The code an apply request names (rules name theirs later), for telemetry.
+    pub(crate) fn requested_code(&self) -> Option<uuid::Uuid> {
+        match &self.work {
+            Work::Apply(r) => Some(r.wrap_up.code),
+            Work::Native(_) | Work::Done(_) => None,
         }
     }
 
     /// Messages about the same conversation are handled one after another.
-    pub fn conversation_key(&self) -> Option<String> {
+    pub(crate) fn conversation_key(&self) -> Option<uuid::Uuid> {
         match &self.work {
-            Work::Apply(r) => Some(r.conversation_id.hyphenated().to_string()),
-            Work::Native(e) => Some(e.conversation_id.hyphenated().to_string()),
+            Work::Apply(r) => Some(r.conversation_id),
+            Work::Native(e) => Some(e.conversation_id),
             Work::Done(_) => None,
         }
     }
 }
 
-/// The whole function: one event in, the platform's reply out; `Err` means "retry me".
-pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Result<Value, Transient> {
-    let started = std::time::Instant::now();
-    let result = match recognise(&event) {
-        Envelope::Http => Ok(webhook::handle(app, event, inv).await),
-        Envelope::Sqs => sqs::handle(app, &event, inv).await,
-        Envelope::EventBridge | Envelope::Direct => {
-            let unit = Unit::from_event(&event);
-            run(app, unit, inv, || event.to_string())
-                .await
-                .map(|o| o.to_json())
-        }
-    };
-    emit_metrics(&inv.tally, &app.stats, started.elapsed());
-    if let Some(sink) = &app.new_relic {
-        sink.deliver(inv.take_events()).await;
-    }
-    result
+/// What arrived, recognised once from the raw event.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per invocation, moved once: boxing buys nothing
+pub enum Arrival {
+    /// A Function URL or API Gateway HTTP API request (payload 2.0).
+    Http(Box<ApiGatewayV2httpRequest>),
+    /// An SQS batch (possibly empty).
+    Sqs(Vec<SqsMessage>),
+    /// One unit: an EventBridge event (custom or Genesys's own), a bare apply request, or
+    /// something that is none of these (an `invalid_event` unit).
+    Single(Unit),
 }
 
-/// Runs one unit: applies it, logs and counts the outcome, and records a rejection in the
-/// attention queue (with `original`, the payload to re-drive once the cause is fixed).
-pub async fn run(
-    app: &App,
-    unit: Unit,
-    inv: &Invocation,
-    original: impl FnOnce() -> String,
-) -> Result<Outcome, Transient> {
-    let ctx = LogContext {
-        trigger: unit.trigger,
-        request_id: &inv.request_id,
-        event_id: unit.event_id.as_deref(),
+/// Which envelope a JSON value is, by the fields each platform always sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Http,
+    Sqs,
+    /// A custom EventBridge event.
+    EventBridge,
+    /// Genesys Cloud's own EventBridge event (a partner event source).
+    Genesys,
+    /// A bare apply request, or anything unrecognised.
+    Direct,
+}
+
+pub(crate) fn shape(event: &Value) -> Shape {
+    let Some(obj) = event.as_object() else {
+        return Shape::Direct;
     };
-    let started = std::time::Instant::now();
-    let (result, ids) = match unit.work {
-        Work::Done(outcome) => (Ok(outcome), None),
-        Work::Apply(request) => (
-            match app.client_for(request.org_id) {
-                Ok(genesys) => apply(genesys, &request, inv.deadline).await,
-                Err(unknown) => Ok(unknown.outcome()),
-            },
-            Some((
-                request.conversation_id.hyphenated().to_string(),
-                request.wrap_up_code_id.hyphenated().to_string(),
-            )),
-        ),
-        Work::Native(event) => (
-            match app.client_for(event.org_id) {
-                Ok(genesys) => {
-                    apply_native(
-                        genesys,
-                        app.rules.current().await.as_ref(),
-                        &event,
-                        inv.deadline,
-                    )
-                    .await
-                }
-                Err(unknown) => {
-                    let mut outcome = unknown.outcome();
-                    outcome.conversation_id = Some(event.conversation_id.hyphenated().to_string());
-                    Ok(outcome)
-                }
-            },
-            Some((
-                event.conversation_id.hyphenated().to_string(),
-                String::new(),
-            )),
-        ),
-    };
-    let conversation = ids.as_ref().map(|(c, _)| c.clone());
-    if app.new_relic.is_some() {
-        let event_ctx = EventContext {
-            trigger: unit.trigger,
-            request_id: &inv.request_id,
-            attempt: unit.attempt,
-            duration: started.elapsed(),
-        };
-        inv.record_event(match &result {
-            Ok(outcome) => outcome_event(outcome, event_ctx),
-            Err(t) => transient_event(
-                t,
-                conversation.as_deref(),
-                ids.as_ref().map(|(_, w)| w.as_str()),
-                event_ctx,
-            ),
-        });
-    }
-    match &result {
-        Ok(outcome) => {
-            log_outcome(outcome, ctx);
-            inv.tally.outcome(outcome);
-            if outcome.status == Status::Rejected {
-                if let Err(t) = report_rejection(app, outcome, &original(), ctx).await {
-                    inv.tally.transient();
-                    return Err(t);
-                }
+    let records = obj.get("Records").and_then(Value::as_array);
+    let from_sqs = records.is_some_and(|records| {
+        records.is_empty()
+            || records[0].get("eventSource").and_then(Value::as_str) == Some("aws:sqs")
+    });
+    if obj
+        .get("requestContext")
+        .and_then(|c| c.get("http"))
+        .is_some_and(Value::is_object)
+    {
+        Shape::Http
+    } else if from_sqs {
+        Shape::Sqs
+    } else if obj.contains_key("detail-type") && obj.contains_key("detail") {
+        match obj.get("source").and_then(Value::as_str) {
+            Some(source) if source.starts_with(eventbridge::GENESYS_SOURCE_PREFIX) => {
+                Shape::Genesys
             }
+            Some(_) => Shape::EventBridge,
+            None => Shape::Direct,
         }
-        Err(t) => {
-            log_transient(t, conversation.as_deref(), ctx);
-            inv.tally.transient();
-        }
+    } else {
+        Shape::Direct
     }
-    result
 }
 
-/// Sends a rejected request to the attention queue, when one is configured. Failing to record
-/// it is transient: the platform retries rather than lose the rejection.
-async fn report_rejection(
-    app: &App,
-    outcome: &Outcome,
-    original: &str,
-    ctx: LogContext<'_>,
-) -> Result<(), Transient> {
-    let Some(queue_url) = app.settings.attention_queue_url.as_deref() else {
-        return Ok(());
-    };
-    let attributes = [
-        (
-            "reason",
-            outcome
-                .reason
-                .map(Reason::as_str)
-                .unwrap_or("rejected")
-                .to_owned(),
-        ),
-        ("message", outcome.message.clone().unwrap_or_default()),
-        (
-            "conversationId",
-            outcome.conversation_id.clone().unwrap_or_default(),
-        ),
-        (
-            "wrapUpCodeId",
-            outcome.wrap_up_code_id.clone().unwrap_or_default(),
-        ),
-        ("trigger", ctx.trigger.as_str().to_owned()),
-        ("awsRequestId", ctx.request_id.to_owned()),
-    ];
-    app.queues
-        .send(queue_url, original, &attributes)
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not record a rejection in the attention queue");
-            Transient::new(
-                TransientKind::Upstream,
-                format!("could not record the rejection in the attention queue: {e}"),
-            )
-        })
+/// The recogniser: what this invocation's event is.
+pub fn recognise(event: &Value) -> Arrival {
+    match shape(event) {
+        Shape::Http => match ApiGatewayV2httpRequest::deserialize(event) {
+            Ok(request) => Arrival::Http(Box::new(request)),
+            Err(_) => Arrival::Single(Unit::invalid(
+                Trigger::Webhook,
+                "not an HTTP API (payload 2.0) request",
+            )),
+        },
+        Shape::Sqs => match aws_lambda_events::sqs::SqsEvent::deserialize(event) {
+            Ok(batch) => Arrival::Sqs(batch.records),
+            Err(e) => Arrival::Single(Unit::invalid(
+                Trigger::Sqs,
+                format!("not an SQS batch: {}", short(&e)),
+            )),
+        },
+        Shape::EventBridge => Arrival::Single(eventbridge::custom(event, Trigger::EventBridge)),
+        Shape::Genesys => Arrival::Single(eventbridge::native(event, Trigger::Native)),
+        Shape::Direct => Arrival::Single(Unit::request(
+            Trigger::Direct,
+            None,
+            ApplyRequest::from_json(event),
+        )),
+    }
+}
+
+/// serde's message, bounded: it can quote the value it failed on.
+fn short(e: &serde_json::Error) -> String {
+    e.to_string().chars().take(300).collect()
 }

@@ -96,6 +96,32 @@ pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Signs an HTTP API event's body again with `key` at `now`, replacing both signature headers
+/// (the `sign` command, and the sandbox so its samples never go stale).
+pub fn resign_event(event: &mut serde_json::Value, key: &[u8], now: i64) {
+    use serde_json::Value;
+    let body = event.get("body").and_then(Value::as_str).unwrap_or("");
+    let raw = if event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .unwrap_or_default()
+    } else {
+        body.as_bytes().to_vec()
+    };
+    let value = sign(key, now, &raw);
+    if !event.get("headers").is_some_and(Value::is_object) {
+        event["headers"] = Value::Object(Default::default());
+    }
+    if let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) {
+        headers.retain(|k, _| {
+            !k.eq_ignore_ascii_case(SIGNATURE_HEADER) && !k.eq_ignore_ascii_case(TIMESTAMP_HEADER)
+        });
+        headers.insert(TIMESTAMP_HEADER.to_owned(), Value::String(now.to_string()));
+        headers.insert(SIGNATURE_HEADER.to_owned(), Value::String(value));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,67 +1,47 @@
-//! SQS batches (EventBridge → SQS → Lambda, `ReportBatchItemFailures`). Messages run
-//! concurrently, except that messages about one conversation run one after another; only
-//! transient failures are reported, each with a visibility timeout that follows the wait
-//! Genesys asked for and grows with the receive count.
+//! SQS batches (EventBridge → SQS → Lambda, `ReportBatchItemFailures`): each message body is
+//! any other event kind, or a Lambda on-failure destination record around one; the reply lists
+//! only the transient failures, each given a visibility timeout that follows the wait Genesys
+//! asked for and grows with the receive count.
 
-use super::{run, Unit, Work};
-use crate::app::{App, Invocation};
-use crate::error::{Transient, TransientKind};
-use crate::queues::queue_url_from_arn;
-use crate::telemetry::Trigger;
-use crate::wrapup::{Outcome, Reason};
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use futures_util::future::join_all;
-use serde::Deserialize;
-use serde_json::{json, Value};
-use std::collections::HashMap;
+use super::{shape, Shape, Trigger, Unit};
+use crate::error::Transient;
+use crate::wrapup::ApplyRequest;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use serde_json::Value;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 /// First backoff of a failed message; doubles with each receive, up to the configured cap.
-pub const BASE_BACKOFF: Duration = Duration::from_secs(30);
+const BASE_BACKOFF: Duration = Duration::from_secs(30);
 
-struct Message {
-    id: String,
-    receipt_handle: Option<String>,
-    queue_url: Option<String>,
-    receive_count: u32,
-    body: String,
-    unit: Unit,
+pub(crate) struct Message {
+    pub(crate) id: String,
+    pub(crate) receipt_handle: Option<String>,
+    pub(crate) queue_url: Option<String>,
+    pub(crate) receive_count: u32,
+    /// The raw body: what the attention queue receives if this message is rejected.
+    pub(crate) body: String,
+    pub(crate) unit: Unit,
 }
 
 impl Message {
-    fn new(record: SqsMessage) -> Self {
+    pub(crate) fn new(record: SqsMessage) -> Self {
         let body = record.body.unwrap_or_default();
-        let unit = match serde_json::from_str::<Value>(&body) {
-            Ok(payload) => {
-                let mut unit = Unit::from_event(unwrap_destination_record(&payload));
-                if unit.trigger != Trigger::Native {
-                    unit.trigger = Trigger::Sqs;
-                }
-                unit
-            }
-            Err(e) => Unit {
-                trigger: Trigger::Sqs,
-                event_id: None,
-                work: Work::Done(Outcome::rejected(
-                    Reason::InvalidEvent,
-                    format!("the message body is not JSON: {e}"),
-                )),
-                attempt: 1,
-            },
-        };
         let id = record.message_id.unwrap_or_default();
         let receive_count = record
             .attributes
             .get("ApproximateReceiveCount")
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);
+        let mut unit = match serde_json::from_str::<Value>(&body) {
+            Ok(payload) => unit(unwrap_destination_record(&payload)),
+            Err(e) => Unit::invalid(
+                Trigger::Sqs,
+                format!("the message body is not JSON: {}", super::short(&e)),
+            ),
+        };
+        unit.event_id = unit.event_id.or_else(|| Some(id.clone()));
+        unit.attempt = receive_count;
         Self {
-            unit: Unit {
-                event_id: unit.event_id.or_else(|| Some(id.clone())),
-                attempt: receive_count,
-                ..unit
-            },
             id,
             receipt_handle: record.receipt_handle,
             queue_url: record
@@ -70,12 +50,26 @@ impl Message {
                 .and_then(queue_url_from_arn),
             receive_count,
             body,
+            unit,
         }
     }
 }
 
+/// A message body: an EventBridge event (custom or Genesys's own) or a bare apply request.
+fn unit(payload: &Value) -> Unit {
+    match shape(payload) {
+        Shape::EventBridge => super::eventbridge::custom(payload, Trigger::Sqs),
+        Shape::Genesys => super::eventbridge::native(payload, Trigger::Sqs),
+        Shape::Direct => Unit::request(Trigger::Sqs, None, ApplyRequest::from_json(payload)),
+        Shape::Http | Shape::Sqs => Unit::invalid(
+            Trigger::Sqs,
+            "an HTTP request or SQS batch cannot be nested in a message; send the apply request",
+        ),
+    }
+}
+
 /// A Lambda on-failure destination record carries the failed event in `requestPayload`.
-pub fn unwrap_destination_record(payload: &Value) -> &Value {
+fn unwrap_destination_record(payload: &Value) -> &Value {
     let is_record = payload
         .get("requestContext")
         .and_then(|c| c.get("functionArn"))
@@ -87,9 +81,24 @@ pub fn unwrap_destination_record(payload: &Value) -> &Value {
     }
 }
 
+/// `arn:aws:sqs:<region>:<account>:<name>` → the queue URL the SQS API takes.
+fn queue_url_from_arn(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "sqs", region, account, name] if !name.is_empty() => {
+            let domain = match *partition {
+                "aws-cn" => "amazonaws.com.cn",
+                _ => "amazonaws.com",
+            };
+            Some(format!("https://sqs.{region}.{domain}/{account}/{name}"))
+        }
+        _ => None,
+    }
+}
+
 /// The visibility timeout of a failed message: the wait asked for, or the backoff for this
 /// receive, whichever is longer, never over `cap`.
-pub fn visibility_timeout(t: &Transient, receive_count: u32, cap: Duration) -> Duration {
+pub(crate) fn visibility_timeout(t: &Transient, receive_count: u32, cap: Duration) -> Duration {
     let exponent = receive_count.clamp(1, 16) - 1;
     let backoff = BASE_BACKOFF.saturating_mul(1u32 << exponent);
     t.retry_after
@@ -98,124 +107,24 @@ pub fn visibility_timeout(t: &Transient, receive_count: u32, cap: Duration) -> D
         .min(cap)
 }
 
-enum Fate {
-    Done,
-    Failed,
-    NotStarted,
-}
-
-pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Value, Transient> {
-    let batch = SqsEvent::deserialize(event).map_err(|e| {
-        Transient::new(
-            TransientKind::Upstream,
-            format!("unreadable SQS batch: {e}"),
-        )
-    })?;
-    let messages: Vec<Message> = batch.records.into_iter().map(Message::new).collect();
-
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    for (i, m) in messages.iter().enumerate() {
-        let key = m
-            .unit
-            .conversation_key()
-            .unwrap_or_else(|| format!("message:{}", m.id));
-        match by_key.get(&key) {
-            Some(&g) => groups[g].push(i),
-            None => {
-                by_key.insert(key, groups.len());
-                groups.push(vec![i]);
-            }
-        }
-    }
-    let permits = Semaphore::new(
-        app.settings
-            .batch_concurrency
-            .unwrap_or(messages.len())
-            .max(1),
-    );
-    let results = join_all(
-        groups
-            .iter()
-            .map(|group| run_group(app, &messages, group, &permits, inv)),
-    )
-    .await;
-
-    let mut failed: Vec<usize> = results
-        .into_iter()
-        .flatten()
-        .filter(|(_, r)| !matches!(r, Fate::Done))
-        .map(|(i, _)| i)
+/// The batch reply: the messages to receive again.
+pub(crate) fn response<'a>(failed: impl Iterator<Item = &'a str>) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id.to_owned();
+            failure
+        })
         .collect();
-    failed.sort_unstable();
-    let failures: Vec<Value> = failed
-        .iter()
-        .map(|&i| json!({"itemIdentifier": messages[i].id}))
-        .collect();
-    Ok(json!({ "batchItemFailures": failures }))
-}
-
-/// Time an unstarted message needs: reading and writing, with the reserve.
-fn time_to_start(app: &App) -> Duration {
-    app.settings.genesys_call_timeout * 2 + Duration::from_secs(1)
-}
-
-async fn run_group(
-    app: &App,
-    messages: &[Message],
-    group: &[usize],
-    permits: &Semaphore,
-    inv: &Invocation,
-) -> Vec<(usize, Fate)> {
-    let mut out = Vec::with_capacity(group.len());
-    let mut stop = false;
-    for &i in group {
-        let message = &messages[i];
-        let Ok(_permit) = permits.acquire().await else {
-            out.push((i, Fate::NotStarted));
-            continue;
-        };
-        // After a transient failure, later messages about the same conversation wait too, so
-        // they are not applied out of order.
-        if stop || inv.deadline.remaining(app.clock.as_ref()) < time_to_start(app) {
-            tracing::info!(message_id = %message.id, "not started: deadline near or an earlier message of this conversation failed");
-            out.push((i, Fate::NotStarted));
-            continue;
-        }
-        match run(app, message.unit.clone(), inv, || message.body.clone()).await {
-            Ok(_) => out.push((i, Fate::Done)),
-            Err(t) => {
-                stop = true;
-                delay_redelivery(app, message, &t).await;
-                out.push((i, Fate::Failed));
-            }
-        }
-    }
-    out
-}
-
-async fn delay_redelivery(app: &App, message: &Message, t: &Transient) {
-    let (Some(queue_url), Some(receipt)) = (
-        message.queue_url.as_deref(),
-        message.receipt_handle.as_deref(),
-    ) else {
-        return;
-    };
-    let wait = visibility_timeout(t, message.receive_count, app.settings.max_backoff);
-    let seconds = i32::try_from(wait.as_secs()).unwrap_or(43_200);
-    if let Err(e) = app
-        .queues
-        .change_visibility(queue_url, receipt, seconds)
-        .await
-    {
-        // The message still comes back, after the queue's own visibility timeout.
-        tracing::warn!(message_id = %message.id, error = %e, "could not set the retry delay");
-    }
+    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::TransientKind;
+    use serde_json::json;
 
     fn t(retry_after: Option<u64>) -> Transient {
         Transient::new(TransientKind::RateLimited, "x")
@@ -243,6 +152,20 @@ mod tests {
         );
         assert_eq!(visibility_timeout(&t(None), 50, cap), cap);
         assert_eq!(visibility_timeout(&t(Some(86_400)), 1, cap), cap);
+    }
+
+    #[test]
+    fn queue_urls_from_arns() {
+        assert_eq!(
+            queue_url_from_arn("arn:aws:sqs:eu-west-1:123456789012:wrapup-buffer").as_deref(),
+            Some("https://sqs.eu-west-1.amazonaws.com/123456789012/wrapup-buffer")
+        );
+        assert_eq!(
+            queue_url_from_arn("arn:aws-cn:sqs:cn-north-1:1:q").as_deref(),
+            Some("https://sqs.cn-north-1.amazonaws.com.cn/1/q")
+        );
+        assert_eq!(queue_url_from_arn("arn:aws:sns:eu-west-1:1:x"), None);
+        assert_eq!(queue_url_from_arn("nonsense"), None);
     }
 
     #[test]

@@ -1,44 +1,33 @@
 //! The signed webhook (Function URL or API Gateway HTTP API, payload 2.0). Every answer is an
 //! HTTP response: an `Err` would become a bare 502 at the URL, so transient trouble is a status
-//! code with `Retry-After` here, and the caller retries.
+//! code with `Retry-After` here, and the caller retries. The body is never parsed before the
+//! signature holds.
 
 use super::signature::{self, SignatureError};
-use super::{run, Unit, Work};
-use crate::app::{App, Invocation};
+use super::{Trigger, Unit};
+use crate::clock::Clock;
 use crate::error::{Transient, TransientKind};
-use crate::secrets::WebhookKeys;
-use crate::telemetry::Trigger;
+use crate::secrets::{Attempt, SecretCache, WebhookKeys};
 use crate::wrapup::{ApplyRequest, Outcome, Reason, Status};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{header, HeaderValue, Method};
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 use std::time::Duration;
 
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) type Response = ApiGatewayV2httpResponse;
+
+const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A cached key older than this is re-read once when a signature does not match (rotation).
 const KEY_REFRESH_MIN_AGE: Duration = Duration::from_secs(30);
 const UPSTREAM_RETRY_AFTER: Duration = Duration::from_secs(30);
 const RATE_LIMIT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-pub async fn handle(app: &App, event: Value, inv: &Invocation) -> Value {
-    let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
-        Ok(request) => respond(app, &request, inv).await,
-        Err(_) => error_response(
-            400,
-            "invalid_event",
-            "not an HTTP API (payload 2.0) request",
-            None,
-        ),
-    };
-    serde_json::to_value(&response).unwrap_or_else(|_| json!({"statusCode": 500}))
-}
-
 /// Route, method, content type and body size: everything that needs neither I/O nor the key.
-/// The body is returned as raw bytes, unparsed.
-fn precheck(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, Box<ApiGatewayV2httpResponse>> {
+/// The body is returned as the raw bytes that were signed, unparsed.
+pub fn precheck(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, Box<Response>> {
     if !is_served_path(request) {
         return Err(Box::new(error_response(
             404,
@@ -81,120 +70,78 @@ fn precheck(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, Box<ApiGateway
     })
 }
 
-/// Every check the webhook makes before applying, with a fixed key and time and no I/O: the
-/// status the request would get up to that point (200 = it would be applied). For fuzzing.
-pub fn inspect(event: &Value, signing_key: &[u8], now: i64) -> u16 {
-    let Ok(request) = ApiGatewayV2httpRequest::deserialize(event) else {
-        return 400;
-    };
-    let body = match precheck(&request) {
-        Ok(body) => body,
-        Err(response) => return u16::try_from(response.status_code).unwrap_or(500),
-    };
-    let keys = WebhookKeys::single(signing_key);
-    if signature::verify(&request.headers, &body, &keys, now).is_err() {
-        return 401;
-    }
-    match ApplyRequest::from_slice(&body) {
-        Ok(_) => 200,
-        Err(_) => 400,
-    }
-}
-
-async fn respond(
-    app: &App,
+/// The signature, against the webhook secret's keys; fails closed without a secret. A mismatch
+/// re-reads a cached key at most every 30 s, so a rotated key is picked up without a restart.
+pub(crate) async fn authenticate(
+    secrets: &SecretCache,
+    secret_id: Option<&str>,
+    clock: &dyn Clock,
     request: &ApiGatewayV2httpRequest,
-    inv: &Invocation,
-) -> ApiGatewayV2httpResponse {
-    let body = match precheck(request) {
-        Ok(body) => body,
-        Err(response) => return *response,
-    };
-    let Some(secret_id) = app.settings.webhook_secret_id.as_deref() else {
-        return error_response(
+    body: &[u8],
+) -> Result<(), Box<Response>> {
+    let Some(secret_id) = secret_id else {
+        return Err(Box::new(error_response(
             503,
             "webhook_not_configured",
             "webhooks are refused until WEBHOOK_SECRET_ID is set",
             None,
-        );
+        )));
     };
-
-    let keys = match app.secrets.get_json::<WebhookKeys>(secret_id).await {
-        Ok(k) => k,
+    let now = clock.unix_seconds();
+    let verdict = secrets
+        .with_rotation(secret_id, KEY_REFRESH_MIN_AGE, |keys: WebhookKeys| {
+            let verdict = signature::verify(&request.headers, body, &keys, now);
+            std::future::ready(match verdict {
+                Err(SignatureError::Mismatch) => Attempt::Stale(verdict),
+                _ => Attempt::Done(verdict),
+            })
+        })
+        .await;
+    match verdict {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::warn!(reason = ?e, "webhook signature refused");
+            Err(Box::new(error_response(
+                401,
+                "invalid_signature",
+                &e.to_string(),
+                None,
+            )))
+        }
         Err(e) => {
             tracing::error!(error = %e, "webhook signing key unavailable");
-            return error_response(
+            Err(Box::new(error_response(
                 503,
                 "upstream_unavailable",
                 "the signing key could not be read",
                 Some(UPSTREAM_RETRY_AFTER),
-            );
+            )))
         }
-    };
-    let now = app.clock.unix_seconds();
-    let mut verdict = signature::verify(&request.headers, &body, &keys, now);
-    if verdict == Err(SignatureError::Mismatch)
-        && app
-            .secrets
-            .age(secret_id)
-            .await
-            .is_some_and(|age| age >= KEY_REFRESH_MIN_AGE)
-    {
-        // The key may have been rotated since it was cached: read it once more.
-        app.secrets.invalidate(secret_id).await;
-        if let Ok(fresh) = app.secrets.get_json::<WebhookKeys>(secret_id).await {
-            verdict = signature::verify(&request.headers, &body, &fresh, now);
-        }
-    }
-    if let Err(e) = verdict {
-        tracing::warn!(reason = ?e, request_id = %inv.request_id, "webhook signature refused");
-        return error_response(401, "invalid_signature", &e.to_string(), None);
-    }
-
-    let unit = Unit::from_request(
-        Trigger::Webhook,
-        request.request_context.request_id.clone(),
-        ApplyRequest::from_slice(&body),
-    );
-    if app.settings.webhook_enqueue {
-        if let Work::Apply(apply_request) = &unit.work {
-            return enqueue(app, apply_request, &body).await;
-        }
-    }
-    match run(app, unit, inv, || {
-        String::from_utf8_lossy(&body).into_owned()
-    })
-    .await
-    {
-        Ok(outcome) => outcome_response(&outcome),
-        Err(t) => transient_response(&t),
     }
 }
 
-/// Enqueue mode: the request waits in the buffer queue, whose retries outlast any caller's.
-async fn enqueue(app: &App, request: &ApplyRequest, body: &[u8]) -> ApiGatewayV2httpResponse {
-    let Some(queue_url) = app.settings.buffer_queue_url.as_deref() else {
-        return error_response(
-            503,
-            "upstream_unavailable",
-            "no buffer queue is configured",
-            Some(UPSTREAM_RETRY_AFTER),
-        );
-    };
+/// The verified body as a unit of work.
+pub(crate) fn unit(request: &ApiGatewayV2httpRequest, body: &[u8]) -> Unit {
+    Unit::request(
+        Trigger::Webhook,
+        request.request_context.request_id.clone(),
+        ApplyRequest::from_slice(body),
+    )
+}
+
+/// Enqueue mode: the request was sent to the buffer queue (or could not be).
+pub(crate) fn queued(
+    request: &ApplyRequest,
+    sent: Result<String, impl std::fmt::Display>,
+) -> Response {
     let conversation_id = request.conversation_id.hyphenated().to_string();
-    let code_id = request.wrap_up_code_id.hyphenated().to_string();
-    let attributes = [
-        ("conversationId", conversation_id.clone()),
-        ("trigger", "webhook".to_owned()),
-    ];
-    match app
-        .queues
-        .send(queue_url, &String::from_utf8_lossy(body), &attributes)
-        .await
-    {
+    match sent {
         Ok(message_id) => {
             tracing::info!(event = "queued", conversation_id = %conversation_id, message_id = %message_id, "webhook request queued");
-            let queued = json!({"status": "queued", "conversationId": conversation_id, "wrapUpCodeId": code_id, "messageId": message_id});
+            let queued = json!({
+                "status": "queued", "conversationId": conversation_id,
+                "wrapUpCodeId": request.wrap_up.code.hyphenated().to_string(), "messageId": message_id
+            });
             json_response(202, &queued, None)
         }
         Err(e) => {
@@ -206,6 +153,14 @@ async fn enqueue(app: &App, request: &ApplyRequest, body: &[u8]) -> ApiGatewayV2
                 Some(UPSTREAM_RETRY_AFTER),
             )
         }
+    }
+}
+
+/// The answer for an outcome, or for trouble the caller should retry.
+pub(crate) fn reply(result: &Result<Outcome, Transient>) -> Response {
+    match result {
+        Ok(outcome) => outcome_response(outcome),
+        Err(t) => transient_response(t),
     }
 }
 
@@ -298,7 +253,7 @@ fn outcome_response(outcome: &Outcome) -> ApiGatewayV2httpResponse {
             outcome.message.as_deref().unwrap_or(""),
             None,
         ),
-        _ => json_response(200, &outcome.to_json(), None),
+        _ => json_response(200, outcome, None),
     }
 }
 
@@ -340,7 +295,7 @@ fn error_response(
 
 fn json_response(
     status: u16,
-    body: &Value,
+    body: &impl Serialize,
     retry_after: Option<Duration>,
 ) -> ApiGatewayV2httpResponse {
     let mut r = ApiGatewayV2httpResponse::default();
@@ -355,7 +310,10 @@ fn json_response(
             HeaderValue::from(wait.as_secs().max(1)),
         );
     }
-    r.body = Some(Body::Text(body.to_string()));
+    // Plain data always serialises; the fallback only keeps this panic-free.
+    r.body = Some(Body::Text(
+        serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned()),
+    ));
     r
 }
 

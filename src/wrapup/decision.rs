@@ -2,16 +2,16 @@
 //! division, idempotency.
 
 use super::outcome::Reason;
-use super::request::ApplyRequest;
-use super::MediaKind;
+use super::request::WrapUp;
 use crate::genesys::models::{Communication, Conversation, Participant, Wrapup, WrapupCode};
+use crate::genesys::MediaKind;
 use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
-    pub reason: Reason,
-    pub message: String,
+    pub(crate) reason: Reason,
+    pub(crate) message: String,
 }
 
 impl Rejection {
@@ -26,15 +26,15 @@ impl Rejection {
 /// The participant and communication a wrap-up will be written to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
-    pub participant_id: Uuid,
-    pub communication_id: Uuid,
-    pub media: MediaKind,
+    pub(crate) participant_id: Uuid,
+    pub(crate) communication_id: Uuid,
+    pub(crate) media: MediaKind,
     /// The communication's wrap-up, else the participant's.
-    pub current: Option<Wrapup>,
-    pub user_id: Option<String>,
-    pub queue_id: Option<String>,
+    pub(crate) current: Option<Wrapup>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) queue_id: Option<String>,
     /// The participant's string attributes, for rules.
-    pub attributes: std::collections::BTreeMap<String, String>,
+    pub(crate) attributes: std::collections::BTreeMap<String, String>,
 }
 
 impl Target {
@@ -100,17 +100,9 @@ fn same_id(text: &str, id: Uuid) -> bool {
 }
 
 /// The participant to wrap up: the requested one, which must be an agent/user of this
-/// conversation, or else the most recent agent with a `userId` and a communication.
+/// conversation, or else the most recent agent with a `userId` and a communication. Its
+/// communication is `preferred` (a Genesys event's `sessionId`) when it has it.
 pub fn select_target(
-    conversation: &Conversation,
-    requested: Option<Uuid>,
-) -> Result<Target, Rejection> {
-    select_target_preferring(conversation, requested, None)
-}
-
-/// As [`select_target`], preferring the communication `preferred` (a Genesys event's
-/// `sessionId`) when the participant has it.
-pub fn select_target_preferring(
     conversation: &Conversation,
     requested: Option<Uuid>,
     preferred: Option<Uuid>,
@@ -279,7 +271,7 @@ fn named(id: Option<&str>, name: Option<&str>) -> String {
 
 /// The current, non-provisional wrap-up already has the requested code, and the request's
 /// notes/tags (when given) are already there too.
-pub fn is_already_applied(target: &Target, request: &ApplyRequest) -> bool {
+pub fn is_already_applied(target: &Target, want: &WrapUp) -> bool {
     let Some(current) = target.current.as_ref() else {
         return false;
     };
@@ -289,12 +281,12 @@ pub fn is_already_applied(target: &Target, request: &ApplyRequest) -> bool {
     let code_matches = current
         .code
         .as_deref()
-        .is_some_and(|c| same_id(c.trim(), request.wrap_up_code_id));
-    let notes_match = request
+        .is_some_and(|c| same_id(c.trim(), want.code));
+    let notes_match = want
         .notes
         .as_deref()
         .is_none_or(|n| current.notes.as_deref() == Some(n));
-    let tags_match = request.tags.as_ref().is_none_or(|wanted| {
+    let tags_match = want.tags.as_ref().is_none_or(|wanted| {
         let mut wanted = wanted.clone();
         let mut have = current.tags.clone().unwrap_or_default();
         wanted.sort();
@@ -357,14 +349,11 @@ mod tests {
         }
     }
 
-    fn request(notes: Option<&str>, tags: Option<Vec<&str>>) -> ApplyRequest {
-        ApplyRequest {
-            conversation_id: CONV.parse().unwrap(),
-            wrap_up_code_id: CODE.parse().unwrap(),
-            participant_id: None,
+    fn request(notes: Option<&str>, tags: Option<Vec<&str>>) -> WrapUp {
+        WrapUp {
+            code: CODE.parse().unwrap(),
             notes: notes.map(Into::into),
             tags: tags.map(|t| t.into_iter().map(Into::into).collect()),
-            org_id: None,
         }
     }
 
@@ -399,7 +388,7 @@ mod tests {
                 vec![comm(COMM_A, "2026-01-01T10:01:00Z", None)],
             ),
         ]);
-        let t = select_target(&c, None).unwrap();
+        let t = select_target(&c, None, None).unwrap();
         assert_eq!(t.participant_id.to_string(), AGENT2);
         assert_eq!(t.communication_id.to_string(), COMM_B);
         assert_eq!(t.media, MediaKind::Call);
@@ -416,7 +405,7 @@ mod tests {
         let no_comm = agent(AGENT1, "2026-01-01T10:06:00Z", vec![]);
         let c = conversation(vec![no_user, no_comm]);
         assert_eq!(
-            select_target(&c, None).unwrap_err().reason,
+            select_target(&c, None, None).unwrap_err().reason,
             Reason::NoAgentParticipant
         );
     }
@@ -432,7 +421,7 @@ mod tests {
             ],
         )]);
         assert_eq!(
-            select_target(&c, None)
+            select_target(&c, None, None)
                 .unwrap()
                 .communication_id
                 .to_string(),
@@ -447,7 +436,7 @@ mod tests {
             ],
         )]);
         assert_eq!(
-            select_target(&c, None)
+            select_target(&c, None, None)
                 .unwrap()
                 .communication_id
                 .to_string(),
@@ -459,7 +448,7 @@ mod tests {
     fn media_arrays_map_to_endpoint_segments() {
         let mut p = agent(AGENT1, "2026-01-01T10:00:00Z", vec![]);
         p.social_expressions = vec![comm(COMM_A, "2026-01-01T10:00:00Z", None)];
-        let t = select_target(&conversation(vec![p]), None).unwrap();
+        let t = select_target(&conversation(vec![p]), None, None).unwrap();
         assert_eq!(t.media.path_segment(), "socials");
     }
 
@@ -467,7 +456,7 @@ mod tests {
     fn deprecated_media_is_a_clear_rejection() {
         let mut p = agent(AGENT1, "2026-01-01T10:00:00Z", vec![]);
         p.chats = vec![comm(COMM_A, "2026-01-01T10:00:00Z", None)];
-        let e = select_target(&conversation(vec![p]), None).unwrap_err();
+        let e = select_target(&conversation(vec![p]), None, None).unwrap_err();
         assert_eq!(e.reason, Reason::NoAgentParticipant);
         assert!(e.message.contains("chats") && e.message.contains("deprecated"));
     }
@@ -488,11 +477,11 @@ mod tests {
                 vec![comm(COMM_B, "2026-01-01T10:00:00Z", None)],
             ),
         ]);
-        let e = select_target(&c, Some(CUSTOMER.parse().unwrap())).unwrap_err();
+        let e = select_target(&c, Some(CUSTOMER.parse().unwrap()), None).unwrap_err();
         assert!(e.message.contains("customer"));
-        let e = select_target(&c, Some(AGENT2.parse().unwrap())).unwrap_err();
+        let e = select_target(&c, Some(AGENT2.parse().unwrap()), None).unwrap_err();
         assert!(e.message.contains("not part of"));
-        let t = select_target(&c, Some(AGENT1.to_uppercase().parse().unwrap())).unwrap();
+        let t = select_target(&c, Some(AGENT1.to_uppercase().parse().unwrap()), None).unwrap();
         assert_eq!(t.participant_id.to_string(), AGENT1);
     }
 

@@ -1,4 +1,4 @@
-//! The result of one apply request, in the contract's JSON shape.
+//! The result of one request, in the contract's JSON shape.
 
 use serde::Serialize;
 
@@ -55,40 +55,40 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
-    pub status: Status,
+    pub(crate) status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub conversation_id: Option<String>,
+    pub(crate) conversation_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub participant_id: Option<String>,
+    pub(crate) participant_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub communication_id: Option<String>,
+    pub(crate) communication_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub wrap_up_code_id: Option<String>,
+    pub(crate) wrap_up_code_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Reason>,
+    pub(crate) reason: Option<Reason>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub(crate) rule: Option<String>,
     /// For logs and telemetry only; not part of the contract's JSON.
     #[serde(skip)]
-    pub details: Details,
+    pub(crate) details: Details,
 }
 
 /// What logs and metrics want to know beyond the contract's fields.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Details {
-    pub media: Option<&'static str>,
-    pub wrap_up_code_name: Option<String>,
-    pub division_id: Option<String>,
-    pub queue_id: Option<String>,
-    pub user_id: Option<String>,
-    pub correlation_id: Option<String>,
-    pub context_id: Option<String>,
+    pub(crate) media: Option<&'static str>,
+    pub(crate) wrap_up_code_name: Option<String>,
+    pub(crate) division_id: Option<String>,
+    pub(crate) queue_id: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) correlation_id: Option<String>,
+    pub(crate) context_id: Option<String>,
 }
 
 impl Outcome {
-    pub fn new(status: Status) -> Self {
+    pub(crate) fn new(status: Status) -> Self {
         Self {
             status,
             conversation_id: None,
@@ -102,22 +102,25 @@ impl Outcome {
         }
     }
 
-    pub fn rejected(reason: Reason, message: impl Into<String>) -> Self {
-        let mut o = Self::new(Status::Rejected);
-        o.reason = Some(reason);
-        o.message = Some(message.into());
-        o
+    /// A rejection decided before anything was read (the event itself is wrong).
+    pub(crate) fn rejected(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason),
+            message: Some(message.into()),
+            ..Self::new(Status::Rejected)
+        }
     }
 
-    pub fn skipped(reason: Reason, message: impl Into<String>) -> Self {
-        let mut o = Self::new(Status::Skipped);
-        o.reason = Some(reason);
-        o.message = Some(message.into());
-        o
+    /// A skip decided from the event alone (a topic no rule acts on).
+    pub(crate) fn skipped(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason),
+            message: Some(message.into()),
+            ..Self::new(Status::Skipped)
+        }
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self)
-            .unwrap_or_else(|_| serde_json::json!({"status": self.status.as_str()}))
+    pub fn status(&self) -> Status {
+        self.status
     }
 }

@@ -6,16 +6,22 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// Genesys refuses request bodies over this many bytes.
-pub const GENESYS_MAX_BODY_BYTES: usize = 512_000;
+const GENESYS_MAX_BODY_BYTES: usize = 512_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyRequest {
-    pub conversation_id: Uuid,
-    pub wrap_up_code_id: Uuid,
-    pub participant_id: Option<Uuid>,
-    pub notes: Option<String>,
-    pub tags: Option<Vec<String>>,
-    pub org_id: Option<Uuid>,
+    pub(crate) conversation_id: Uuid,
+    pub(crate) participant_id: Option<Uuid>,
+    pub(crate) org_id: Option<Uuid>,
+    pub(crate) wrap_up: WrapUp,
+}
+
+/// The wrap-up asked for, by an apply request or a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrapUp {
+    pub(crate) code: Uuid,
+    pub(crate) notes: Option<String>,
+    pub(crate) tags: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -51,10 +57,6 @@ impl ApplyRequest {
         Self::from_wire(wire)
     }
 
-    pub fn from_value(value: serde_json::Value) -> Result<Self, InvalidRequest> {
-        Self::from_json(&value)
-    }
-
     /// Parses a borrowed value: the whole event of a direct invoke need not be copied.
     pub fn from_json(value: &serde_json::Value) -> Result<Self, InvalidRequest> {
         use serde::Deserialize;
@@ -62,26 +64,30 @@ impl ApplyRequest {
         Self::from_wire(wire)
     }
 
+    pub fn conversation_id(&self) -> Uuid {
+        self.conversation_id
+    }
+
     fn from_wire(wire: Wire) -> Result<Self, InvalidRequest> {
         let request = Self {
             conversation_id: uuid_field("conversationId", &wire.conversation_id)?,
-            wrap_up_code_id: uuid_field("wrapUpCode.id", &wire.wrap_up_code.id)?,
             participant_id: wire
                 .participant_id
                 .as_deref()
                 .map(|p| uuid_field("participantId", p))
                 .transpose()?,
-            notes: wire.notes,
-            tags: wire.tags,
             org_id: wire
                 .org_id
                 .as_deref()
                 .map(|o| uuid_field("orgId", o))
                 .transpose()?,
+            wrap_up: WrapUp {
+                code: uuid_field("wrapUpCode.id", &wire.wrap_up_code.id)?,
+                notes: wire.notes,
+                tags: wire.tags,
+            },
         };
-        let size = serde_json::to_vec(&request.wrapup_input(None))
-            .map(|b| b.len())
-            .unwrap_or(usize::MAX);
+        let size = request.wrap_up.body_size();
         if size > GENESYS_MAX_BODY_BYTES {
             return Err(InvalidRequest(format!(
                 "notes and tags make a {size}-byte request, over Genesys's {GENESYS_MAX_BODY_BYTES}-byte limit"
@@ -89,15 +95,18 @@ impl ApplyRequest {
         }
         Ok(request)
     }
+}
 
-    /// The body of the wrap-up POST.
-    pub fn wrapup_input(&self, code_name: Option<&str>) -> WrapupInput {
-        WrapupInput {
-            code: self.wrap_up_code_id.hyphenated().to_string(),
-            name: code_name.map(str::to_owned),
+impl WrapUp {
+    /// The size of the write this asks for: Genesys refuses bodies over its limit.
+    fn body_size(&self) -> usize {
+        let body = WrapupInput {
+            code: self.code.hyphenated().to_string(),
             notes: self.notes.clone(),
             tags: self.tags.clone(),
-        }
+            ..Default::default()
+        };
+        serde_json::to_vec(&body).map_or(usize::MAX, |b| b.len())
     }
 }
 
@@ -107,7 +116,7 @@ fn uuid_field(field: &str, value: &str) -> Result<Uuid, InvalidRequest> {
 }
 
 /// A short, printable preview of untrusted text for error messages.
-pub fn preview(value: &str) -> String {
+pub(crate) fn preview(value: &str) -> String {
     let mut out: String = value
         .chars()
         .take(40)
@@ -136,8 +145,8 @@ mod tests {
 
     #[test]
     fn minimal_request_parses_to_canonical_uuids() {
-        let r = ApplyRequest::from_value(
-            json!({"conversationId": C.to_uppercase(), "wrapUpCode": {"id": W}}),
+        let r = ApplyRequest::from_json(
+            &json!({"conversationId": C.to_uppercase(), "wrapUpCode": {"id": W}}),
         )
         .unwrap();
         assert_eq!(r.conversation_id.hyphenated().to_string(), C);
@@ -147,22 +156,22 @@ mod tests {
     #[test]
     fn interaction_id_is_an_alias() {
         let r =
-            ApplyRequest::from_value(json!({"interactionId": C, "wrapUpCode": {"id": W}})).unwrap();
+            ApplyRequest::from_json(&json!({"interactionId": C, "wrapUpCode": {"id": W}})).unwrap();
         assert_eq!(r.conversation_id.to_string(), C);
-        let both = ApplyRequest::from_value(
-            json!({"interactionId": C, "conversationId": C, "wrapUpCode": {"id": W}}),
+        let both = ApplyRequest::from_json(
+            &json!({"interactionId": C, "conversationId": C, "wrapUpCode": {"id": W}}),
         );
         assert!(both.is_err());
     }
 
     #[test]
     fn unknown_fields_are_rejected_at_every_level() {
-        assert!(ApplyRequest::from_value(
-            json!({"conversationId": C, "wrapUpCode": {"id": W}, "x": 1})
+        assert!(ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": W}, "x": 1})
         )
         .is_err());
-        assert!(ApplyRequest::from_value(
-            json!({"conversationId": C, "wrapUpCode": {"id": W, "name": "n"}})
+        assert!(ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": W, "name": "n"}})
         )
         .is_err());
     }
@@ -170,16 +179,16 @@ mod tests {
     #[test]
     fn non_uuid_ids_are_rejected_naming_the_field() {
         let e =
-            ApplyRequest::from_value(json!({"conversationId": "../../x", "wrapUpCode": {"id": W}}))
+            ApplyRequest::from_json(&json!({"conversationId": "../../x", "wrapUpCode": {"id": W}}))
                 .unwrap_err();
         assert!(e.0.contains("conversationId"));
-        let e = ApplyRequest::from_value(
-            json!({"conversationId": C, "wrapUpCode": {"id": W}, "participantId": "p"}),
+        let e = ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": W}, "participantId": "p"}),
         )
         .unwrap_err();
         assert!(e.0.contains("participantId"));
-        let e = ApplyRequest::from_value(
-            json!({"conversationId": C, "wrapUpCode": {"id": "ININ-WRAP-UP-TIMEOUT"}}),
+        let e = ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": "ININ-WRAP-UP-TIMEOUT"}}),
         )
         .unwrap_err();
         assert!(e.0.contains("wrapUpCode.id"));
@@ -187,28 +196,28 @@ mod tests {
 
     #[test]
     fn optional_fields_are_kept() {
-        let r = ApplyRequest::from_value(json!({
+        let r = ApplyRequest::from_json(&json!({
             "conversationId": C, "wrapUpCode": {"id": W}, "participantId": W,
             "notes": "n", "tags": ["a", "b"], "orgId": C
         }))
         .unwrap();
-        let input = r.wrapup_input(None);
-        assert_eq!(input.notes.as_deref(), Some("n"));
-        assert_eq!(input.tags, Some(vec!["a".to_string(), "b".to_string()]));
-        assert_eq!(input.code, W);
+        assert_eq!(r.wrap_up.notes.as_deref(), Some("n"));
+        assert_eq!(r.wrap_up.tags, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(r.wrap_up.code.to_string(), W);
+        assert_eq!(r.org_id.map(|o| o.to_string()).as_deref(), Some(C));
     }
 
     #[test]
     fn oversized_notes_are_rejected() {
         let big = "x".repeat(GENESYS_MAX_BODY_BYTES);
-        let e = ApplyRequest::from_value(
-            json!({"conversationId": C, "wrapUpCode": {"id": W}, "notes": big}),
+        let e = ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": W}, "notes": big}),
         )
         .unwrap_err();
         assert!(e.0.contains("limit"));
         let ok = "x".repeat(GENESYS_MAX_BODY_BYTES - 100);
-        assert!(ApplyRequest::from_value(
-            json!({"conversationId": C, "wrapUpCode": {"id": W}, "notes": ok})
+        assert!(ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": W}, "notes": ok})
         )
         .is_ok());
     }
@@ -217,6 +226,6 @@ mod tests {
     fn not_json_objects_are_rejected() {
         assert!(ApplyRequest::from_slice(b"[]").is_err());
         assert!(ApplyRequest::from_slice(b"\xff\xfe").is_err());
-        assert!(ApplyRequest::from_value(json!("text")).is_err());
+        assert!(ApplyRequest::from_json(&json!("text")).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! (which say a conversation or an agent's part ended, not which code to apply). JSON only,
 //! validated once; the first matching rule wins.
 
+use super::request::WrapUp;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -117,6 +118,15 @@ pub struct ParticipantFacts {
 }
 
 impl Rule {
+    /// The wrap-up this rule asks for.
+    pub fn wrap_up(&self) -> WrapUp {
+        WrapUp {
+            code: self.wrap_up_code.id,
+            notes: self.notes.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
     /// The conditions the event alone can decide.
     pub fn matches_event(&self, e: &EventFacts) -> bool {
         let m = &self.when;
@@ -225,10 +235,6 @@ impl RuleSet {
             }
         }
         Ok(Self { rules })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
     }
 
     /// Rules whose event conditions hold, in order.

@@ -1,14 +1,11 @@
 //! Shared harness: the real handler, the sandbox emulator and a manual clock.
 #![allow(dead_code)]
 
-use genesys_wrapup::app::{App, Invocation};
-use genesys_wrapup::clock::{Clock, Deadline, ManualClock};
-use genesys_wrapup::config::Settings;
-use genesys_wrapup::error::Transient;
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::Route;
 use genesys_wrapup::sandbox::Sandbox;
-use genesys_wrapup::triggers::{self, signature};
+use genesys_wrapup::signature;
+use genesys_wrapup::{handle, App, Clock, Deadline, Invocation, ManualClock, Transient};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,17 +18,14 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new() -> Self {
-        Self::with_settings(|_| {}).await
+        Self::with_env(&[]).await
     }
 
-    pub async fn with_settings(adjust: impl FnOnce(&mut Settings)) -> Self {
+    /// The sandbox's deployment, with these environment variables on top.
+    pub async fn with_env(env: &[(&str, &str)]) -> Self {
         let sandbox = Sandbox::start().await.expect("sandbox starts");
         let clock = Arc::new(ManualClock::starting_now());
-        let mut settings = sandbox.settings();
-        adjust(&mut settings);
-        let app = sandbox
-            .app_with(settings, clock.clone())
-            .expect("app builds");
+        let app = sandbox.app(env, clock.clone()).await.expect("app builds");
         Self {
             sandbox,
             clock,
@@ -47,7 +41,12 @@ impl Harness {
     }
 
     pub async fn invoke(&self, event: Value) -> Result<Value, Transient> {
-        triggers::handle(&self.app, event, &self.invocation()).await
+        self.invoke_with(event, &self.invocation()).await
+    }
+
+    pub async fn invoke_with(&self, event: Value, inv: &Invocation) -> Result<Value, Transient> {
+        let reply = handle(&self.app, &event, inv).await?;
+        Ok(serde_json::to_value(reply).expect("replies serialise"))
     }
 
     pub fn emulator(&self) -> &genesys_wrapup::sandbox::emulator::Emulator {

@@ -1,0 +1,205 @@
+//! The OAuth client-credentials token: cached until shortly before it expires, shared by every
+//! message of a batch, renewed after a 401, and fetched again with a re-read secret when the
+//! login host refuses the client (a rotated client secret).
+
+use super::client::{build_url, header, parse_retry_after, transport_error, GenesysClient};
+use super::error::{Endpoint, ErrorClass, GenesysError};
+use super::models::{TokenErrorBody, TokenResponse};
+use crate::clock::Deadline;
+use crate::config::validate_environment;
+use crate::error::TransientKind;
+use crate::secrets::{Attempt, GenesysCredentials};
+use reqwest::header::HeaderValue;
+use reqwest::{StatusCode, Url};
+use secrecy::ExposeSecret;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+/// Tokens are renewed this long before Genesys says they expire.
+const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+/// Genesys's default token lifetime, when the response does not say.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);
+
+pub(super) struct CachedToken {
+    /// `Bearer <token>`, built once per token and marked sensitive (never printed by `Debug`).
+    authorization: HeaderValue,
+    expires_at: SystemTime,
+    api_base: Url,
+    generation: u64,
+}
+
+/// What a call needs from the token: the header, where to send it, and which token it was.
+pub(super) struct Bearer {
+    pub(super) authorization: HeaderValue,
+    pub(super) api_base: Url,
+    pub(super) generation: u64,
+}
+
+impl GenesysClient {
+    /// A valid bearer token, from cache or the token endpoint. The lock makes concurrent
+    /// messages share one token request.
+    pub(super) async fn bearer(&self, deadline: Deadline) -> Result<Bearer, GenesysError> {
+        let mut slot = self.token.lock().await;
+        let fresh = match slot.take() {
+            Some(t) if self.clock.now() + TOKEN_EXPIRY_MARGIN < t.expires_at => t,
+            _ => self.fetch_token(deadline).await?,
+        };
+        let bearer = Bearer {
+            authorization: fresh.authorization.clone(),
+            api_base: fresh.api_base.clone(),
+            generation: fresh.generation,
+        };
+        *slot = Some(fresh);
+        Ok(bearer)
+    }
+
+    /// Forgets the token a 401 came back for, unless another message already replaced it.
+    pub(super) async fn drop_token(&self, generation: u64) {
+        let mut slot = self.token.lock().await;
+        if slot.as_ref().is_some_and(|t| t.generation == generation) {
+            *slot = None;
+        }
+    }
+
+    async fn fetch_token(&self, deadline: Deadline) -> Result<CachedToken, GenesysError> {
+        let attempt = |creds: GenesysCredentials| async move {
+            match self.request_token(&creds, deadline).await {
+                Err(e) if e.status == Some(401) || e.code.as_deref() == Some("invalid_client") => {
+                    tracing::warn!(
+                        status = e.status,
+                        error = e.code.as_deref(),
+                        "the token endpoint refused the client credentials"
+                    );
+                    Attempt::Stale(Err(e))
+                }
+                other => Attempt::Done(other),
+            }
+        };
+        // A refused client secret is re-read at once: a rotation must not wait for the TTL.
+        self.secrets
+            .with_rotation(&self.secret_id, Duration::ZERO, attempt)
+            .await
+            .map_err(|e| {
+                GenesysError::transient(Endpoint::Token, TransientKind::Credentials, e.to_string())
+            })?
+    }
+
+    async fn request_token(
+        &self,
+        creds: &GenesysCredentials,
+        deadline: Deadline,
+    ) -> Result<CachedToken, GenesysError> {
+        let (api_base, login_base) = self.endpoints(creds)?;
+        let budget = self.call_budget(Endpoint::Token, deadline)?;
+        let sent = self
+            .http
+            .post(build_url(&login_base, &["oauth", "token"]))
+            .basic_auth(&creds.client_id, Some(creds.client_secret.expose_secret()))
+            .form(&[("grant_type", "client_credentials")])
+            .timeout(budget)
+            .send()
+            .await;
+        let response = sent.map_err(|e| {
+            self.stats.call(Endpoint::Token.as_str(), 0);
+            credentials_error(transport_error(Endpoint::Token, &e, false))
+        })?;
+        let status = response.status();
+        self.stats.call(Endpoint::Token.as_str(), status.as_u16());
+        let correlation_id = header(&response, super::client::CORRELATION_HEADER);
+        let retry_after = parse_retry_after(response.headers());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| credentials_error(transport_error(Endpoint::Token, &e, false)))?;
+        if !status.is_success() {
+            let mut err = token_error(status, &bytes, retry_after);
+            err.correlation_id = correlation_id;
+            return Err(err);
+        }
+        let token: TokenResponse = serde_json::from_slice(&bytes).map_err(|_| {
+            GenesysError::transient(
+                Endpoint::Token,
+                TransientKind::Credentials,
+                "the token response is not the expected JSON",
+            )
+        })?;
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", token.access_token.expose_secret()))
+                .map_err(|_| {
+                    GenesysError::transient(
+                        Endpoint::Token,
+                        TransientKind::Credentials,
+                        "the access token holds characters an HTTP header cannot carry",
+                    )
+                })?;
+        authorization.set_sensitive(true);
+        let lifetime = token
+            .expires_in
+            .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+        Ok(CachedToken {
+            authorization,
+            expires_at: self.clock.now() + lifetime,
+            api_base,
+            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+        })
+    }
+
+    /// The API and login base URLs: the configured overrides, else from the environment.
+    fn endpoints(&self, creds: &GenesysCredentials) -> Result<(Url, Url), GenesysError> {
+        let problem = |message: String| {
+            GenesysError::transient(Endpoint::Token, TransientKind::Credentials, message)
+        };
+        let environment = creds
+            .environment
+            .as_deref()
+            .map(validate_environment)
+            .transpose()
+            .map_err(|p| problem(format!("the secret's environment {p}")))?
+            .or_else(|| self.config.environment.clone());
+        let from_env = |prefix: &str| -> Result<Url, GenesysError> {
+            let env = environment.as_deref().ok_or_else(|| {
+                problem("no Genesys environment: set \"environment\" in the secret or GENESYS_ENVIRONMENT".into())
+            })?;
+            Url::parse(&format!("https://{prefix}.{env}"))
+                .map_err(|e| problem(format!("bad environment: {e}")))
+        };
+        let api = match &self.config.api_base_url {
+            Some(u) => u.clone(),
+            None => from_env("api")?,
+        };
+        let login = match &self.config.login_base_url {
+            Some(u) => u.clone(),
+            None => from_env("login")?,
+        };
+        Ok((api, login))
+    }
+}
+
+/// Every failure of the token endpoint is transient: the event waits for a fixed deployment.
+fn token_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> GenesysError {
+    let body: TokenErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let error = body.error.unwrap_or_else(|| "unknown_error".into());
+    let description = body
+        .error_description
+        .or(body.description)
+        .unwrap_or_default();
+    let mut err = GenesysError::transient(
+        Endpoint::Token,
+        TransientKind::Credentials,
+        format!(
+            "token endpoint answered {}: {error} {description}",
+            status.as_u16()
+        )
+        .trim_end()
+        .to_owned(),
+    );
+    err.status = Some(status.as_u16());
+    err.code = Some(error);
+    err.retry_after = retry_after;
+    err
+}
+
+pub(super) fn credentials_error(mut e: GenesysError) -> GenesysError {
+    e.class = ErrorClass::Transient(TransientKind::Credentials);
+    e
+}

@@ -1,0 +1,294 @@
+//! The function: one event in, the platform's reply out. It reads top to bottom:
+//! recognise what arrived → hand each unit to the pipeline → reply in the platform's own type →
+//! flush the invocation's metrics and New Relic events. `Err` means "retry me".
+
+use crate::app::App;
+use crate::clock::Deadline;
+use crate::error::{Transient, TransientKind};
+use crate::pipeline::{self, Job};
+use crate::telemetry::newrelic::{outcome_event, transient_event, Event, EventContext};
+use crate::telemetry::{emit_metrics, log_outcome, log_transient, LogContext, Tally};
+use crate::triggers::sqs::{self, Message};
+use crate::triggers::{recognise, webhook, Arrival, Unit, Work};
+use crate::wrapup::{Outcome, Reason, Status};
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
+use futures_util::future::join_all;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// What one invocation knows about itself, and what it did (for its metrics).
+#[derive(Debug)]
+pub struct Invocation {
+    request_id: String,
+    deadline: Deadline,
+    tally: Tally,
+    /// New Relic events of this invocation, sent in one POST at its end.
+    events: Mutex<Vec<Event>>,
+}
+
+impl Invocation {
+    pub fn new(request_id: impl Into<String>, deadline: Deadline) -> Self {
+        Self {
+            request_id: request_id.into(),
+            deadline,
+            tally: Tally::default(),
+            events: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// The reply, in the type the invoking platform expects.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Reply {
+    Outcome(Outcome),
+    Http(ApiGatewayV2httpResponse),
+    Batch(SqsBatchResponse),
+}
+
+pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply, Transient> {
+    let started = Instant::now();
+    let reply = match recognise(event) {
+        Arrival::Single(unit) => run(app, &unit, inv, || event.to_string())
+            .await
+            .map(Reply::Outcome),
+        Arrival::Http(request) => Ok(Reply::Http(webhook(app, &request, inv).await)),
+        Arrival::Sqs(records) => Ok(Reply::Batch(batch(app, records, inv).await)),
+    };
+    emit_metrics(&inv.tally, &app.stats, started.elapsed());
+    if let Some(sink) = &app.new_relic {
+        let events = std::mem::take(&mut *inv.events.lock().unwrap_or_else(|p| p.into_inner()));
+        sink.deliver(events).await;
+    }
+    reply
+}
+
+/// Runs one unit through the pipeline and records the outcome: log line, metrics, New Relic
+/// event, and for a rejection the attention queue (with `original`, the payload to re-drive
+/// once the cause is fixed).
+async fn run(
+    app: &App,
+    unit: &Unit,
+    inv: &Invocation,
+    original: impl FnOnce() -> String,
+) -> Result<Outcome, Transient> {
+    let started = Instant::now();
+    let rules = app.rules.current().await;
+    let result = match &unit.work {
+        Work::Done(outcome) => Ok(outcome.clone()),
+        Work::Apply(request) => {
+            pipeline::run(&app.orgs, &rules, Job::Apply(request), inv.deadline).await
+        }
+        Work::Native(event) => {
+            pipeline::run(&app.orgs, &rules, Job::Native(event), inv.deadline).await
+        }
+    };
+    let ctx = LogContext {
+        trigger: unit.trigger,
+        request_id: &inv.request_id,
+        event_id: unit.event_id.as_deref(),
+    };
+    if app.new_relic.is_some() {
+        let event_ctx = EventContext {
+            trigger: unit.trigger,
+            request_id: &inv.request_id,
+            attempt: unit.attempt,
+            duration: started.elapsed(),
+        };
+        let event = match &result {
+            Ok(outcome) => outcome_event(outcome, event_ctx),
+            Err(t) => transient_event(t, unit.conversation_key(), unit.requested_code(), event_ctx),
+        };
+        inv.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+    }
+    match &result {
+        Ok(outcome) => {
+            log_outcome(outcome, ctx);
+            inv.tally.outcome(outcome);
+            if outcome.status() == Status::Rejected {
+                if let Err(t) = report_rejection(app, outcome, &original(), ctx).await {
+                    inv.tally.transient();
+                    return Err(t);
+                }
+            }
+        }
+        Err(t) => {
+            log_transient(t, unit.conversation_key(), ctx);
+            inv.tally.transient();
+        }
+    }
+    result
+}
+
+/// Sends a rejected request to the attention queue, when one is configured. Failing to record
+/// it is transient: the platform retries rather than lose the rejection.
+async fn report_rejection(
+    app: &App,
+    outcome: &Outcome,
+    original: &str,
+    ctx: LogContext<'_>,
+) -> Result<(), Transient> {
+    let Some(queue_url) = app.settings.attention_queue_url.as_deref() else {
+        return Ok(());
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let attributes = [
+        (
+            "reason",
+            outcome.reason.map_or("rejected", Reason::as_str).to_owned(),
+        ),
+        ("message", text(&outcome.message)),
+        ("conversationId", text(&outcome.conversation_id)),
+        ("wrapUpCodeId", text(&outcome.wrap_up_code_id)),
+        ("trigger", ctx.trigger.as_str().to_owned()),
+        ("awsRequestId", ctx.request_id.to_owned()),
+    ];
+    app.queues
+        .send(queue_url, original, &attributes)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not record a rejection in the attention queue");
+            Transient::new(
+                TransientKind::Upstream,
+                format!("could not record the rejection in the attention queue: {e}"),
+            )
+        })
+}
+
+/// The webhook: checks at the edge, then the unit (or the buffer queue in enqueue mode).
+async fn webhook(
+    app: &App,
+    request: &ApiGatewayV2httpRequest,
+    inv: &Invocation,
+) -> ApiGatewayV2httpResponse {
+    let body = match webhook::precheck(request) {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
+    let secret_id = app.settings.webhook.secret_id.as_deref();
+    if let Err(response) =
+        webhook::authenticate(&app.secrets, secret_id, app.clock.as_ref(), request, &body).await
+    {
+        return *response;
+    }
+    let unit = webhook::unit(request, &body);
+    if let (Some(queue_url), Work::Apply(apply)) = (&app.settings.webhook.enqueue_to, &unit.work) {
+        let attributes = [
+            (
+                "conversationId",
+                apply.conversation_id.hyphenated().to_string(),
+            ),
+            ("trigger", "webhook".to_owned()),
+        ];
+        let sent = app
+            .queues
+            .send(queue_url, &String::from_utf8_lossy(&body), &attributes)
+            .await;
+        return webhook::queued(apply, sent);
+    }
+    let result = run(app, &unit, inv, || {
+        String::from_utf8_lossy(&body).into_owned()
+    })
+    .await;
+    webhook::reply(&result)
+}
+
+/// An SQS batch: messages run concurrently, except that messages about one conversation run one
+/// after another; only transient failures are reported, each hidden for its backoff.
+async fn batch(app: &App, records: Vec<SqsMessage>, inv: &Invocation) -> SqsBatchResponse {
+    let messages: Vec<Message> = records.into_iter().map(Message::new).collect();
+    let mut groups: Vec<Vec<&Message>> = Vec::new();
+    let mut by_conversation: HashMap<uuid::Uuid, usize> = HashMap::new();
+    for message in &messages {
+        match message.unit.conversation_key() {
+            Some(key) => match by_conversation.get(&key) {
+                Some(&g) => groups[g].push(message),
+                None => {
+                    by_conversation.insert(key, groups.len());
+                    groups.push(vec![message]);
+                }
+            },
+            None => groups.push(vec![message]),
+        }
+    }
+    let permits = Semaphore::new(
+        app.settings
+            .batch
+            .concurrency
+            .unwrap_or(messages.len())
+            .max(1),
+    );
+    let failed = join_all(
+        groups
+            .iter()
+            .map(|group| run_group(app, group, &permits, inv)),
+    )
+    .await;
+    let failed: std::collections::HashSet<&str> = failed.into_iter().flatten().collect();
+    // In the batch's own order, as the platform sent it.
+    sqs::response(
+        messages
+            .iter()
+            .map(|m| m.id.as_str())
+            .filter(|id| failed.contains(id)),
+    )
+}
+
+/// Runs one conversation's messages in order; returns the ids to receive again.
+async fn run_group<'a>(
+    app: &App,
+    group: &[&'a Message],
+    permits: &Semaphore,
+    inv: &Invocation,
+) -> Vec<&'a str> {
+    // Time an unstarted message needs: reading and writing, with the reserve.
+    let time_to_start = app.settings.genesys.call_timeout * 2 + Duration::from_secs(1);
+    let mut failed = Vec::new();
+    for message in group {
+        let Ok(_permit) = permits.acquire().await else {
+            failed.push(message.id.as_str());
+            continue;
+        };
+        // After a transient failure, later messages about the same conversation wait too, so
+        // they are not applied out of order.
+        if !failed.is_empty() || inv.deadline.remaining(app.clock.as_ref()) < time_to_start {
+            tracing::info!(message_id = %message.id, "not started: deadline near or an earlier message of this conversation failed");
+            failed.push(message.id.as_str());
+            continue;
+        }
+        if let Err(t) = run(app, &message.unit, inv, || message.body.clone()).await {
+            delay_redelivery(app, message, &t).await;
+            failed.push(message.id.as_str());
+        }
+    }
+    failed
+}
+
+/// Hides a failed message for the wait Genesys asked for, or the backoff of its receive count.
+async fn delay_redelivery(app: &App, message: &Message, t: &Transient) {
+    let (Some(queue_url), Some(receipt)) = (
+        message.queue_url.as_deref(),
+        message.receipt_handle.as_deref(),
+    ) else {
+        return;
+    };
+    let wait = sqs::visibility_timeout(t, message.receive_count, app.settings.batch.max_backoff);
+    let seconds = i32::try_from(wait.as_secs()).unwrap_or(43_200);
+    if let Err(e) = app
+        .queues
+        .change_visibility(queue_url, receipt, seconds)
+        .await
+    {
+        // The message still comes back, after the queue's own visibility timeout.
+        tracing::warn!(message_id = %message.id, error = %e, "could not set the retry delay");
+    }
+}

@@ -1,0 +1,278 @@
+//! One request from start to finish, whatever asked for it. Apply requests and Genesys events
+//! go through the same steps in the same order:
+//!
+//! rules (events: drop those the event rules out) → org → read the conversation → pick the
+//! target → ended? → participant conditions (events: pick the rule) → code → division →
+//! already applied? → one [`Write`], sent by [`send`].
+//!
+//! Every step either passes what it learned on or stops with a [`Stop`]; the outcome is then
+//! built once, in [`Trace::outcome`], from everything learned so far. No Lambda, no HTTP here.
+
+use crate::clock::Deadline;
+use crate::error::{Transient, TransientKind};
+use crate::genesys::models::WrapupInput;
+use crate::genesys::{ErrorClass, GenesysClient, GenesysError, Orgs, Write};
+use crate::wrapup::decision::{check_division, is_already_applied, is_ended, select_target};
+use crate::wrapup::rules::{NativeEvent, ParticipantFacts, Rule, RuleSet, Topic};
+use crate::wrapup::{ApplyRequest, Details, Outcome, Reason, Status, Target, WrapUp};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// What a caller is told to wait when the agent's part has not ended yet.
+const NOT_ENDED_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// What the pipeline is asked to do.
+pub enum Job<'a> {
+    Apply(&'a ApplyRequest),
+    Native(&'a NativeEvent),
+}
+
+/// Why the steps stopped before a write.
+enum Stop {
+    /// A final outcome: rejected or skipped, with its reason.
+    Final(Status, Reason, String),
+    /// Trouble the platform should retry.
+    Retry(Transient),
+}
+
+impl Stop {
+    fn rejected(reason: Reason, message: impl Into<String>) -> Self {
+        Self::Final(Status::Rejected, reason, message.into())
+    }
+
+    fn skipped(reason: Reason, message: impl Into<String>) -> Self {
+        Self::Final(Status::Skipped, reason, message.into())
+    }
+}
+
+/// Everything learned on the way, from which the outcome is built.
+struct Trace {
+    conversation_id: Uuid,
+    target: Option<Target>,
+    code_id: Option<Uuid>,
+    code: Option<crate::genesys::models::WrapupCode>,
+    rule: Option<String>,
+    correlation_id: Option<String>,
+    context_id: Option<String>,
+}
+
+impl Trace {
+    /// A Genesys failure: a rejection naming Genesys's own words, or the retry it calls for.
+    /// `not_found` is the reason a 404 means at this step (`None`: Genesys refused the write).
+    fn genesys(&mut self, e: GenesysError, not_found: Option<Reason>) -> Stop {
+        self.correlation_id = e.correlation_id.clone().or(self.correlation_id.take());
+        self.context_id = e.context_id.clone();
+        match (&e.class, not_found) {
+            (ErrorClass::NotFound, Some(reason)) => Stop::rejected(reason, e.to_string()),
+            (ErrorClass::NotFound | ErrorClass::Rejected, _) => {
+                Stop::rejected(Reason::GenesysRejected, e.quoted())
+            }
+            (ErrorClass::Forbidden, _) => Stop::rejected(
+                Reason::Forbidden,
+                format!(
+                    "{}; the OAuth client's role lacks the permission or division for this call",
+                    e.quoted()
+                ),
+            ),
+            (ErrorClass::Transient(kind), _) => {
+                let mut message = e.to_string();
+                if e.write_unknown {
+                    message.push_str("; the write's result is unknown, so the retry re-reads the conversation before writing");
+                }
+                Stop::Retry(Transient {
+                    kind: *kind,
+                    message,
+                    retry_after: e.retry_after,
+                    correlation_id: e.correlation_id,
+                })
+            }
+        }
+    }
+
+    fn outcome(self, status: Status, reason: Option<Reason>, message: Option<String>) -> Outcome {
+        let target = self.target.as_ref();
+        let code = self.code.as_ref();
+        Outcome {
+            status,
+            conversation_id: Some(self.conversation_id.hyphenated().to_string()),
+            participant_id: target.map(|t| t.participant_id.hyphenated().to_string()),
+            communication_id: target.map(|t| t.communication_id.hyphenated().to_string()),
+            wrap_up_code_id: self.code_id.map(|c| c.hyphenated().to_string()),
+            reason,
+            message,
+            rule: self.rule,
+            details: Details {
+                media: target.map(|t| t.media.as_str()),
+                wrap_up_code_name: code.and_then(|c| c.name.clone()),
+                division_id: code.and_then(|c| c.division.as_ref()?.id.clone()),
+                queue_id: target.and_then(|t| t.queue_id.clone()),
+                user_id: target.and_then(|t| t.user_id.clone()),
+                correlation_id: self.correlation_id,
+                context_id: self.context_id,
+            },
+        }
+    }
+}
+
+/// Runs a job to its outcome; `Err` is trouble the platform should retry.
+pub async fn run(
+    orgs: &Orgs,
+    rules: &RuleSet,
+    job: Job<'_>,
+    deadline: Deadline,
+) -> Result<Outcome, Transient> {
+    let (conversation_id, org_id) = match job {
+        Job::Apply(r) => (r.conversation_id, r.org_id),
+        Job::Native(e) => (e.conversation_id, e.org_id),
+    };
+    let mut trace = Trace {
+        conversation_id,
+        target: None,
+        code_id: None,
+        code: None,
+        rule: None,
+        correlation_id: None,
+        context_id: None,
+    };
+    let result = match orgs.client(org_id) {
+        Ok(genesys) => steps(genesys, rules, &job, deadline, &mut trace).await,
+        Err(unknown) => Err(Stop::rejected(
+            Reason::UnknownOrg,
+            format!("Genesys org {} is not in GENESYS_ORG_SECRETS", unknown.0),
+        )),
+    };
+    match result {
+        Ok(status) => Ok(trace.outcome(status, None, None)),
+        Err(Stop::Final(status, reason, message)) => {
+            Ok(trace.outcome(status, Some(reason), Some(message)))
+        }
+        Err(Stop::Retry(t)) => Err(t),
+    }
+}
+
+async fn steps(
+    genesys: &GenesysClient,
+    rules: &RuleSet,
+    job: &Job<'_>,
+    deadline: Deadline,
+    trace: &mut Trace,
+) -> Result<Status, Stop> {
+    // Rules: an event no rule can match costs no Genesys call.
+    let candidates: Vec<&Rule> = match job {
+        Job::Apply(_) => Vec::new(),
+        Job::Native(event) => {
+            let candidates: Vec<&Rule> = rules.candidates(&event.facts).collect();
+            if candidates.is_empty() {
+                return Err(Stop::skipped(
+                    Reason::NoRule,
+                    format!(
+                        "no wrap-up rule matches this {} event",
+                        event.topic.as_str()
+                    ),
+                ));
+            }
+            candidates
+        }
+    };
+
+    // Read.
+    let (conversation, correlation) = genesys
+        .get_conversation(trace.conversation_id, deadline)
+        .await
+        .map_err(|e| trace.genesys(e, Some(Reason::ConversationNotFound)))?;
+    trace.correlation_id = correlation;
+
+    // Target: the named participant (customer.end names the customer: the latest agent then).
+    let (named, session) = match job {
+        Job::Apply(r) => (r.participant_id, None),
+        Job::Native(e) => match e.topic {
+            Topic::CustomerEnd => (None, None),
+            Topic::UserEnd | Topic::Acw => (e.participant_id, e.session_id),
+        },
+    };
+    let target = select_target(&conversation, named, session)
+        .map_err(|r| Stop::rejected(r.reason, r.message))?;
+    trace.target = Some(target.clone());
+
+    // Ended.
+    if !is_ended(&conversation) {
+        return Err(Stop::Retry(Transient {
+            kind: TransientKind::NotEnded,
+            message: format!(
+                "conversation {} has not ended yet (no endTime)",
+                conversation.id
+            ),
+            retry_after: Some(NOT_ENDED_RETRY_AFTER),
+            correlation_id: trace.correlation_id.clone(),
+        }));
+    }
+
+    // Participant conditions: the first candidate rule the participant matches names the code.
+    let want: WrapUp = match job {
+        Job::Apply(r) => r.wrap_up.clone(),
+        Job::Native(event) => {
+            let facts = ParticipantFacts {
+                current_wrap_up_code: target.final_code().map(str::to_owned),
+                attributes: target.attributes.clone(),
+            };
+            let rule = candidates
+                .into_iter()
+                .find(|r| r.matches_participant(&facts))
+                .ok_or_else(|| {
+                    Stop::skipped(
+                        Reason::NoRule,
+                        format!(
+                            "no wrap-up rule matches this {} event and participant {}",
+                            event.topic.as_str(),
+                            target.participant_id
+                        ),
+                    )
+                })?;
+            trace.rule = Some(rule.name.clone());
+            rule.wrap_up()
+        }
+    };
+    trace.code_id = Some(want.code);
+
+    // Code.
+    let code = genesys
+        .get_wrapup_code(want.code, deadline)
+        .await
+        .map_err(|e| trace.genesys(e, Some(Reason::WrapupCodeNotFound)))?;
+    trace.code = Some(code.clone());
+
+    // Division.
+    check_division(&conversation, &code).map_err(|r| Stop::rejected(r.reason, r.message))?;
+
+    // Already applied.
+    if is_already_applied(&target, &want) {
+        return Ok(Status::AlreadyApplied);
+    }
+
+    // The write.
+    let write = Write {
+        media: target.media,
+        conversation_id: trace.conversation_id,
+        participant_id: target.participant_id,
+        communication_id: target.communication_id,
+        body: WrapupInput {
+            code: want.code.hyphenated().to_string(),
+            notes: want.notes,
+            tags: want.tags,
+            ..Default::default()
+        },
+    };
+    trace.correlation_id = send(genesys, &write, deadline)
+        .await
+        .map_err(|e| trace.genesys(e, None))?;
+    Ok(Status::Applied)
+}
+
+/// The only function that changes anything in Genesys.
+async fn send(
+    genesys: &GenesysClient,
+    write: &Write,
+    deadline: Deadline,
+) -> Result<Option<String>, GenesysError> {
+    genesys.send(write, deadline).await
+}

@@ -1,0 +1,162 @@
+//! In-memory Secrets Manager and SQS for the sandbox and the tests.
+
+use crate::queues::{QueueError, Queues};
+use crate::secrets::{SecretError, SecretStore};
+use async_trait::async_trait;
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Secrets by id; counts reads, so tests can prove the cache works.
+#[derive(Default)]
+pub struct MemorySecretStore {
+    secrets: Mutex<HashMap<String, String>>,
+    reads: AtomicUsize,
+}
+
+impl MemorySecretStore {
+    pub fn put(&self, id: &str, value: impl Into<String>) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned(), value.into());
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    /// How many times a secret was fetched (cache misses).
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl SecretStore for MemorySecretStore {
+    async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
+        secrets
+            .get(id)
+            .map(|s| SecretString::from(s.clone()))
+            .ok_or_else(|| SecretError::NotFound { id: id.to_owned() })
+    }
+}
+
+/// What the in-memory queues recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueCall {
+    Send {
+        queue_url: String,
+        body: String,
+        attributes: HashMap<String, String>,
+    },
+    ChangeVisibility {
+        queue_url: String,
+        receipt_handle: String,
+        seconds: i32,
+    },
+}
+
+/// Queues that record every call, and fail on demand as an SQS outage would.
+#[derive(Default)]
+pub struct MemoryQueues {
+    calls: Mutex<Vec<QueueCall>>,
+    failing: Mutex<bool>,
+}
+
+impl MemoryQueues {
+    pub fn calls(&self) -> Vec<QueueCall> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Bodies sent to `queue_url`, in order.
+    pub fn sent_to(&self, queue_url: &str) -> Vec<(String, HashMap<String, String>)> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                QueueCall::Send {
+                    queue_url: q,
+                    body,
+                    attributes,
+                } if q == queue_url => Some((body, attributes)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Visibility timeouts set, by receipt handle.
+    pub fn visibility(&self) -> Vec<(String, i32)> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                QueueCall::ChangeVisibility {
+                    receipt_handle,
+                    seconds,
+                    ..
+                } => Some((receipt_handle, seconds)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = failing;
+    }
+
+    fn check(&self, operation: &'static str, queue: &str) -> Result<(), QueueError> {
+        if *self.failing.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Err(QueueError {
+                operation,
+                queue: queue.to_owned(),
+                reason: "ServiceUnavailable: injected".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Queues for MemoryQueues {
+    async fn send(
+        &self,
+        queue_url: &str,
+        body: &str,
+        attributes: &[(&str, String)],
+    ) -> Result<String, QueueError> {
+        self.check("SendMessage", queue_url)?;
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.push(QueueCall::Send {
+            queue_url: queue_url.to_owned(),
+            body: body.to_owned(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        });
+        Ok(format!("memory-{}", calls.len()))
+    }
+
+    async fn change_visibility(
+        &self,
+        queue_url: &str,
+        receipt_handle: &str,
+        seconds: i32,
+    ) -> Result<(), QueueError> {
+        self.check("ChangeMessageVisibility", queue_url)?;
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(QueueCall::ChangeVisibility {
+                queue_url: queue_url.to_owned(),
+                receipt_handle: receipt_handle.to_owned(),
+                seconds,
+            });
+        Ok(())
+    }
+}
