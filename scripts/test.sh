@@ -21,6 +21,9 @@ done
 export MOTO_ENDPOINT="http://127.0.0.1:$port"
 
 cargo test --lib --bins --tests "$@"
+# The deployed binary (default features) must not carry the sandbox. Built after the tests, so
+# target/debug/genesys-wrapup is again the plain binary.
+scripts/check-artifact.sh
 # The load run (10,000 requests, 10% transient faults, none lost or written twice) doubles as a
 # test in the debug build; the perf bench only means something in release (cargo bench).
 cargo test --bench load "$@"

@@ -113,6 +113,40 @@ pub fn resign_sample(event: &mut Value, now: i64) {
     }
 }
 
+/// Secrets Manager's `GetSecretValue` on loopback, answering from `secrets` (awsJson1.1, as the
+/// AWS SDK speaks it): the deployed code path, `AWS_ENDPOINT_URL_SECRETS_MANAGER` and all, with
+/// the sandbox's secrets.
+pub async fn secrets_manager(secrets: Arc<MemorySecretStore>) -> std::io::Result<LoopbackServer> {
+    serve_loopback(move |req| {
+        let secrets = secrets.clone();
+        async move {
+            let body: Value = serde_json::from_slice(&read_body(req).await).unwrap_or(Value::Null);
+            let id = body["SecretId"].as_str().unwrap_or_default().to_owned();
+            let (status, answer) = match secrets.value(&id) {
+                Some(value) => (200, json!({
+                    "ARN": format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:{id}-AbCdEf"),
+                    "Name": id, "SecretString": value, "VersionId": "v1", "VersionStages": ["AWSCURRENT"]
+                })),
+                None => (400, json!({
+                    "__type": "ResourceNotFoundException",
+                    "message": "Secrets Manager can't find the specified secret."
+                })),
+            };
+            let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(
+                answer.to_string(),
+            )));
+            *response.status_mut() = hyper::StatusCode::from_u16(status)
+                .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
+            );
+            Ok(response)
+        }
+    })
+    .await
+}
+
 /// What a loopback service answers.
 pub type Reply = Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::io::Error>;
 
