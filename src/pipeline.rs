@@ -1,20 +1,24 @@
 //! One request from start to finish, whatever asked for it. Apply requests and Genesys events
 //! go through the same steps in the same order:
 //!
-//! rules (events: drop those the event rules out) → org → read the conversation → pick the
-//! target → ended? → participant conditions (events: pick the rule) → code → division →
-//! already applied? → one [`Write`], sent by [`send`].
+//! rules (events: drop those the event rules out, `acw` by its code too) → org → read the
+//! conversation → pick the target → has the agent's part ended? → participant conditions
+//! (events: pick the rule) → code (by id or name) → division → already applied? → overwrite →
+//! one [`Write`], sent by [`send`].
 //!
 //! Every step either passes what it learned on or stops with a [`Stop`]; the outcome is then
 //! built once, in [`Trace::outcome`], from everything learned so far. No Lambda, no HTTP here.
 
 use crate::clock::Deadline;
 use crate::error::{Transient, TransientKind};
-use crate::genesys::models::WrapupInput;
+use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
 use crate::genesys::{ErrorClass, GenesysClient, GenesysError, Orgs, Write};
-use crate::wrapup::decision::{check_division, is_already_applied, is_ended, select_target};
+use crate::wrapup::decision::{
+    check_division, codes_named, is_already_applied, keep_current, list_codes, select_target,
+    supervisor, unended_leg, ByName, Keep,
+};
 use crate::wrapup::rules::{NativeEvent, ParticipantFacts, Rule, RuleSet, Topic};
-use crate::wrapup::{ApplyRequest, Details, Outcome, Reason, Status, Target, WrapUp};
+use crate::wrapup::{ApplyRequest, CodeRef, Details, Outcome, Reason, Status, Target, WrapUp};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -43,14 +47,26 @@ impl Stop {
     fn skipped(reason: Reason, message: impl Into<String>) -> Self {
         Self::Final(Status::Skipped, reason, message.into())
     }
+
+    /// The agent's part has not ended (or the agent has not chosen yet): retry later.
+    fn not_ended(message: String, correlation_id: Option<String>) -> Self {
+        Self::Retry(Transient {
+            kind: TransientKind::NotEnded,
+            message,
+            retry_after: Some(NOT_ENDED_RETRY_AFTER),
+            correlation_id,
+        })
+    }
 }
 
 /// Everything learned on the way, from which the outcome is built.
 struct Trace {
     conversation_id: Uuid,
     target: Option<Target>,
+    /// The code on the participant before this request: the read's, else an `acw` event's.
+    current_code: Option<String>,
     code_id: Option<Uuid>,
-    code: Option<crate::genesys::models::WrapupCode>,
+    code: Option<WrapupCode>,
     rule: Option<String>,
     correlation_id: Option<String>,
     context_id: Option<String>,
@@ -98,12 +114,13 @@ impl Trace {
             participant_id: target.map(|t| t.participant_id.hyphenated().to_string()),
             communication_id: target.map(|t| t.communication_id.hyphenated().to_string()),
             wrap_up_code_id: self.code_id.map(|c| c.hyphenated().to_string()),
+            wrap_up_code_name: code.and_then(|c| c.name.clone()),
+            current_wrap_up_code: self.current_code,
             reason,
             message,
             rule: self.rule,
             details: Details {
                 media: target.map(|t| t.media.as_str()),
-                wrap_up_code_name: code.and_then(|c| c.name.clone()),
                 division_id: code.and_then(|c| c.division.as_ref()?.id.clone()),
                 queue_id: target.and_then(|t| t.queue_id.clone()),
                 user_id: target.and_then(|t| t.user_id.clone()),
@@ -121,13 +138,18 @@ pub async fn run(
     job: Job<'_>,
     deadline: Deadline,
 ) -> Result<Outcome, Transient> {
-    let (conversation_id, org_id) = match job {
-        Job::Apply(r) => (r.conversation_id, r.org_id),
-        Job::Native(e) => (e.conversation_id, e.org_id),
+    let (conversation_id, org_id, current_code) = match job {
+        Job::Apply(r) => (r.conversation_id, r.org_id, None),
+        Job::Native(e) => (
+            e.conversation_id,
+            e.org_id,
+            e.facts.current_wrap_up_code.clone().flatten(),
+        ),
     };
     let mut trace = Trace {
         conversation_id,
         target: None,
+        current_code,
         code_id: None,
         code: None,
         rule: None,
@@ -190,21 +212,26 @@ async fn steps(
             Topic::UserEnd | Topic::Acw => (e.participant_id, e.session_id),
         },
     };
+    if let (Job::Native(_), Some(pid)) = (job, named) {
+        // A supervisor's own leg ending is no request for a wrap-up.
+        if let Some(why) = supervisor(&conversation, pid) {
+            return Err(Stop::skipped(Reason::NoRule, why));
+        }
+    }
     let target = select_target(&conversation, named, session)
         .map_err(|r| Stop::rejected(r.reason, r.message))?;
+    trace.current_code = target.final_code().map(str::to_owned);
     trace.target = Some(target.clone());
 
-    // Ended.
-    if !is_ended(&conversation) {
-        return Err(Stop::Retry(Transient {
-            kind: TransientKind::NotEnded,
-            message: format!(
-                "conversation {} has not ended yet (no endTime)",
+    // Ended: the agent's part, not the whole conversation.
+    if let Some(leg) = unended_leg(&conversation, &target, named.is_some()) {
+        return Err(Stop::not_ended(
+            format!(
+                "conversation {}: the agent's part has not ended yet: {leg}",
                 conversation.id
             ),
-            retry_after: Some(NOT_ENDED_RETRY_AFTER),
-            correlation_id: trace.correlation_id.clone(),
-        }));
+            trace.correlation_id.clone(),
+        ));
     }
 
     // Participant conditions: the first candidate rule the participant matches names the code.
@@ -232,40 +259,143 @@ async fn steps(
             rule.wrap_up()
         }
     };
-    trace.code_id = Some(want.code);
 
     // Code.
-    let code = genesys
-        .get_wrapup_code(want.code, deadline)
-        .await
-        .map_err(|e| trace.genesys(e, Some(Reason::WrapupCodeNotFound)))?;
+    if let CodeRef::Id(id) = want.code {
+        trace.code_id = Some(id);
+    }
+    let code = resolve_code(genesys, &want.code, &conversation, &target, deadline, trace).await?;
+    let code_id = Uuid::parse_str(code.id.trim()).map_err(|_| {
+        Stop::rejected(
+            Reason::WrapupCodeNotFound,
+            "Genesys returned a wrap-up code id that is not a UUID",
+        )
+    })?;
+    trace.code_id = Some(code_id);
     trace.code = Some(code.clone());
 
     // Division.
     check_division(&conversation, &code).map_err(|r| Stop::rejected(r.reason, r.message))?;
 
     // Already applied.
-    if is_already_applied(&target, &want) {
+    if is_already_applied(&target, code_id, &want) {
         return Ok(Status::AlreadyApplied);
     }
 
-    // The write.
+    // Overwrite: keep what the agent chose, when asked.
+    match keep_current(&target, want.overwrite) {
+        Keep::No => {}
+        Keep::Yes(why) => return Err(Stop::skipped(Reason::CodePresent, why)),
+        Keep::NotYet(why) => return Err(Stop::not_ended(why, trace.correlation_id.clone())),
+    }
+
+    // The write. Replacing a code keeps the agent's notes and tags unless the request has its own.
+    let kept = target
+        .current
+        .as_ref()
+        .filter(|_| target.final_code().is_some());
     let write = Write {
         media: target.media,
         conversation_id: trace.conversation_id,
         participant_id: target.participant_id,
         communication_id: target.communication_id,
         body: WrapupInput {
-            code: want.code.hyphenated().to_string(),
-            notes: want.notes,
-            tags: want.tags,
+            code: code_id.hyphenated().to_string(),
+            notes: want.notes.or_else(|| kept.and_then(|c| c.notes.clone())),
+            tags: want.tags.or_else(|| kept.and_then(|c| c.tags.clone())),
             ..Default::default()
         },
     };
-    trace.correlation_id = send(genesys, &write, deadline)
+    match send(genesys, &write, deadline).await {
+        Ok(correlation) => {
+            trace.correlation_id = correlation;
+            Ok(Status::Applied)
+        }
+        Err(e) => {
+            if matches!(e.class, ErrorClass::Rejected | ErrorClass::NotFound) {
+                // Deleted or moved since it was cached: read it again next time.
+                genesys.forget_code(code_id).await;
+            }
+            Err(trace.genesys(e, None))
+        }
+    }
+}
+
+/// The code a request or rule names: by id (cached), or by name from the org's codes (a name
+/// not found reads them again, at most once a minute); a tie between codes of one name is
+/// broken by the participant's own codes, else refused.
+async fn resolve_code(
+    genesys: &GenesysClient,
+    code: &CodeRef,
+    conversation: &Conversation,
+    target: &Target,
+    deadline: Deadline,
+    trace: &mut Trace,
+) -> Result<WrapupCode, Stop> {
+    let name = match code {
+        CodeRef::Id(id) => {
+            return genesys
+                .get_wrapup_code(*id, deadline)
+                .await
+                .map_err(|e| trace.genesys(e, Some(Reason::WrapupCodeNotFound)))
+        }
+        CodeRef::Name(name) => name,
+    };
+    let mut codes = genesys
+        .all_codes(false, deadline)
         .await
         .map_err(|e| trace.genesys(e, None))?;
-    Ok(Status::Applied)
+    if codes_named(&codes, name, conversation) == ByName::Missing {
+        codes = genesys
+            .all_codes(true, deadline)
+            .await
+            .map_err(|e| trace.genesys(e, None))?;
+    }
+    let tied: Vec<WrapupCode> = match codes_named(&codes, name, conversation) {
+        ByName::Found(code) => return Ok(code.clone()),
+        ByName::Missing => {
+            return Err(Stop::rejected(
+                Reason::WrapupCodeNotFound,
+                format!("no wrap-up code is named {name:?}"),
+            ))
+        }
+        ByName::Elsewhere(codes) => {
+            return Err(Stop::rejected(
+                Reason::DivisionMismatch,
+                format!(
+                    "no wrap-up code named {name:?} is in conversation {}'s divisions or in all divisions; codes of that name: {}",
+                    conversation.id,
+                    list_codes(&codes)
+                ),
+            ))
+        }
+        ByName::Ambiguous(codes) => codes.into_iter().cloned().collect(),
+    };
+    let allowed = match genesys
+        .participant_codes(trace.conversation_id, target.participant_id, deadline)
+        .await
+    {
+        Ok(allowed) => allowed,
+        Err(e) if matches!(e.class, ErrorClass::Transient(_)) => return Err(trace.genesys(e, None)),
+        // Refused or gone: the tie stands.
+        Err(_) => Vec::new(),
+    };
+    let mut left = tied.iter().filter(|c| {
+        allowed
+            .iter()
+            .any(|a| a.id.trim().eq_ignore_ascii_case(c.id.trim()))
+    });
+    match (left.next(), left.next()) {
+        (Some(one), None) => Ok(one.clone()),
+        _ => Err(Stop::rejected(
+            Reason::WrapupCodeAmbiguous,
+            format!(
+                "several wrap-up codes are named {name:?} for conversation {}: {}; name the code by id",
+                conversation.id,
+                list_codes(&tied.iter().collect::<Vec<_>>())
+            ),
+        )),
+    }
 }
 
 /// The only function that changes anything in Genesys.

@@ -397,7 +397,7 @@ async fn wrap_up_rules_come_from_parameter_store() {
     let credentials = json!({"clientId": demo::CLIENT_ID, "clientSecret": demo::CLIENT_SECRET, "environment": "mypurecloud.ie"});
     put_secret(&sm, &genesys_id, &credentials.to_string()).await;
     let parameter = format!("/genesys-wrapup/{suffix}/rules");
-    let rules = json!([{"name": "from-parameter-store", "match": {"topic": "user.end"}, "wrapUpCode": {"id": demo::CODE_CALLBACK}}]);
+    let rules = json!([{"name": "from-parameter-store", "match": {"topic": "acw"}, "wrapUpCode": {"id": demo::CODE_CALLBACK}}]);
     ssm.put_parameter()
         .name(&parameter)
         .value(rules.to_string())
@@ -413,7 +413,7 @@ async fn wrap_up_rules_come_from_parameter_store() {
     let event: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/events/genesys-user-end.json"
+            "/events/genesys-acw.json"
         ))
         .unwrap(),
     )

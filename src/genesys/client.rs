@@ -3,7 +3,7 @@
 //! Genesys API (the token lives in `token.rs`).
 
 use super::error::{Endpoint, ErrorClass, GenesysError};
-use super::models::{Conversation, ErrorBody, WrapupCode};
+use super::models::{Conversation, ErrorBody, WrapupCode, WrapupCodeEntityListing};
 use super::rate_limit::RateLimiter;
 use super::token::CachedToken;
 use super::write::Write;
@@ -21,6 +21,18 @@ use uuid::Uuid;
 
 /// Longest `Retry-After` waited out in place; longer ones go back to the platform at once.
 const MAX_IN_PLACE_WAIT: Duration = Duration::from_secs(10);
+/// Longest wait Genesys may ask for: beyond it a 429 is a quota breach that can last hours,
+/// and the platform's own backoff takes over.
+pub(super) const MAX_ASKED_WAIT: Duration = Duration::from_secs(900);
+/// A 429 that names no wait (`too.many.requests`): one short wait in place, then this.
+const TOO_MANY_IN_PLACE: Duration = Duration::from_secs(1);
+const TOO_MANY_WAIT: Duration = Duration::from_secs(30);
+/// A name no cached code has re-reads every code at most this often per org: a typo storm
+/// must not spend the org's 300 requests per minute.
+const NAME_MISS_REFRESH: Duration = Duration::from_secs(60);
+const CODES_PAGE_SIZE: u32 = 100;
+/// 10,000 codes: far beyond any real org; a bound against a listing that never ends.
+const MAX_CODE_PAGES: u32 = 100;
 /// Backoff before the single in-place retry of a read after 409/5xx or a refused connection.
 const SHORT_BACKOFF: Duration = Duration::from_millis(250);
 /// Time kept back from the deadline to report the outcome.
@@ -45,9 +57,18 @@ pub struct GenesysClient {
     pub(super) token: tokio::sync::Mutex<Option<CachedToken>>,
     pub(super) generation: AtomicU64,
     codes: std::sync::Mutex<HashMap<Uuid, (WrapupCode, SystemTime)>>,
+    /// Every code of the org, for names: Genesys's `name` filter is undocumented, so names are
+    /// matched locally. Loaded once per code TTL; the lock makes concurrent messages share a load.
+    index: tokio::sync::Mutex<CodeIndex>,
     limiter: RateLimiter,
     /// Calls by endpoint and status, for the invocation's metrics.
     pub(super) stats: Arc<CallStats>,
+}
+
+#[derive(Default)]
+struct CodeIndex {
+    codes: Arc<Vec<WrapupCode>>,
+    loaded_at: Option<SystemTime>,
 }
 
 /// Builds the process's one HTTP client: rustls, connection reuse, and no redirects (a
@@ -83,6 +104,7 @@ impl GenesysClient {
             token: tokio::sync::Mutex::new(None),
             generation: AtomicU64::new(0),
             codes: std::sync::Mutex::new(HashMap::new()),
+            index: tokio::sync::Mutex::new(CodeIndex::default()),
             limiter,
             stats: shared.stats,
         }
@@ -100,6 +122,7 @@ impl GenesysClient {
                 Endpoint::GetConversation,
                 Method::GET,
                 &["api", "v2", "conversations", &id],
+                &[],
                 None,
                 deadline,
             )
@@ -131,6 +154,7 @@ impl GenesysClient {
                 Endpoint::GetWrapupCode,
                 Method::GET,
                 &["api", "v2", "routing", "wrapupcodes", &text],
+                &[],
                 None,
                 deadline,
             )
@@ -141,6 +165,97 @@ impl GenesysClient {
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, (code.clone(), now));
         Ok(code)
+    }
+
+    /// Every wrap-up code of the org (`GET /api/v2/routing/wrapupcodes`, every page), cached for
+    /// the code TTL. `after_miss`: a name was not in the cached codes; they are read again
+    /// unless that happened in the last minute.
+    pub async fn all_codes(
+        &self,
+        after_miss: bool,
+        deadline: Deadline,
+    ) -> Result<Arc<Vec<WrapupCode>>, GenesysError> {
+        let mut index = self.index.lock().await;
+        let now = self.clock.now();
+        let age = index
+            .loaded_at
+            .map(|at| now.duration_since(at).unwrap_or(Duration::ZERO));
+        let stale = age.is_none_or(|age| {
+            age >= self.config.code_cache_ttl || (after_miss && age >= NAME_MISS_REFRESH)
+        });
+        if stale {
+            index.codes = Arc::new(self.list_codes(deadline).await?);
+            index.loaded_at = Some(now);
+        }
+        Ok(index.codes.clone())
+    }
+
+    async fn list_codes(&self, deadline: Deadline) -> Result<Vec<WrapupCode>, GenesysError> {
+        let mut codes = Vec::new();
+        let page_size = CODES_PAGE_SIZE.to_string();
+        for page in 1..=MAX_CODE_PAGES {
+            let number = page.to_string();
+            let answer = self
+                .call(
+                    Endpoint::ListWrapupCodes,
+                    Method::GET,
+                    &["api", "v2", "routing", "wrapupcodes"],
+                    &[("pageSize", &page_size), ("pageNumber", &number)],
+                    None,
+                    deadline,
+                )
+                .await?;
+            let listing: WrapupCodeEntityListing = parse_json(Endpoint::ListWrapupCodes, &answer)?;
+            let last = listing.entities.len() < CODES_PAGE_SIZE as usize
+                || listing.page_count.is_some_and(|count| page >= count);
+            codes.extend(listing.entities);
+            if last {
+                break;
+            }
+        }
+        Ok(codes)
+    }
+
+    /// The codes this participant may use (`GET .../participants/{pid}/wrapupcodes`), to break
+    /// a tie between codes of one name.
+    pub async fn participant_codes(
+        &self,
+        conversation: Uuid,
+        participant: Uuid,
+        deadline: Deadline,
+    ) -> Result<Vec<WrapupCode>, GenesysError> {
+        let (c, p) = (
+            conversation.hyphenated().to_string(),
+            participant.hyphenated().to_string(),
+        );
+        let answer = self
+            .call(
+                Endpoint::GetParticipantWrapupCodes,
+                Method::GET,
+                &[
+                    "api",
+                    "v2",
+                    "conversations",
+                    &c,
+                    "participants",
+                    &p,
+                    "wrapupcodes",
+                ],
+                &[],
+                None,
+                deadline,
+            )
+            .await?;
+        parse_json(Endpoint::GetParticipantWrapupCodes, &answer)
+    }
+
+    /// Forgets a code Genesys refused: the next request reads it (and the names) again.
+    pub async fn forget_code(&self, id: Uuid) {
+        self.codes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        self.index.lock().await.loaded_at = None;
     }
 
     /// Sends the write; returns Genesys's correlation id.
@@ -163,6 +278,7 @@ impl GenesysClient {
                 Endpoint::PostWrapup,
                 Method::POST,
                 &segments,
+                &[],
                 Some(bytes::Bytes::from(body)),
                 deadline,
             )
@@ -175,6 +291,7 @@ impl GenesysClient {
         endpoint: Endpoint,
         method: Method,
         segments: &[&str],
+        query: &[(&str, &str)],
         body: Option<bytes::Bytes>,
         deadline: Deadline,
     ) -> Result<Answer, GenesysError> {
@@ -183,7 +300,10 @@ impl GenesysClient {
         let mut retried = false;
         loop {
             let bearer = self.bearer(deadline).await?;
-            let url = build_url(&bearer.api_base, segments);
+            let mut url = build_url(&bearer.api_base, segments);
+            if !query.is_empty() {
+                url.query_pairs_mut().extend_pairs(query);
+            }
             self.take_rate_token(endpoint, deadline).await?;
             let budget = self.call_budget(endpoint, deadline)?;
             let mut request = self
@@ -240,7 +360,9 @@ impl GenesysClient {
             let err = api_error(endpoint, status, &bytes, correlation_id, retry_after);
             if !retried {
                 let wait = match status.as_u16() {
-                    429 => retry_after.filter(|w| *w <= MAX_IN_PLACE_WAIT),
+                    // A 429 was not processed: waiting in place is safe even for a write.
+                    429 => Some(retry_after.unwrap_or(TOO_MANY_IN_PLACE))
+                        .filter(|w| *w <= MAX_IN_PLACE_WAIT),
                     // A write that got 409/5xx may have been applied: the next attempt re-reads first.
                     409 | 500..=599 if !is_write => Some(SHORT_BACKOFF),
                     _ => None,
@@ -353,7 +475,7 @@ pub(crate) fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<
         .trim()
         .parse::<u64>()
         .ok()
-        .map(Duration::from_secs)
+        .map(|s| Duration::from_secs(s).min(MAX_ASKED_WAIT))
 }
 
 fn parse_json<T: for<'de> serde::Deserialize<'de>>(
@@ -435,7 +557,8 @@ fn api_error(
         message: message.chars().take(1_000).collect(),
         correlation_id,
         context_id: parsed.context_id,
-        retry_after,
+        // `too.many.requests` names no wait: back off on our own.
+        retry_after: retry_after.or((code == 429).then_some(TOO_MANY_WAIT)),
         // A write answered with 5xx may still have been applied.
         write_unknown: endpoint == Endpoint::PostWrapup && code >= 500,
     }

@@ -9,6 +9,8 @@ pub enum Endpoint {
     Token,
     GetConversation,
     GetWrapupCode,
+    ListWrapupCodes,
+    GetParticipantWrapupCodes,
     PostWrapup,
 }
 
@@ -18,6 +20,8 @@ impl Endpoint {
             Self::Token => "oauth_token",
             Self::GetConversation => "get_conversation",
             Self::GetWrapupCode => "get_wrapup_code",
+            Self::ListWrapupCodes => "list_wrapup_codes",
+            Self::GetParticipantWrapupCodes => "get_participant_wrapup_codes",
             Self::PostWrapup => "post_wrapup",
         }
     }

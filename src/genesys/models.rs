@@ -44,9 +44,18 @@ pub struct Participant {
     #[serde(default)]
     pub end_time: Option<String>,
     #[serde(default)]
+    pub connected_time: Option<String>,
+    #[serde(default)]
     pub purpose: Option<String>,
     #[serde(default)]
     pub user_id: Option<String>,
+    /// Set on a supervisor's participant: whom it monitors, coaches or barges in on.
+    #[serde(default)]
+    pub monitored_participant_id: Option<String>,
+    #[serde(default)]
+    pub coached_participant_id: Option<String>,
+    #[serde(default)]
+    pub barged_participant_id: Option<String>,
     #[serde(default)]
     pub queue_id: Option<String>,
     #[serde(default)]
@@ -130,7 +139,7 @@ pub struct Wrapup {
     pub provisional: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WrapupCode {
     pub id: String,
@@ -138,6 +147,20 @@ pub struct WrapupCode {
     pub name: Option<String>,
     #[serde(default)]
     pub division: Option<DivisionRef>,
+}
+
+/// A page of `GET /api/v2/routing/wrapupcodes`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WrapupCodeEntityListing {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub entities: Vec<WrapupCode>,
+    #[serde(default)]
+    pub page_number: Option<u32>,
+    #[serde(default)]
+    pub page_count: Option<u32>,
+    #[serde(default)]
+    pub total: Option<u64>,
 }
 
 /// Body of the media-specific `.../communications/{id}/wrapup` POST.

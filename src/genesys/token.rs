@@ -2,7 +2,9 @@
 //! message of a batch, renewed after a 401, and fetched again with a re-read secret when the
 //! login host refuses the client (a rotated client secret).
 
-use super::client::{build_url, header, parse_retry_after, transport_error, GenesysClient};
+use super::client::{
+    build_url, header, parse_retry_after, transport_error, GenesysClient, MAX_ASKED_WAIT,
+};
 use super::error::{Endpoint, ErrorClass, GenesysError};
 use super::models::{TokenErrorBody, TokenResponse};
 use crate::clock::Deadline;
@@ -19,6 +21,8 @@ use std::time::{Duration, SystemTime};
 const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 /// Genesys's default token lifetime, when the response does not say.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);
+/// The wait after a throttled token request whose message names none.
+const THROTTLED_WAIT: Duration = Duration::from_secs(60);
 
 pub(super) struct CachedToken {
     /// `Bearer <token>`, built once per token and marked sensitive (never printed by `Debug`).
@@ -176,6 +180,8 @@ impl GenesysClient {
 }
 
 /// Every failure of the token endpoint is transient: the event waits for a fixed deployment.
+/// Its throttling is a 400 `invalid_request` "rate limit exceeded" (never a 429): that is
+/// `rate_limited`, with the wait the message names (else a minute), not bad credentials.
 fn token_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> GenesysError {
     let body: TokenErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let error = body.error.unwrap_or_else(|| "unknown_error".into());
@@ -183,23 +189,87 @@ fn token_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -
         .error_description
         .or(body.description)
         .unwrap_or_default();
+    let throttled = status == StatusCode::TOO_MANY_REQUESTS
+        || description.to_ascii_lowercase().contains("rate limit");
+    let (kind, wait) = if throttled {
+        let named = first_number(&description).map(Duration::from_secs);
+        let wait = retry_after.or(named).unwrap_or(THROTTLED_WAIT);
+        (TransientKind::RateLimited, Some(wait.min(MAX_ASKED_WAIT)))
+    } else {
+        (TransientKind::Credentials, retry_after)
+    };
+    let message = format!(
+        "token endpoint answered {}: {error} {description}",
+        status.as_u16()
+    );
     let mut err = GenesysError::transient(
         Endpoint::Token,
-        TransientKind::Credentials,
-        format!(
-            "token endpoint answered {}: {error} {description}",
-            status.as_u16()
-        )
-        .trim_end()
-        .to_owned(),
+        kind,
+        message.trim_end().chars().take(500).collect::<String>(),
     );
     err.status = Some(status.as_u16());
     err.code = Some(error);
-    err.retry_after = retry_after;
+    err.retry_after = wait;
     err
 }
 
-pub(super) fn credentials_error(mut e: GenesysError) -> GenesysError {
+/// The first whole number in `text` ("rate limit exceeded; retry after 37 seconds" → 37).
+fn first_number(text: &str) -> Option<u64> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|part| !part.is_empty())
+        .and_then(|n| n.parse().ok())
+}
+
+fn credentials_error(mut e: GenesysError) -> GenesysError {
     e.class = ErrorClass::Transient(TransientKind::Credentials);
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(status: u16, body: &str, retry_after: Option<u64>) -> GenesysError {
+        token_error(
+            StatusCode::from_u16(status).unwrap(),
+            body.as_bytes(),
+            retry_after.map(Duration::from_secs),
+        )
+    }
+
+    #[test]
+    fn token_throttling_is_rate_limited_with_a_wait_and_bad_clients_are_credentials() {
+        let e = classify(
+            400,
+            r#"{"error":"invalid_request","description":"rate limit exceeded; retry after 37 seconds"}"#,
+            None,
+        );
+        assert_eq!(e.class, ErrorClass::Transient(TransientKind::RateLimited));
+        assert_eq!(e.retry_after, Some(Duration::from_secs(37)));
+        let e = classify(
+            400,
+            r#"{"error":"invalid_request","error_description":"Rate limit exceeded"}"#,
+            None,
+        );
+        assert_eq!(e.retry_after, Some(THROTTLED_WAIT));
+        let e = classify(
+            400,
+            r#"{"error":"invalid_request","description":"rate limit exceeded; wait 86400 s"}"#,
+            None,
+        );
+        assert_eq!(e.retry_after, Some(MAX_ASKED_WAIT), "capped");
+        let e = classify(
+            400,
+            r#"{"error":"invalid_client","description":"authentication failed"}"#,
+            None,
+        );
+        assert_eq!(e.class, ErrorClass::Transient(TransientKind::Credentials));
+        let e = classify(
+            400,
+            r#"{"error":"invalid_request","description":"grant_type missing"}"#,
+            None,
+        );
+        assert_eq!(e.class, ErrorClass::Transient(TransientKind::Credentials));
+        assert_eq!(first_number("no digits"), None);
+    }
 }

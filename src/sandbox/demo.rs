@@ -22,6 +22,14 @@ pub const CODE_SALE: &str = "c0de0000-0000-4000-8000-000000000001";
 pub const CODE_CALLBACK: &str = "c0de0000-0000-4000-8000-000000000002";
 /// "Support escalation", division Support only.
 pub const CODE_SUPPORT: &str = "c0de0000-0000-4000-8000-000000000003";
+/// "Sale completed" again, division Support: by name, a Sales conversation gets `CODE_SALE`.
+pub const CODE_SALE_SUPPORT: &str = "c0de0000-0000-4000-8000-000000000004";
+/// Two codes named "Escalated", both division Sales; the Sales queue offers only the first.
+pub const CODE_ESCALATED: &str = "c0de0000-0000-4000-8000-000000000005";
+pub const CODE_ESCALATED_TWIN: &str = "c0de0000-0000-4000-8000-000000000006";
+/// "Follow-up" for every division, and "Follow-up" in division Sales (which wins there).
+pub const CODE_FOLLOW_UP_ALL: &str = "c0de0000-0000-4000-8000-000000000007";
+pub const CODE_FOLLOW_UP_SALES: &str = "c0de0000-0000-4000-8000-000000000008";
 
 /// Ended voice call, agent in after-call work: `events/eventbridge-custom.json`.
 pub const CONV_CALL: &str = "c0000000-0000-4000-8000-000000000001";
@@ -39,8 +47,18 @@ pub const CONV_TRANSFER: &str = "c0000000-0000-4000-8000-000000000006";
 pub const CONV_ABANDONED: &str = "c0000000-0000-4000-8000-000000000007";
 /// Ended direct call.
 pub const CONV_DIRECT: &str = "c0000000-0000-4000-8000-000000000008";
-/// Ended Sales-queue call, agent in after-call work: `events/genesys-user-end.json`.
+/// Ended Sales-queue call, agent in after-call work: `events/genesys-user-end-skipped.json`.
 pub const CONV_NATIVE: &str = "c0000000-0000-4000-8000-000000000009";
+/// Agent in after-call work while the customer is still connected (a survey flow): the
+/// conversation has no `endTime`, the agent's part has ended.
+pub const CONV_SURVEY: &str = "c0000000-0000-4000-8000-000000000010";
+/// Transferred: the first agent in after-call work, the second still connected.
+pub const CONV_TRANSFER_LIVE: &str = "c0000000-0000-4000-8000-000000000011";
+/// Ended call on which a supervisor, who joined later, monitored the agent.
+pub const CONV_MONITORED: &str = "c0000000-0000-4000-8000-000000000012";
+/// Ended Sales-queue call whose agent finished after-call work without a code:
+/// `events/genesys-acw.json`.
+pub const CONV_ACW_DONE: &str = "c0000000-0000-4000-8000-000000000013";
 
 /// Conversation `n`'s id: `c0000000-0000-4000-8000-<n, 12 digits>`.
 pub fn conversation_id(n: u32) -> String {
@@ -58,6 +76,7 @@ pub fn communication(conversation: u32, k: u8) -> String {
 }
 
 pub const AGENT_USER: &str = "05e70000-0000-4000-8000-000000000001";
+pub const SUPERVISOR_USER: &str = "05e70000-0000-4000-8000-000000000003";
 pub const SECOND_AGENT_USER: &str = "05e70000-0000-4000-8000-000000000002";
 
 fn time(minute: u32) -> String {
@@ -233,22 +252,100 @@ pub fn org() -> OrgData {
         conversation(7, "calls", Some(3), &[], "agent"),
         conversation(8, "calls", Some(4), &[agent(0, Some(4), None)], "user"),
         ended_call(9),
-    ];
-    let codes = [
-        code(CODE_SALE, "Sale completed", Some((DIVISION_SALES, "Sales"))),
-        code(CODE_CALLBACK, "Call back later", None),
-        code(
-            CODE_SUPPORT,
-            "Support escalation",
-            Some((DIVISION_SUPPORT, "Support")),
+        customer_still_connected(conversation(
+            10,
+            "calls",
+            Some(7),
+            &[agent(1, Some(7), Some("pending"))],
+            "agent",
+        )),
+        conversation(
+            11,
+            "calls",
+            None,
+            &[
+                agent(1, Some(10), Some("pending")),
+                Agent {
+                    user: SECOND_AGENT_USER,
+                    ..agent(10, None, None)
+                },
+            ],
+            "agent",
         ),
+        monitored(conversation(
+            12,
+            "calls",
+            Some(7),
+            &[
+                agent(1, Some(7), Some("pending")),
+                Agent {
+                    user: SUPERVISOR_USER,
+                    ..agent(3, Some(7), None)
+                },
+            ],
+            "agent",
+        )),
+        conversation(
+            13,
+            "calls",
+            Some(7),
+            &[agent(1, Some(7), Some("complete"))],
+            "agent",
+        ),
+    ];
+    let sales = Some((DIVISION_SALES, "Sales"));
+    let support = Some((DIVISION_SUPPORT, "Support"));
+    let codes = [
+        code(CODE_SALE, "Sale completed", sales),
+        code(CODE_CALLBACK, "Call back later", None),
+        code(CODE_SUPPORT, "Support escalation", support),
+        code(CODE_SALE_SUPPORT, "Sale completed", support),
+        code(CODE_ESCALATED, "Escalated", sales),
+        code(CODE_ESCALATED_TWIN, "Escalated", sales),
+        code(CODE_FOLLOW_UP_ALL, "Follow-up", None),
+        code(CODE_FOLLOW_UP_SALES, "Follow-up", sales),
+    ];
+    let sales_queue_codes = [
+        CODE_SALE,
+        CODE_CALLBACK,
+        CODE_ESCALATED,
+        CODE_FOLLOW_UP_SALES,
     ];
     OrgData {
         client_id: CLIENT_ID.to_owned(),
         client_secret: CLIENT_SECRET.to_owned(),
         conversations: key_by_id(conversations),
         wrapup_codes: key_by_id(codes),
+        queue_codes: HashMap::from([(
+            QUEUE_SALES.to_owned(),
+            sales_queue_codes.map(str::to_owned).to_vec(),
+        )]),
     }
+}
+
+/// The customer's leg goes on (a survey flow): neither the conversation nor the customer has
+/// ended, though the agent has.
+fn customer_still_connected(mut conversation: Value) -> Value {
+    conversation["endTime"] = Value::Null;
+    let customer = &mut conversation["participants"][0];
+    customer["endTime"] = Value::Null;
+    customer["calls"][0]["state"] = json!("connected");
+    customer["calls"][0]["disconnectedTime"] = Value::Null;
+    customer["calls"][0]["disconnectType"] = Value::Null;
+    conversation
+}
+
+/// The second agent participant is a supervisor monitoring the first, as Genesys shows one.
+fn monitored(mut conversation: Value) -> Value {
+    let agent = conversation["participants"][1]["id"].clone();
+    let supervisor = &mut conversation["participants"][2];
+    supervisor["monitoredParticipantId"] = agent;
+    supervisor["wrapupRequired"] = json!(false);
+    supervisor["queueId"] = Value::Null;
+    supervisor["queueName"] = Value::Null;
+    supervisor["name"] = json!("Demo Supervisor");
+    supervisor["startAcwTime"] = Value::Null;
+    conversation
 }
 
 fn key_by_id(values: impl IntoIterator<Item = Value>) -> HashMap<String, Value> {

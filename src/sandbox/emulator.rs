@@ -18,6 +18,8 @@ pub enum Route {
     Token,
     GetConversation,
     GetWrapupCode,
+    ListWrapupCodes,
+    ParticipantWrapupCodes,
     PostWrapup,
     Other,
 }
@@ -74,6 +76,8 @@ pub struct OrgData {
     pub client_secret: String,
     pub conversations: HashMap<String, Value>,
     pub wrapup_codes: HashMap<String, Value>,
+    /// The codes each queue offers its agents (`.../participants/{pid}/wrapupcodes`).
+    pub queue_codes: HashMap<String, Vec<String>>,
 }
 
 #[derive(Default)]
@@ -88,6 +92,12 @@ struct State {
     in_flight: usize,
     max_in_flight: usize,
     random_faults: Option<RandomFaults>,
+    /// Token requests allowed per minute; beyond, Genesys's throttling answer.
+    token_rate_limit: Option<usize>,
+    token_requests: Vec<std::time::Instant>,
+    /// Genesys does not document whether a wrap-up is accepted once after-call work has ended:
+    /// both worlds exist here. `true` (the default) accepts it.
+    writes_after_acw: bool,
 }
 
 /// Transient faults at a fixed rate, from a seeded generator so runs repeat.
@@ -116,7 +126,7 @@ impl RandomFaults {
             message: "injected".into(),
             retry_after: None,
         };
-        Some(match (route, self.next() % 3) {
+        Some(match (route, self.next() % 4) {
             // A write that lands although its answer is lost: the hardest case for idempotency.
             (Route::PostWrapup, 0) => FaultKind::ApplyThenStatus(503),
             (_, 1) => FaultKind::Status {
@@ -124,6 +134,13 @@ impl RandomFaults {
                 code: "too.many.requests.retry.after".into(),
                 message: "injected".into(),
                 retry_after: Some(1),
+            },
+            // A 429 that names no wait.
+            (_, 2) => FaultKind::Status {
+                status: 429,
+                code: "too.many.requests".into(),
+                message: "injected".into(),
+                retry_after: None,
             },
             _ => unavailable,
         })
@@ -141,6 +158,7 @@ impl Emulator {
         let state = Arc::new(Mutex::new(State {
             org,
             token_lifetime: 86_400,
+            writes_after_acw: true,
             ..State::default()
         }));
         let shared = state.clone();
@@ -220,6 +238,22 @@ impl Emulator {
         });
     }
 
+    /// Throttles the token endpoint as Genesys does: beyond `per_minute` requests, a 400
+    /// `invalid_request` "rate limit exceeded" (never a 429).
+    pub fn set_token_rate_limit(&self, per_minute: Option<usize>) {
+        self.with(|s| s.token_rate_limit = per_minute);
+    }
+
+    /// The world where Genesys refuses a wrap-up once after-call work has ended.
+    pub fn refuse_writes_after_acw(&self) {
+        self.with(|s| s.writes_after_acw = false);
+    }
+
+    pub fn put_wrapup_code(&self, code: Value) {
+        let id = code["id"].as_str().unwrap_or_default().to_owned();
+        self.with(|s| s.org.wrapup_codes.insert(id, code));
+    }
+
     /// The most requests the emulator was serving at once.
     pub fn max_in_flight(&self) -> usize {
         self.with(|s| s.max_in_flight)
@@ -254,6 +288,7 @@ type Reply = Result<Response<Full<Bytes>>, std::io::Error>;
 async fn serve(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Reply {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
     let headers = req.headers().clone();
     let body = super::read_body(req).await;
     let route = route_of(&method, &path);
@@ -307,7 +342,7 @@ async fn serve(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Reply {
             (status, r)
         }
         Some(FaultKind::ApplyThenStatus(status)) => {
-            let (applied, _) = handle(&state, route, &method, &path, &headers, &body);
+            let (applied, _) = handle(&state, route, &path, &query, &headers, &body);
             if applied >= 300 {
                 (applied, text(applied, ""))
             } else {
@@ -321,11 +356,11 @@ async fn serve(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Reply {
             }
         }
         Some(FaultKind::ApplyThenReset) => {
-            let (applied, _) = handle(&state, route, &method, &path, &headers, &body);
+            let (applied, _) = handle(&state, route, &path, &query, &headers, &body);
             log(&state, route, &method, &path, applied);
             return Err(std::io::Error::other("reset after write"));
         }
-        None => handle(&state, route, &method, &path, &headers, &body),
+        None => handle(&state, route, &path, &query, &headers, &body),
     };
     log(&state, route, &method, &path, status);
     let mut response = response;
@@ -363,7 +398,11 @@ fn route_of(method: &str, path: &str) -> Route {
     match (method, segments.as_slice()) {
         ("POST", ["oauth", "token"]) => Route::Token,
         ("GET", ["api", "v2", "conversations", _]) => Route::GetConversation,
+        ("GET", ["api", "v2", "routing", "wrapupcodes"]) => Route::ListWrapupCodes,
         ("GET", ["api", "v2", "routing", "wrapupcodes", _]) => Route::GetWrapupCode,
+        ("GET", ["api", "v2", "conversations", _, "participants", _, "wrapupcodes"]) => {
+            Route::ParticipantWrapupCodes
+        }
         (
             "POST",
             ["api", "v2", "conversations", _, _, "participants", _, "communications", _, "wrapup"],
@@ -375,8 +414,8 @@ fn route_of(method: &str, path: &str) -> Route {
 fn handle(
     state: &Mutex<State>,
     route: Route,
-    _method: &str,
     path: &str,
+    query: &str,
     headers: &hyper::HeaderMap,
     body: &Bytes,
 ) -> (u16, Response<Full<Bytes>>) {
@@ -418,6 +457,10 @@ fn handle(
                 genesys_error(404, "not.found", "wrapup code not found"),
             ),
         },
+        (Route::ListWrapupCodes, _) => list_codes(&s, query),
+        (Route::ParticipantWrapupCodes, [_, _, _, cid, _, pid, _]) => {
+            participant_codes(&s, cid, pid)
+        }
         (Route::PostWrapup, [_, _, _, media, cid, _, pid, _, comm, _]) => {
             post_wrapup(&mut s, media, cid, pid, comm, body)
         }
@@ -428,7 +471,85 @@ fn handle(
     }
 }
 
+/// `GET /api/v2/routing/wrapupcodes?pageSize&pageNumber`: a `WrapupCodeEntityListing`, by name
+/// as Genesys sorts it by default. The `name` filter's semantics are undocumented: ignored here.
+fn list_codes(s: &State, query: &str) -> (u16, Response<Full<Bytes>>) {
+    let param = |name: &str, default: usize| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let (size, number) = (
+        param("pageSize", 25).clamp(1, 500),
+        param("pageNumber", 1).max(1),
+    );
+    let mut codes: Vec<&Value> = s.org.wrapup_codes.values().collect();
+    codes.sort_by_key(|c| {
+        (
+            c["name"].as_str().unwrap_or("").to_owned(),
+            c["id"].to_string(),
+        )
+    });
+    let total = codes.len();
+    let page: Vec<&Value> = codes
+        .into_iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .collect();
+    let page_count = total.div_ceil(size);
+    let uri = |n: usize| format!("/api/v2/routing/wrapupcodes?pageSize={size}&pageNumber={n}");
+    reply(
+        200,
+        json!({
+            "entities": page, "pageSize": size, "pageNumber": number, "total": total,
+            "pageCount": page_count, "firstUri": uri(1), "selfUri": uri(number), "lastUri": uri(page_count.max(1)),
+            "nextUri": (number < page_count).then(|| uri(number + 1)),
+            "previousUri": (number > 1).then(|| uri(number - 1)),
+        }),
+    )
+}
+
+/// `GET /api/v2/conversations/{cid}/participants/{pid}/wrapupcodes`: the codes of the
+/// participant's queue (a bare array of `WrapupCode`).
+fn participant_codes(s: &State, cid: &str, pid: &str) -> (u16, Response<Full<Bytes>>) {
+    let participant = s
+        .org
+        .conversations
+        .get(cid)
+        .and_then(|c| c["participants"].as_array())
+        .and_then(|ps| ps.iter().find(|p| p["id"].as_str() == Some(pid)));
+    let Some(participant) = participant else {
+        return reply(
+            404,
+            genesys_error(404, "not.found", "The requested resource was not found."),
+        );
+    };
+    let codes: Vec<Value> = participant["queueId"]
+        .as_str()
+        .and_then(|q| s.org.queue_codes.get(q))
+        .into_iter()
+        .flatten()
+        .filter_map(|id| s.org.wrapup_codes.get(id).cloned())
+        .collect();
+    reply(200, Value::Array(codes))
+}
+
 fn token(s: &mut State, headers: &hyper::HeaderMap, body: &Bytes) -> (u16, Response<Full<Bytes>>) {
+    if let Some(limit) = s.token_rate_limit {
+        let now = std::time::Instant::now();
+        s.token_requests
+            .retain(|at| now.duration_since(*at) < Duration::from_secs(60));
+        if s.token_requests.len() >= limit {
+            return reply(
+                400,
+                json!({"error": "invalid_request", "description": "rate limit exceeded; try again later", "error_description": "rate limit exceeded; try again later"}),
+            );
+        }
+        s.token_requests.push(now);
+    }
     let credentials = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -514,6 +635,7 @@ fn post_wrapup(
             genesys_error(400, "bad.request", "Invalid wrap-up code"),
         );
     };
+    let writes_after_acw = s.writes_after_acw;
     let Some(conversation) = s.org.conversations.get_mut(cid) else {
         return not_found();
     };
@@ -548,6 +670,20 @@ fn post_wrapup(
     else {
         return not_found();
     };
+    let acw_over = matches!(
+        communication["afterCallWork"]["state"].as_str(),
+        Some("complete" | "skipped")
+    );
+    if acw_over && !writes_after_acw {
+        return reply(
+            400,
+            genesys_error(
+                400,
+                "bad.request",
+                "The wrap-up can no longer be changed: after-call work has ended.",
+            ),
+        );
+    }
     communication["wrapup"] = wrapup.clone();
     if communication["afterCallWork"]["state"] == "pending" {
         communication["afterCallWork"]["state"] = json!("complete");

@@ -72,7 +72,16 @@ pub fn outcome_event(outcome: &Outcome, ctx: EventContext<'_>) -> Event {
     );
     put(&mut e, "mediaType", d.media);
     put(&mut e, "wrapUpCodeId", outcome.wrap_up_code_id.as_deref());
-    put(&mut e, "wrapUpCodeName", d.wrap_up_code_name.as_deref());
+    put(
+        &mut e,
+        "wrapUpCodeName",
+        outcome.wrap_up_code_name.as_deref(),
+    );
+    put(
+        &mut e,
+        "currentWrapUpCode",
+        outcome.current_wrap_up_code.as_deref(),
+    );
     put(&mut e, "divisionId", d.division_id.as_deref());
     put(&mut e, "queueId", d.queue_id.as_deref());
     put(&mut e, "userId", d.user_id.as_deref());

@@ -62,10 +62,14 @@ pub(crate) fn native(event: &Value, trigger: Trigger) -> Unit {
         facts: EventFacts {
             topic: Some(topic.as_str()),
             queue_id: text("queueId"),
+            user_id: text("userId"),
             division_id: text("divisionId"),
             media_type: text("mediaType"),
             direction: text("direction"),
             disconnect_type: text("disconnectType"),
+            // `acw` carries the code now on the communication (none: absent or empty).
+            current_wrap_up_code: (topic == Topic::Acw)
+                .then(|| text("wrapupCode").filter(|c| !c.trim().is_empty())),
         },
     }))
 }

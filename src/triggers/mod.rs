@@ -92,7 +92,7 @@ impl Unit {
     /// The code an apply request names (rules name theirs later), for telemetry.
     pub(crate) fn requested_code(&self) -> Option<uuid::Uuid> {
         match &self.work {
-            Work::Apply(r) => Some(r.wrap_up.code),
+            Work::Apply(r) => r.wrap_up.code.id(),
             Work::Native(_) | Work::Done(_) => None,
         }
     }

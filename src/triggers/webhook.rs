@@ -8,7 +8,7 @@ use super::{Trigger, Unit};
 use crate::clock::Clock;
 use crate::error::{Transient, TransientKind};
 use crate::secrets::{Attempt, SecretCache, WebhookKeys};
-use crate::wrapup::{ApplyRequest, Outcome, Reason, Status};
+use crate::wrapup::{ApplyRequest, CodeRef, Outcome, Reason, Status};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{header, HeaderValue, Method};
@@ -138,10 +138,13 @@ pub(crate) fn queued(
     match sent {
         Ok(message_id) => {
             tracing::info!(event = "queued", conversation_id = %conversation_id, message_id = %message_id, "webhook request queued");
-            let queued = json!({
-                "status": "queued", "conversationId": conversation_id,
-                "wrapUpCodeId": request.wrap_up.code.hyphenated().to_string(), "messageId": message_id
+            let mut queued = json!({
+                "status": "queued", "conversationId": conversation_id, "messageId": message_id
             });
+            match &request.wrap_up.code {
+                CodeRef::Id(id) => queued["wrapUpCodeId"] = json!(id.hyphenated().to_string()),
+                CodeRef::Name(name) => queued["wrapUpCodeName"] = json!(name),
+            }
             json_response(202, &queued, None)
         }
         Err(e) => {

@@ -33,7 +33,9 @@ pub enum Reason {
     Forbidden,
     GenesysRejected,
     UnknownOrg,
+    WrapupCodeAmbiguous,
     NoRule,
+    CodePresent,
 }
 
 impl Reason {
@@ -47,7 +49,9 @@ impl Reason {
             Self::Forbidden => "forbidden",
             Self::GenesysRejected => "genesys_rejected",
             Self::UnknownOrg => "unknown_org",
+            Self::WrapupCodeAmbiguous => "wrapup_code_ambiguous",
             Self::NoRule => "no_rule",
+            Self::CodePresent => "code_present",
         }
     }
 }
@@ -65,6 +69,12 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) wrap_up_code_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) wrap_up_code_name: Option<String>,
+    /// The code on the participant before this request (from the read, or an `acw` event), so
+    /// teams can compare automation with what agents chose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) current_wrap_up_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) reason: Option<Reason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) message: Option<String>,
@@ -79,7 +89,6 @@ pub struct Outcome {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Details {
     pub(crate) media: Option<&'static str>,
-    pub(crate) wrap_up_code_name: Option<String>,
     pub(crate) division_id: Option<String>,
     pub(crate) queue_id: Option<String>,
     pub(crate) user_id: Option<String>,
@@ -95,6 +104,8 @@ impl Outcome {
             participant_id: None,
             communication_id: None,
             wrap_up_code_id: None,
+            wrap_up_code_name: None,
+            current_wrap_up_code: None,
             reason: None,
             message: None,
             rule: None,

@@ -1,5 +1,5 @@
-//! The apply request, parsed strictly: unknown fields and non-UUID ids are refused before any
-//! network call, and only parsed UUIDs ever reach a URL.
+//! The apply request, parsed strictly: unknown fields, non-UUID ids and unusable code names are
+//! refused before any network call, and only parsed UUIDs ever reach a URL.
 
 use crate::genesys::models::WrapupInput;
 use serde::Deserialize;
@@ -19,9 +19,95 @@ pub struct ApplyRequest {
 /// The wrap-up asked for, by an apply request or a rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WrapUp {
-    pub(crate) code: Uuid,
+    pub(crate) code: CodeRef,
     pub(crate) notes: Option<String>,
     pub(crate) tags: Option<Vec<String>>,
+    pub(crate) overwrite: Overwrite,
+}
+
+/// A wrap-up code by id, or by name (CRMs know names, not ids).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "WireCode")]
+pub enum CodeRef {
+    Id(Uuid),
+    /// Trimmed; matched against codes' names ignoring case, never as a prefix or wildcard.
+    Name(String),
+}
+
+impl CodeRef {
+    pub fn id(&self) -> Option<Uuid> {
+        match self {
+            Self::Id(id) => Some(*id),
+            Self::Name(_) => None,
+        }
+    }
+}
+
+/// What to do when the participant already has a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overwrite {
+    /// Write unless the same code is already there.
+    #[default]
+    Always,
+    /// Keep any (non-provisional) code already set.
+    Never,
+    /// Replace only a missing code or a system code (`ININ-…`, e.g. `ININ-WRAP-UP-TIMEOUT`).
+    System,
+}
+
+impl Overwrite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "always",
+            Self::Never => "never",
+            Self::System => "system",
+        }
+    }
+}
+
+/// `{"id": "<uuid>"}` or `{"name": "<code name>"}`, as requests and rules write it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WireCode {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Longest code name accepted.
+const MAX_NAME_CHARS: usize = 255;
+
+impl TryFrom<WireCode> for CodeRef {
+    type Error = String;
+
+    fn try_from(wire: WireCode) -> Result<Self, String> {
+        match (wire.id, wire.name) {
+            (Some(id), None) => uuid_field("wrapUpCode.id", &id)
+                .map(Self::Id)
+                .map_err(|e| e.0),
+            (None, Some(name)) => {
+                let trimmed = name.trim();
+                if trimmed.is_empty() {
+                    Err("wrapUpCode.name is empty".into())
+                } else if name.chars().count() > MAX_NAME_CHARS {
+                    Err(format!(
+                        "wrapUpCode.name is over {MAX_NAME_CHARS} characters"
+                    ))
+                } else if name.chars().any(char::is_control) {
+                    Err(format!(
+                        "wrapUpCode.name holds control characters: {}",
+                        preview(&name)
+                    ))
+                } else {
+                    Ok(Self::Name(trimmed.to_owned()))
+                }
+            }
+            (Some(_), Some(_)) => Err("wrapUpCode takes an id or a name, not both".into()),
+            (None, None) => Err("wrapUpCode needs an id or a name".into()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -38,12 +124,8 @@ struct Wire {
     tags: Option<Vec<String>>,
     #[serde(default)]
     org_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireCode {
-    id: String,
+    #[serde(default)]
+    overwrite: Overwrite,
 }
 
 /// Why a payload is not an apply request (`invalid_event`). The text names fields, never secrets.
@@ -82,26 +164,34 @@ impl ApplyRequest {
                 .map(|o| uuid_field("orgId", o))
                 .transpose()?,
             wrap_up: WrapUp {
-                code: uuid_field("wrapUpCode.id", &wire.wrap_up_code.id)?,
+                code: CodeRef::try_from(wire.wrap_up_code).map_err(InvalidRequest)?,
                 notes: wire.notes,
                 tags: wire.tags,
+                overwrite: wire.overwrite,
             },
         };
-        let size = request.wrap_up.body_size();
-        if size > GENESYS_MAX_BODY_BYTES {
-            return Err(InvalidRequest(format!(
-                "notes and tags make a {size}-byte request, over Genesys's {GENESYS_MAX_BODY_BYTES}-byte limit"
-            )));
-        }
+        request.wrap_up.check_size().map_err(InvalidRequest)?;
         Ok(request)
     }
 }
 
 impl WrapUp {
-    /// The size of the write this asks for: Genesys refuses bodies over its limit.
+    /// Genesys refuses bodies over its limit: notes and tags that would exceed it are refused
+    /// before any network call.
+    pub(crate) fn check_size(&self) -> Result<(), String> {
+        let size = self.body_size();
+        if size > GENESYS_MAX_BODY_BYTES {
+            return Err(format!(
+                "notes and tags make a {size}-byte request, over Genesys's {GENESYS_MAX_BODY_BYTES}-byte limit"
+            ));
+        }
+        Ok(())
+    }
+
     fn body_size(&self) -> usize {
         let body = WrapupInput {
-            code: self.code.hyphenated().to_string(),
+            // A name resolves to an id of the same length.
+            code: Uuid::nil().hyphenated().to_string(),
             notes: self.notes.clone(),
             tags: self.tags.clone(),
             ..Default::default()
@@ -203,8 +293,46 @@ mod tests {
         .unwrap();
         assert_eq!(r.wrap_up.notes.as_deref(), Some("n"));
         assert_eq!(r.wrap_up.tags, Some(vec!["a".to_string(), "b".to_string()]));
-        assert_eq!(r.wrap_up.code.to_string(), W);
+        assert_eq!(r.wrap_up.code, CodeRef::Id(W.parse().unwrap()));
+        assert_eq!(r.wrap_up.overwrite, Overwrite::Always);
         assert_eq!(r.org_id.map(|o| o.to_string()).as_deref(), Some(C));
+    }
+
+    #[test]
+    fn codes_by_name_are_validated_before_any_call() {
+        let with_code = |code: serde_json::Value| {
+            ApplyRequest::from_json(&json!({"conversationId": C, "wrapUpCode": code}))
+        };
+        let r = with_code(json!({"name": "  Sale  "})).unwrap();
+        assert_eq!(r.wrap_up.code, CodeRef::Name("Sale".into()));
+        for (code, why) in [
+            (json!({"name": ""}), "empty"),
+            (json!({"name": "   "}), "empty"),
+            (json!({"name": "x".repeat(256)}), "255"),
+            (json!({"name": "Sale\u{7}"}), "control"),
+            (json!({"name": "Sale\nCall"}), "control"),
+            (json!({"id": W, "name": "Sale"}), "not both"),
+            (json!({}), "an id or a name"),
+            (json!({"name": 5}), "not an apply request"),
+        ] {
+            let e = with_code(code.clone()).unwrap_err();
+            assert!(e.0.contains(why), "{code}: {}", e.0);
+        }
+        assert!(with_code(json!({"name": "é".repeat(255)})).is_ok());
+    }
+
+    #[test]
+    fn overwrite_is_always_never_or_system() {
+        let with = |overwrite: &str| {
+            ApplyRequest::from_json(
+                &json!({"conversationId": C, "wrapUpCode": {"id": W}, "overwrite": overwrite}),
+            )
+        };
+        assert_eq!(with("never").unwrap().wrap_up.overwrite, Overwrite::Never);
+        assert_eq!(with("system").unwrap().wrap_up.overwrite, Overwrite::System);
+        assert_eq!(with("always").unwrap().wrap_up.overwrite, Overwrite::Always);
+        assert!(with("sometimes").is_err());
+        assert!(with("NEVER").is_err());
     }
 
     #[test]

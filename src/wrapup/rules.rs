@@ -2,7 +2,7 @@
 //! (which say a conversation or an agent's part ended, not which code to apply). JSON only,
 //! validated once; the first matching rule wins.
 
-use super::request::WrapUp;
+use super::request::{CodeRef, Overwrite, WrapUp};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -16,6 +16,25 @@ pub enum Topic {
 }
 
 impl Topic {
+    const ALL: [Self; 3] = [Self::UserEnd, Self::CustomerEnd, Self::Acw];
+
+    /// Whether this topic's `eventBody` carries `field` (Genesys's event models): `customer.end`
+    /// has no `queueId`/`userId`, `acw` no `divisionId`/`disconnectType`.
+    fn carries(self, field: EventField) -> bool {
+        use EventField::*;
+        match self {
+            Self::UserEnd => true,
+            Self::CustomerEnd => !matches!(field, QueueId | UserId),
+            Self::Acw => !matches!(field, DivisionId | DisconnectType),
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(name))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UserEnd => "user.end",
@@ -63,12 +82,33 @@ impl OneOrMany {
     }
 }
 
+/// The event fields a condition can name that not every topic carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EventField {
+    QueueId,
+    UserId,
+    DivisionId,
+    DisconnectType,
+}
+
+impl EventField {
+    fn name(self) -> &'static str {
+        match self {
+            Self::QueueId => "queueId",
+            Self::UserId => "userId",
+            Self::DivisionId => "divisionId",
+            Self::DisconnectType => "disconnectType",
+        }
+    }
+}
+
 /// Conditions, all of which must hold; each is equality or any-of (case-insensitive).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Match {
     pub topic: Option<OneOrMany>,
     pub queue_id: Option<OneOrMany>,
+    pub user_id: Option<OneOrMany>,
     pub division_id: Option<OneOrMany>,
     pub media_type: Option<OneOrMany>,
     pub direction: Option<OneOrMany>,
@@ -78,12 +118,6 @@ pub struct Match {
     /// `true`: only participants without a (final) wrap-up; `false`: only those with one.
     pub wrap_up_missing: Option<bool>,
     pub participant_attributes: Option<BTreeMap<String, OneOrMany>>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CodeRef {
-    pub id: Uuid,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -97,6 +131,8 @@ pub struct Rule {
     pub notes: Option<String>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub overwrite: Overwrite,
 }
 
 /// What a Genesys event says, normalised.
@@ -104,10 +140,14 @@ pub struct Rule {
 pub struct EventFacts {
     pub topic: Option<&'static str>,
     pub queue_id: Option<String>,
+    pub user_id: Option<String>,
     pub division_id: Option<String>,
     pub media_type: Option<String>,
     pub direction: Option<String>,
     pub disconnect_type: Option<String>,
+    /// The code now on the communication, when the event says (`acw`'s `wrapupCode`): `Some(None)`
+    /// means the event says there is none.
+    pub current_wrap_up_code: Option<Option<String>>,
 }
 
 /// What the conversation says about the participant, read only when a rule needs it.
@@ -121,13 +161,14 @@ impl Rule {
     /// The wrap-up this rule asks for.
     pub fn wrap_up(&self) -> WrapUp {
         WrapUp {
-            code: self.wrap_up_code.id,
+            code: self.wrap_up_code.clone(),
             notes: self.notes.clone(),
             tags: self.tags.clone(),
+            overwrite: self.overwrite,
         }
     }
 
-    /// The conditions the event alone can decide.
+    /// The conditions the event alone can decide; on an `acw` event, the current code too.
     pub fn matches_event(&self, e: &EventFacts) -> bool {
         let m = &self.when;
         let check = |cond: &Option<OneOrMany>, value: Option<&str>| {
@@ -135,28 +176,65 @@ impl Rule {
         };
         check(&m.topic, e.topic)
             && check(&m.queue_id, e.queue_id.as_deref())
+            && check(&m.user_id, e.user_id.as_deref())
             && check(&m.division_id, e.division_id.as_deref())
             && check(&m.media_type, e.media_type.as_deref())
             && check(&m.direction, e.direction.as_deref())
             && check(&m.disconnect_type, e.disconnect_type.as_deref())
+            && e.current_wrap_up_code
+                .as_ref()
+                .is_none_or(|code| self.matches_code(code.as_deref()))
     }
 
-    /// The conditions on the participant's current state.
+    /// The conditions on the current code: a string, since system codes are not UUIDs.
+    fn matches_code(&self, current: Option<&str>) -> bool {
+        let m = &self.when;
+        m.current_wrap_up_code
+            .as_ref()
+            .is_none_or(|c| c.matches(current))
+            && m.wrap_up_missing
+                .is_none_or(|want| want == current.is_none())
+    }
+
+    /// The conditions on the participant's current state, as the conversation shows it.
     pub fn matches_participant(&self, p: &ParticipantFacts) -> bool {
         let m = &self.when;
-        let code_ok = m
-            .current_wrap_up_code
-            .as_ref()
-            .is_none_or(|c| c.matches(p.current_wrap_up_code.as_deref()));
-        let missing_ok = m
-            .wrap_up_missing
-            .is_none_or(|want| want == p.current_wrap_up_code.is_none());
         let attributes_ok = m.participant_attributes.as_ref().is_none_or(|attrs| {
             attrs
                 .iter()
                 .all(|(k, v)| v.matches(p.attributes.get(k).map(String::as_str)))
         });
-        code_ok && missing_ok && attributes_ok
+        self.matches_code(p.current_wrap_up_code.as_deref()) && attributes_ok
+    }
+
+    /// A condition on a field none of the rule's topics carries could never hold: refused.
+    fn check_fields(&self) -> Result<(), String> {
+        let m = &self.when;
+        let topics: Vec<Topic> = match &m.topic {
+            None => Topic::ALL.to_vec(),
+            Some(names) => names
+                .values()
+                .into_iter()
+                .filter_map(Topic::parse)
+                .collect(),
+        };
+        let conditions = [
+            (EventField::QueueId, m.queue_id.is_some()),
+            (EventField::UserId, m.user_id.is_some()),
+            (EventField::DivisionId, m.division_id.is_some()),
+            (EventField::DisconnectType, m.disconnect_type.is_some()),
+        ];
+        for (field, _) in conditions.into_iter().filter(|(_, set)| *set) {
+            if !topics.iter().any(|t| t.carries(field)) {
+                let names: Vec<&str> = topics.iter().map(|t| t.as_str()).collect();
+                return Err(format!(
+                    "a condition on {} can never hold: {} events do not carry it",
+                    field.name(),
+                    names.join(" and ")
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -184,8 +262,6 @@ enum Document {
 struct Wrapped {
     rules: Vec<Rule>,
 }
-
-const TOPICS: [&str; 3] = ["user.end", "customer.end", "acw"];
 
 impl RuleSet {
     /// Parses `{"rules": [...]}` or a bare array, naming the line and column of any problem.
@@ -226,13 +302,18 @@ impl RuleSet {
                 if let Some(bad) = topics
                     .values()
                     .into_iter()
-                    .find(|t| !TOPICS.iter().any(|k| k.eq_ignore_ascii_case(t)))
+                    .find(|t| Topic::parse(t).is_none())
                 {
                     return Err(err(format!(
                         "{at}: unknown topic {bad:?}; use user.end, customer.end or acw"
                     )));
                 }
             }
+            rule.check_fields()
+                .map_err(|why| err(format!("{at}: {why}")))?;
+            rule.wrap_up()
+                .check_size()
+                .map_err(|why| err(format!("{at}: {why}")))?;
         }
         Ok(Self { rules })
     }
@@ -339,6 +420,102 @@ mod tests {
             !rule(serde_json::json!({"disconnectType": "peer"})).matches_event(&facts),
             "an absent fact never matches"
         );
+    }
+
+    #[test]
+    fn an_acw_event_decides_code_conditions_by_itself() {
+        let acw = |code: Option<&str>| EventFacts {
+            topic: Some("acw"),
+            current_wrap_up_code: Some(code.map(str::to_owned)),
+            ..Default::default()
+        };
+        let timeout =
+            rule(serde_json::json!({"topic": "acw", "currentWrapUpCode": "ININ-WRAP-UP-TIMEOUT"}));
+        assert!(timeout.matches_event(&acw(Some("ININ-WRAP-UP-TIMEOUT"))));
+        assert!(
+            !timeout.matches_event(&acw(Some(CODE))),
+            "our own code came back"
+        );
+        assert!(!timeout.matches_event(&acw(None)));
+        let missing = rule(serde_json::json!({"topic": "acw", "wrapUpMissing": true}));
+        assert!(missing.matches_event(&acw(None)));
+        assert!(!missing.matches_event(&acw(Some(CODE))));
+        // user.end does not say: the conversation read decides.
+        let user_end = EventFacts {
+            topic: Some("user.end"),
+            ..Default::default()
+        };
+        assert!(rule(serde_json::json!({"wrapUpMissing": true})).matches_event(&user_end));
+    }
+
+    #[test]
+    fn conditions_no_topic_of_the_rule_carries_are_refused_at_load() {
+        let parse = |when: serde_json::Value| {
+            RuleSet::parse(
+                &serde_json::json!([{"name": "r1", "match": when, "wrapUpCode": {"name": "Sale"}}])
+                    .to_string(),
+                "t",
+            )
+        };
+        for (when, field) in [
+            (
+                serde_json::json!({"topic": "acw", "divisionId": "d"}),
+                "divisionId",
+            ),
+            (
+                serde_json::json!({"topic": "acw", "disconnectType": "PEER"}),
+                "disconnectType",
+            ),
+            (
+                serde_json::json!({"topic": "customer.end", "queueId": "q"}),
+                "queueId",
+            ),
+            (
+                serde_json::json!({"topic": "customer.end", "userId": "u"}),
+                "userId",
+            ),
+        ] {
+            let e = parse(when.clone()).unwrap_err();
+            assert!(
+                e.problem.contains(field) && e.problem.contains("\"r1\""),
+                "{when}: {e}"
+            );
+        }
+        for when in [
+            serde_json::json!({"divisionId": "d"}),
+            serde_json::json!({"topic": ["acw", "user.end"], "divisionId": "d"}),
+            serde_json::json!({"topic": "acw", "queueId": "q", "userId": "u"}),
+            serde_json::json!({"topic": "customer.end", "disconnectType": "ENDPOINT"}),
+        ] {
+            assert!(parse(when.clone()).is_ok(), "{when}");
+        }
+        // Accepted, it simply never matches the topic without the field.
+        let set = parse(serde_json::json!({"divisionId": "d"})).unwrap();
+        let acw = EventFacts {
+            topic: Some("acw"),
+            ..Default::default()
+        };
+        assert!(!set.rules[0].matches_event(&acw));
+    }
+
+    #[test]
+    fn rules_take_codes_by_name_and_an_overwrite_mode() {
+        let set = RuleSet::parse(
+            r#"[{"name": "r", "wrapUpCode": {"name": " Sale "}, "overwrite": "system"}]"#,
+            "t",
+        )
+        .unwrap();
+        let want = set.rules[0].wrap_up();
+        assert_eq!(want.code, CodeRef::Name("Sale".into()));
+        assert_eq!(want.overwrite, Overwrite::System);
+        let e = RuleSet::parse(r#"[{"name": "r", "wrapUpCode": {"name": ""}}]"#, "t").unwrap_err();
+        assert!(e.problem.contains("empty"), "{e}");
+        let e = RuleSet::parse(
+            r#"[{"name": "r", "wrapUpCode": {"id": "c0de0000-0000-4000-8000-000000000001", "name": "x"}}]"#,
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.problem.contains("not both"), "{e}");
     }
 
     #[test]
