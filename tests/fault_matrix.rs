@@ -13,6 +13,7 @@ enum Fault {
     Status(u16),
     RetryAfterShort,
     RetryAfterLong,
+    TooMany,
     Timeout,
     Reset,
     Malformed,
@@ -24,6 +25,7 @@ impl Fault {
             Fault::Status(s) => s.to_string(),
             Fault::RetryAfterShort => "429, Retry-After 2".into(),
             Fault::RetryAfterLong => "429, Retry-After 120".into(),
+            Fault::TooMany => "429, no Retry-After".into(),
             Fault::Timeout => "read timeout".into(),
             Fault::Reset => "connection reset".into(),
             Fault::Malformed => "malformed JSON".into(),
@@ -45,6 +47,7 @@ impl Fault {
             Fault::Status(s) => status(s, None),
             Fault::RetryAfterShort => status(429, Some(2)),
             Fault::RetryAfterLong => status(429, Some(120)),
+            Fault::TooMany => status(429, None),
             Fault::Timeout => FaultKind::Hang,
             Fault::Reset => FaultKind::Reset,
             Fault::Malformed => FaultKind::Malformed,
@@ -52,7 +55,7 @@ impl Fault {
     }
 }
 
-const FAULTS: [Fault; 14] = [
+const FAULTS: [Fault; 15] = [
     Fault::Status(400),
     Fault::Status(401),
     Fault::Status(403),
@@ -60,6 +63,7 @@ const FAULTS: [Fault; 14] = [
     Fault::Status(409),
     Fault::RetryAfterShort,
     Fault::RetryAfterLong,
+    Fault::TooMany,
     Fault::Status(500),
     Fault::Status(502),
     Fault::Status(503),
@@ -69,11 +73,15 @@ const FAULTS: [Fault; 14] = [
     Fault::Malformed,
 ];
 
-const ROUTES: [(Route, &str); 4] = [
-    (Route::Token, "token"),
-    (Route::GetConversation, "read conversation"),
-    (Route::GetWrapupCode, "read code"),
-    (Route::PostWrapup, "write wrap-up"),
+/// Each call, with the code that makes the request reach it: by id, by name, by a name two
+/// codes share (the participant's codes break the tie).
+const ROUTES: [(Route, &str, &str); 6] = [
+    (Route::Token, "token", CODE_SALE),
+    (Route::GetConversation, "read conversation", CODE_SALE),
+    (Route::GetWrapupCode, "read code", CODE_SALE),
+    (Route::ListWrapupCodes, "list codes (by name)", "Sale completed"),
+    (Route::ParticipantWrapupCodes, "participant's codes (tie)", "Escalated"),
+    (Route::PostWrapup, "write wrap-up", CODE_SALE),
 ];
 
 /// What the policy says must happen: (result, calls to the faulty endpoint).
@@ -87,11 +95,18 @@ fn expected(route: Route, fault: Fault) -> (&'static str, usize) {
         (_, Status(401)) => ("retry", 2),
         (Route::GetConversation, Status(404)) => ("rejected: conversation_not_found", 1),
         (Route::GetWrapupCode, Status(404)) => ("rejected: wrapup_code_not_found", 1),
-        (Route::PostWrapup, Status(404)) => ("rejected: genesys_rejected", 1),
+        (Route::PostWrapup | Route::ListWrapupCodes, Status(404)) => {
+            ("rejected: genesys_rejected", 1)
+        }
+        // A tie the participant's codes cannot break stays a tie.
+        (Route::ParticipantWrapupCodes, Status(400 | 403 | 404)) => {
+            ("rejected: wrapup_code_ambiguous", 1)
+        }
         (_, Status(400)) => ("rejected: genesys_rejected", 1),
         (_, Status(403)) => ("rejected: forbidden", 1),
-        // One in-place wait for a short Retry-After, none for a long one.
-        (_, RetryAfterShort) => ("retry", 2),
+        // One in-place wait for a short Retry-After (or a second when none is named), none for
+        // a long one; a 429 was not processed, so this holds for writes too.
+        (_, RetryAfterShort | TooMany) => ("retry", 2),
         (_, RetryAfterLong) => ("retry", 1),
         // The write's answer carries no body: a 200 is success whatever it says.
         (Route::PostWrapup, Malformed) => ("applied", 1),
@@ -104,13 +119,21 @@ fn expected(route: Route, fault: Fault) -> (&'static str, usize) {
     }
 }
 
+fn request(code: &str) -> serde_json::Value {
+    if code.parse::<uuid::Uuid>().is_ok() {
+        apply_request(CONV_CALL, code)
+    } else {
+        serde_json::json!({"conversationId": CONV_CALL, "wrapUpCode": {"name": code}})
+    }
+}
+
 #[tokio::test]
 async fn every_call_times_every_fault() {
     let mut table = vec![
         "| call | fault | result | calls to it | writes | batchItemFailures |".to_owned(),
         "|---|---|---|---|---|---|".to_owned(),
     ];
-    for (route, route_name) in ROUTES {
+    for (route, route_name, code) in ROUTES {
         for fault in FAULTS {
             let h = Harness::with_env(&[
                 ("GENESYS_CALL_TIMEOUT_SECONDS", "1"),
@@ -121,7 +144,7 @@ async fn every_call_times_every_fault() {
             let response = h
                 .invoke(sqs_batch(&[(
                     "m",
-                    apply_request(CONV_CALL, CODE_SALE).to_string(),
+                    request(code).to_string(),
                     1,
                 )]))
                 .await
