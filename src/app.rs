@@ -87,7 +87,14 @@ impl App {
     /// Store, with the AWS SDK's own configuration chain (so `AWS_ENDPOINT_URL_*` work as the
     /// SDK documents).
     pub async fn from_env() -> Result<Self, StartupError> {
-        let settings = Settings::from_env()?;
+        Self::from_lookup(|name| std::env::var(name).ok()).await
+    }
+
+    /// As [`App::from_env`], with the environment read through `lookup` (`invoke --dry-run`).
+    pub async fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, StartupError> {
+        let settings = Settings::from_lookup(lookup)?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let parameters = Arc::new(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));

@@ -20,7 +20,9 @@ const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 const USAGE: &str = "usage:
   genesys-wrapup                          run as the AWS Lambda function (the Lambda runtime calls this)
-  genesys-wrapup invoke [--sandbox] FILE  run the handler once on the event in FILE; print the result JSON
+  genesys-wrapup invoke [--sandbox] [--dry-run] FILE
+                                          run the handler once on the event in FILE; print the result JSON
+                                          (--dry-run: every read and check, no write; WRAPUP_DRY_RUN=true)
   genesys-wrapup sign [--sandbox] FILE    sign FILE for the webhook with WEBHOOK_SIGNING_KEY
                                           (an HTTP event is printed re-signed; any other file is taken as
                                           the raw body and the two signature headers are printed)";
@@ -31,6 +33,7 @@ const NO_SANDBOX: &str = "--sandbox needs the built-in sandbox: cargo run --rele
 struct Args<'a> {
     command: Option<&'a str>,
     sandbox: bool,
+    dry_run: bool,
     file: Option<&'a str>,
 }
 
@@ -38,11 +41,13 @@ fn parse(args: &[String]) -> Option<Args<'_>> {
     let mut parsed = Args {
         command: None,
         sandbox: false,
+        dry_run: false,
         file: None,
     };
     for arg in args {
         match arg.as_str() {
             "--sandbox" => parsed.sandbox = true,
+            "--dry-run" => parsed.dry_run = true,
             flag if flag.starts_with('-') => return None,
             word if parsed.command.is_none() => parsed.command = Some(word),
             word if parsed.file.is_none() => parsed.file = Some(word),
@@ -65,9 +70,9 @@ pub async fn main(args: Vec<String>) -> ExitCode {
         return ExitCode::from(2);
     }
     match (args.command, args.file) {
-        (None, None) if !args.sandbox => run_lambda().await,
-        (Some("invoke"), Some(file)) => invoke(file, args.sandbox).await,
-        (Some("sign"), Some(file)) => sign(file, args.sandbox),
+        (None, None) if !args.sandbox && !args.dry_run => run_lambda().await,
+        (Some("invoke"), Some(file)) => invoke(file, args.sandbox, args.dry_run).await,
+        (Some("sign"), Some(file)) if !args.dry_run => sign(file, args.sandbox),
         (Some("help"), None) => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -117,7 +122,7 @@ fn runtime_deadline(ms: u64) -> Deadline {
     deadline
 }
 
-async fn invoke(file: &str, use_sandbox: bool) -> ExitCode {
+async fn invoke(file: &str, use_sandbox: bool, dry_run: bool) -> ExitCode {
     let text = match std::fs::read(file) {
         Ok(t) => t,
         Err(e) => {
@@ -137,12 +142,15 @@ async fn invoke(file: &str, use_sandbox: bool) -> ExitCode {
     };
     // The sandbox must outlive the invocation: it serves the Genesys calls.
     let started = if use_sandbox {
-        sandboxed(&mut event, clock.clone()).await
+        sandboxed(&mut event, clock.clone(), dry_run).await
     } else {
-        App::from_env()
-            .await
-            .map(|app| (app, None))
-            .map_err(|e| e.to_string())
+        App::from_lookup(|name| match name {
+            "WRAPUP_DRY_RUN" if dry_run => Some("true".to_owned()),
+            _ => std::env::var(name).ok(),
+        })
+        .await
+        .map(|app| (app, None))
+        .map_err(|e| e.to_string())
     };
     let (app, _sandbox) = match started {
         Ok(started) => started,
@@ -232,26 +240,33 @@ type Sandbox = std::convert::Infallible;
 async fn sandboxed(
     event: &mut Value,
     clock: Arc<dyn Clock>,
+    dry_run: bool,
 ) -> Result<(App, Option<Sandbox>), String> {
     let sandbox = Sandbox::start()
         .await
         .map_err(|e| format!("cannot start the sandbox: {e}"))?;
     crate::sandbox::resign_sample(event, clock.unix_seconds());
     let rules_file = std::env::var("WRAPUP_RULES_FILE").unwrap_or_default();
-    let overrides: &[(&str, &str)] = if rules_file.is_empty() {
-        &[]
-    } else {
-        &[("WRAPUP_RULES_FILE", rules_file.as_str())]
-    };
+    let mut overrides = vec![];
+    if !rules_file.is_empty() {
+        overrides.push(("WRAPUP_RULES_FILE", rules_file.as_str()));
+    }
+    if dry_run {
+        overrides.push(("WRAPUP_DRY_RUN", "true"));
+    }
     let app = sandbox
-        .app(overrides, clock)
+        .app(&overrides, clock)
         .await
         .map_err(|e| e.to_string())?;
     Ok((app, Some(sandbox)))
 }
 
 #[cfg(not(feature = "sandbox"))]
-async fn sandboxed(_: &mut Value, _: Arc<dyn Clock>) -> Result<(App, Option<Sandbox>), String> {
+async fn sandboxed(
+    _: &mut Value,
+    _: Arc<dyn Clock>,
+    _: bool,
+) -> Result<(App, Option<Sandbox>), String> {
     Err(NO_SANDBOX.to_owned())
 }
 

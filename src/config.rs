@@ -46,6 +46,8 @@ pub struct Settings {
     pub(crate) rules: RulesSetting,
     /// How long rules read from Parameter Store are cached.
     pub(crate) rules_cache_ttl: Duration,
+    /// `WRAPUP_DRY_RUN=true`: every read and check happens, no write is sent.
+    pub(crate) dry_run: bool,
 }
 
 /// What the Genesys client needs: where Genesys is, how long a call may take, what to cache.
@@ -221,6 +223,7 @@ impl Settings {
             new_relic: new_relic_config(&get)?,
             rules,
             rules_cache_ttl: seconds(&get, "WRAPUP_RULES_CACHE_TTL_SECONDS", 300, 0, 86_400)?,
+            dry_run: flag(&get, "WRAPUP_DRY_RUN")?,
         })
     }
 }
@@ -290,6 +293,18 @@ fn new_relic_config(
         // New Relic must never noticeably delay an outcome.
         budget: Duration::from_secs(2),
     }))
+}
+
+/// `true` or `false` (any case); absent is `false`.
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ConfigError::new(
+            name,
+            format!("must be true or false, got {other:?}"),
+        )),
+    }
 }
 
 fn number(
@@ -526,6 +541,24 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "WRAPUP_RULES");
+    }
+
+    #[test]
+    fn dry_run_is_off_unless_true() {
+        assert!(!from(&[("GENESYS_SECRET_ID", "s")]).unwrap().dry_run);
+        assert!(
+            from(&[("GENESYS_SECRET_ID", "s"), ("WRAPUP_DRY_RUN", "TRUE")])
+                .unwrap()
+                .dry_run
+        );
+        assert!(
+            !from(&[("GENESYS_SECRET_ID", "s"), ("WRAPUP_DRY_RUN", "false")])
+                .unwrap()
+                .dry_run
+        );
+        let err =
+            from(&[("GENESYS_SECRET_ID", "s"), ("WRAPUP_DRY_RUN", "yes please")]).unwrap_err();
+        assert_eq!(err.variable, "WRAPUP_DRY_RUN");
     }
 
     #[test]

@@ -79,19 +79,21 @@ async fn run(
 ) -> Result<Outcome, Transient> {
     let started = Instant::now();
     let rules = app.rules.current().await;
-    let result = match &unit.work {
-        Work::Done(outcome) => Ok(outcome.clone()),
-        Work::Apply(request) => {
-            pipeline::run(&app.orgs, &rules, Job::Apply(request), inv.deadline).await
-        }
-        Work::Native(event) => {
-            pipeline::run(&app.orgs, &rules, Job::Native(event), inv.deadline).await
-        }
+    let dry_run = app.settings.dry_run;
+    let job = match &unit.work {
+        Work::Done(outcome) => Err(outcome),
+        Work::Apply(request) => Ok(Job::Apply(request)),
+        Work::Native(event) => Ok(Job::Native(event)),
+    };
+    let result = match job {
+        Ok(job) => pipeline::run(&app.orgs, &rules, job, inv.deadline, dry_run).await,
+        Err(decided) => Ok(decided.clone()),
     };
     let ctx = LogContext {
         trigger: unit.trigger,
         request_id: &inv.request_id,
         event_id: unit.event_id.as_deref(),
+        dry_run,
     };
     if app.new_relic.is_some() {
         let event_ctx = EventContext {
@@ -99,6 +101,7 @@ async fn run(
             request_id: &inv.request_id,
             attempt: unit.attempt,
             duration: started.elapsed(),
+            dry_run,
         };
         let event = match &result {
             Ok(outcome) => outcome_event(outcome, event_ctx),
@@ -150,6 +153,8 @@ async fn report_rejection(
         ("wrapUpCodeId", text(&outcome.wrap_up_code_id)),
         ("trigger", ctx.trigger.as_str().to_owned()),
         ("awsRequestId", ctx.request_id.to_owned()),
+        // Rejected in a dry run: fix the cause, but do not re-drive it as if it were real.
+        ("dryRun", if ctx.dry_run { "true" } else { "" }.to_owned()),
     ];
     app.queues
         .send(queue_url, original, &attributes)

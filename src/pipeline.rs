@@ -68,6 +68,8 @@ struct Trace {
     code_id: Option<Uuid>,
     code: Option<WrapupCode>,
     rule: Option<String>,
+    /// Dry run: the write a real run would have sent.
+    write: Option<Write>,
     correlation_id: Option<String>,
     context_id: Option<String>,
 }
@@ -119,6 +121,7 @@ impl Trace {
             reason,
             message,
             rule: self.rule,
+            write: self.write,
             details: Details {
                 media: target.map(|t| t.media.as_str()),
                 division_id: code.and_then(|c| c.division.as_ref()?.id.clone()),
@@ -132,11 +135,13 @@ impl Trace {
 }
 
 /// Runs a job to its outcome; `Err` is trouble the platform should retry.
+/// A dry run stops right before the write and reports it instead (`would_apply`).
 pub async fn run(
     orgs: &Orgs,
     rules: &RuleSet,
     job: Job<'_>,
     deadline: Deadline,
+    dry_run: bool,
 ) -> Result<Outcome, Transient> {
     let (conversation_id, org_id, current_code) = match job {
         Job::Apply(r) => (r.conversation_id, r.org_id, None),
@@ -153,11 +158,12 @@ pub async fn run(
         code_id: None,
         code: None,
         rule: None,
+        write: None,
         correlation_id: None,
         context_id: None,
     };
     let result = match orgs.client(org_id) {
-        Ok(genesys) => steps(genesys, rules, &job, deadline, &mut trace).await,
+        Ok(genesys) => steps(genesys, rules, &job, deadline, dry_run, &mut trace).await,
         Err(unknown) => Err(Stop::rejected(
             Reason::UnknownOrg,
             format!("Genesys org {} is not in GENESYS_ORG_SECRETS", unknown.0),
@@ -177,6 +183,7 @@ async fn steps(
     rules: &RuleSet,
     job: &Job<'_>,
     deadline: Deadline,
+    dry_run: bool,
     trace: &mut Trace,
 ) -> Result<Status, Stop> {
     // Rules: an event no rule can match costs no Genesys call.
@@ -306,6 +313,10 @@ async fn steps(
             ..Default::default()
         },
     };
+    if dry_run {
+        trace.write = Some(write);
+        return Ok(Status::WouldApply);
+    }
     match send(genesys, &write, deadline).await {
         Ok(correlation) => {
             trace.correlation_id = correlation;

@@ -163,3 +163,31 @@ fn unknown_commands_print_usage_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
 }
+
+#[test]
+fn invoke_dry_run_prints_the_write_and_sends_nothing() {
+    let out = run(
+        &[
+            "invoke",
+            "--sandbox",
+            "--dry-run",
+            "events/webhook-function-url.json",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply = stdout_json(&out);
+    let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["status"], "would_apply");
+    assert_eq!(body["write"]["method"], "POST");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("\"dry_run\":true"), "{stderr}");
+    assert!(
+        !stderr.contains("\"post_wrapup\""),
+        "no write was sent: {stderr}"
+    );
+}

@@ -79,8 +79,16 @@ const ROUTES: [(Route, &str, &str); 6] = [
     (Route::Token, "token", CODE_SALE),
     (Route::GetConversation, "read conversation", CODE_SALE),
     (Route::GetWrapupCode, "read code", CODE_SALE),
-    (Route::ListWrapupCodes, "list codes (by name)", "Sale completed"),
-    (Route::ParticipantWrapupCodes, "participant's codes (tie)", "Escalated"),
+    (
+        Route::ListWrapupCodes,
+        "list codes (by name)",
+        "Sale completed",
+    ),
+    (
+        Route::ParticipantWrapupCodes,
+        "participant's codes (tie)",
+        "Escalated",
+    ),
     (Route::PostWrapup, "write wrap-up", CODE_SALE),
 ];
 
@@ -142,11 +150,7 @@ async fn every_call_times_every_fault() {
             .await;
             h.emulator().inject(route, fault.kind(route), 1_000);
             let response = h
-                .invoke(sqs_batch(&[(
-                    "m",
-                    request(code).to_string(),
-                    1,
-                )]))
+                .invoke(sqs_batch(&[("m", request(code).to_string(), 1)]))
                 .await
                 .expect("a batch always answers");
             let failed = failures(&response);

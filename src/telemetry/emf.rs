@@ -16,6 +16,22 @@ use std::time::Duration;
 
 pub const METRICS_NAMESPACE: &str = "GenesysWrapUp";
 
+/// Every metric these lines carry, and every dimension: what dashboards and alarms may name.
+pub const METRICS: [&str; 11] = [
+    "Applied",
+    "AlreadyApplied",
+    "Rejected",
+    "Skipped",
+    "WouldApply",
+    "TransientFailures",
+    "Retries",
+    "HandlerLatency",
+    "ColdStart",
+    "Outcomes",
+    "GenesysCalls",
+];
+pub const DIMENSIONS: [&str; 4] = ["FunctionName", "Reason", "Endpoint", "StatusCode"];
+
 static COLD: AtomicBool = AtomicBool::new(true);
 
 /// What one invocation did.
@@ -25,6 +41,7 @@ pub struct Tally {
     already_applied: AtomicU64,
     rejected: AtomicU64,
     skipped: AtomicU64,
+    would_apply: AtomicU64,
     transient: AtomicU64,
     reasons: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -36,6 +53,7 @@ impl Tally {
             Status::AlreadyApplied => &self.already_applied,
             Status::Rejected => &self.rejected,
             Status::Skipped => &self.skipped,
+            Status::WouldApply => &self.would_apply,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         if let Some(reason) = outcome.reason {
@@ -202,6 +220,7 @@ pub fn emf_lines(
                 ("AlreadyApplied", "Count", count(&tally.already_applied)),
                 ("Rejected", "Count", count(&tally.rejected)),
                 ("Skipped", "Count", count(&tally.skipped)),
+                ("WouldApply", "Count", count(&tally.would_apply)),
                 ("TransientFailures", "Count", count(&tally.transient)),
                 ("Retries", "Count", retries as f64),
                 (
@@ -311,12 +330,27 @@ mod tests {
         let directive = &main["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
         assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
-        assert_eq!(directive["Metrics"].as_array().map(Vec::len), Some(8));
+        assert_eq!(directive["Metrics"].as_array().map(Vec::len), Some(9));
         assert_eq!(
-            directive["Metrics"][6],
+            directive["Metrics"][7],
             json!({"Name": "HandlerLatency", "Unit": "Milliseconds"})
         );
         assert_eq!(main["_aws"]["Timestamp"], 1_700_000_000_000u64);
+        // The published lists are exactly what the lines carry.
+        let mut metrics = std::collections::BTreeSet::new();
+        let mut dimensions = std::collections::BTreeSet::new();
+        for line in &lines {
+            let directive = &line["_aws"]["CloudWatchMetrics"][0];
+            for m in directive["Metrics"].as_array().unwrap() {
+                metrics.insert(m["Name"].as_str().unwrap().to_owned());
+            }
+            for d in directive["Dimensions"][0].as_array().unwrap() {
+                dimensions.insert(d.as_str().unwrap().to_owned());
+            }
+        }
+        let listed = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        assert_eq!(metrics, listed(&METRICS));
+        assert_eq!(dimensions, listed(&DIMENSIONS));
         assert_eq!(lines[1]["Reason"], "division_mismatch");
         assert_eq!(
             lines[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],

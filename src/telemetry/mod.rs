@@ -1,6 +1,8 @@
 //! Structured logs: JSON lines on stderr (CloudWatch in Lambda; stdout stays free for the CLI's
 //! result), level from Lambda's advanced logging controls. One line per outcome.
 
+#[cfg(test)]
+mod dashboards;
 pub(crate) mod emf;
 pub(crate) mod newrelic;
 
@@ -17,6 +19,7 @@ pub struct LogContext<'a> {
     pub trigger: Trigger,
     pub request_id: &'a str,
     pub event_id: Option<&'a str>,
+    pub dry_run: bool,
 }
 
 /// `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls), then `RUST_LOG`, else `info`.
@@ -57,6 +60,7 @@ pub fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
         trigger = ctx.trigger.as_str(),
         aws_request_id = ctx.request_id,
         event_id = ctx.event_id,
+        dry_run = ctx.dry_run,
         message = outcome
             .message
             .as_deref()
@@ -75,6 +79,7 @@ pub fn log_transient(t: &Transient, conversation_id: Option<uuid::Uuid>, ctx: Lo
         trigger = ctx.trigger.as_str(),
         aws_request_id = ctx.request_id,
         event_id = ctx.event_id,
+        dry_run = ctx.dry_run,
         message = t.message.as_str(),
     );
 }

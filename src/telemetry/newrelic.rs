@@ -18,6 +18,31 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub const EVENT_TYPE: &str = "GenesysWrapUp";
+
+/// Every attribute a `GenesysWrapUp` event can carry: what dashboards may name.
+pub const ATTRIBUTES: [&str; 21] = [
+    "eventType",
+    "trigger",
+    "awsRequestId",
+    "attempt",
+    "dryRun",
+    "durationMs",
+    "status",
+    "reason",
+    "message",
+    "conversationId",
+    "participantId",
+    "communicationId",
+    "mediaType",
+    "wrapUpCodeId",
+    "wrapUpCodeName",
+    "currentWrapUpCode",
+    "divisionId",
+    "queueId",
+    "userId",
+    "genesysCorrelationId",
+    "rule",
+];
 /// New Relic accepts 1 MB per POST; chunks stay under this before compression.
 pub const MAX_CHUNK_BYTES: usize = 900_000;
 pub const MAX_VALUE_CHARS: usize = 4_096;
@@ -33,6 +58,7 @@ pub struct EventContext<'a> {
     pub request_id: &'a str,
     pub attempt: u32,
     pub duration: Duration,
+    pub dry_run: bool,
 }
 
 fn put(event: &mut Event, key: &str, value: Option<&str>) {
@@ -50,6 +76,8 @@ fn base(ctx: EventContext<'_>) -> Event {
     put(&mut e, "trigger", Some(ctx.trigger.as_str()));
     put(&mut e, "awsRequestId", Some(ctx.request_id));
     e.insert("attempt".into(), Value::from(ctx.attempt));
+    // New Relic takes only strings and numbers: 1 for a dry run, 0 for a real one.
+    e.insert("dryRun".into(), Value::from(u8::from(ctx.dry_run)));
     e.insert(
         "durationMs".into(),
         Value::from(ctx.duration.as_secs_f64() * 1_000.0),
@@ -336,6 +364,42 @@ mod tests {
             assert!(serde_json::to_vec(p).unwrap().len() <= MAX_CHUNK_BYTES);
         }
         assert_eq!(parts.iter().map(Vec::len).sum::<usize>(), 600);
+    }
+
+    #[test]
+    fn the_published_attributes_are_exactly_what_events_carry() {
+        use crate::wrapup::{Outcome, Reason};
+        let mut outcome = Outcome::rejected(Reason::DivisionMismatch, "m");
+        let text = |s: &str| Some(s.to_owned());
+        outcome.conversation_id = text("c");
+        outcome.participant_id = text("p");
+        outcome.communication_id = text("m");
+        outcome.wrap_up_code_id = text("w");
+        outcome.wrap_up_code_name = text("n");
+        outcome.current_wrap_up_code = text("x");
+        outcome.rule = text("r");
+        outcome.details = crate::wrapup::Details {
+            media: Some("voice"),
+            division_id: text("d"),
+            queue_id: text("q"),
+            user_id: text("u"),
+            correlation_id: text("g"),
+            context_id: text("ctx"),
+        };
+        let ctx = EventContext {
+            trigger: Trigger::Sqs,
+            request_id: "req",
+            attempt: 2,
+            duration: Duration::from_millis(3),
+            dry_run: true,
+        };
+        let mut seen: std::collections::BTreeSet<String> =
+            outcome_event(&outcome, ctx).keys().cloned().collect();
+        let transient = crate::error::Transient::new(crate::error::TransientKind::NotEnded, "t");
+        seen.extend(transient_event(&transient, None, None, ctx).keys().cloned());
+        let listed: std::collections::BTreeSet<String> =
+            ATTRIBUTES.iter().map(|a| a.to_string()).collect();
+        assert_eq!(seen, listed);
     }
 
     #[test]

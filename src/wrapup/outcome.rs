@@ -1,5 +1,6 @@
 //! The result of one request, in the contract's JSON shape.
 
+use crate::genesys::Write;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -9,6 +10,8 @@ pub enum Status {
     AlreadyApplied,
     Rejected,
     Skipped,
+    /// Dry run: every read and check passed; this is the write a real run would send.
+    WouldApply,
 }
 
 impl Status {
@@ -18,6 +21,7 @@ impl Status {
             Self::AlreadyApplied => "already_applied",
             Self::Rejected => "rejected",
             Self::Skipped => "skipped",
+            Self::WouldApply => "would_apply",
         }
     }
 }
@@ -80,6 +84,10 @@ pub struct Outcome {
     pub(crate) message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) rule: Option<String>,
+    /// Dry run: the exact request a real run would send. Only ever shown to the caller (stdout,
+    /// the webhook response): notes may hold customer data, so never logs, metrics or New Relic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) write: Option<Write>,
     /// For logs and telemetry only; not part of the contract's JSON.
     #[serde(skip)]
     pub(crate) details: Details,
@@ -109,6 +117,7 @@ impl Outcome {
             reason: None,
             message: None,
             rule: None,
+            write: None,
             details: Details::default(),
         }
     }
