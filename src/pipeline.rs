@@ -69,7 +69,7 @@ struct Trace {
     code: Option<WrapupCode>,
     rule: Option<String>,
     /// Dry run: the write a real run would have sent.
-    write: Option<Write>,
+    write: Option<Box<Write>>,
     correlation_id: Option<String>,
     context_id: Option<String>,
 }
@@ -314,7 +314,7 @@ async fn steps(
         },
     };
     if dry_run {
-        trace.write = Some(write);
+        trace.write = Some(Box::new(write));
         return Ok(Status::WouldApply);
     }
     match send(genesys, &write, deadline).await {

@@ -87,7 +87,7 @@ pub struct Outcome {
     /// Dry run: the exact request a real run would send. Only ever shown to the caller (stdout,
     /// the webhook response): notes may hold customer data, so never logs, metrics or New Relic.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) write: Option<Write>,
+    pub(crate) write: Option<Box<Write>>,
     /// For logs and telemetry only; not part of the contract's JSON.
     #[serde(skip)]
     pub(crate) details: Details,
