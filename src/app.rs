@@ -95,23 +95,49 @@ impl App {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, StartupError> {
         let settings = Settings::from_lookup(lookup)?;
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let parameters = Arc::new(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
+        let (deps, parameters) = aws().await;
         let rules = Rules::load(
             &settings.rules,
             Some(parameters),
-            clock.clone(),
+            deps.clock.clone(),
             settings.rules_cache_ttl,
         )
         .await?;
-        let deps = Dependencies {
-            secrets: Arc::new(SecretsManagerStore::new(
-                aws_sdk_secretsmanager::Client::new(&aws),
-            )),
-            queues: Arc::new(SqsQueues::new(aws_sdk_sqs::Client::new(&aws))),
-            clock,
-        };
         Self::new(settings, deps, rules)
     }
+
+    /// For `doctor`: as [`App::from_env`], but rules that do not load are reported (with the
+    /// problem) instead of stopping everything else from being checked.
+    pub(crate) async fn for_doctor(
+        settings: Settings,
+    ) -> Result<(Self, Option<String>), StartupError> {
+        let (deps, parameters) = aws().await;
+        let loaded = Rules::load(
+            &settings.rules,
+            Some(parameters),
+            deps.clock.clone(),
+            settings.rules_cache_ttl,
+        )
+        .await;
+        let (rules, problem) = match loaded {
+            Ok(rules) => (rules, None),
+            Err(e) => (Rules::fixed(Default::default()), Some(e.to_string())),
+        };
+        Ok((Self::new(settings, deps, rules)?, problem))
+    }
+}
+
+/// The process's AWS clients, from the SDK's own configuration chain (so `AWS_ENDPOINT_URL_*`
+/// work as the SDK documents), and the clock.
+async fn aws() -> (Dependencies, Arc<SsmParameters>) {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let deps = Dependencies {
+        secrets: Arc::new(SecretsManagerStore::new(
+            aws_sdk_secretsmanager::Client::new(&aws),
+        )),
+        queues: Arc::new(SqsQueues::new(aws_sdk_sqs::Client::new(&aws))),
+        clock: Arc::new(SystemClock),
+    };
+    let parameters = Arc::new(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
+    (deps, parameters)
 }

@@ -3,10 +3,12 @@
 
 use crate::app::App;
 use crate::clock::{Clock, Deadline, SystemClock};
+use crate::config::Settings;
+use crate::doctor;
 use crate::error::{Transient, TransientKind};
 use crate::handler::{handle, Invocation};
 use crate::triggers::{shape, signature, Shape};
-use crate::wrapup::{Outcome, Reason};
+use crate::wrapup::{CodeRef, Outcome, Reason};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -25,7 +27,11 @@ const USAGE: &str = "usage:
                                           (--dry-run: every read and check, no write; WRAPUP_DRY_RUN=true)
   genesys-wrapup sign [--sandbox] FILE    sign FILE for the webhook with WEBHOOK_SIGNING_KEY
                                           (an HTTP event is printed re-signed; any other file is taken as
-                                          the raw body and the two signature headers are printed)";
+                                          the raw body and the two signature headers are printed)
+  genesys-wrapup doctor [--json] [--conversation UUID [--code UUID|NAME] [--org UUID]]
+                        [--send-test-event] [--function NAME]
+                                          check the deployment's configuration, one line per link; with
+                                          --function, inside the deployed function as its role (never writes)";
 
 /// `--sandbox` needs the emulator, which the deployed binary does not carry.
 const NO_SANDBOX: &str = "--sandbox needs the built-in sandbox: cargo run --release --features sandbox -- invoke --sandbox FILE";
@@ -62,6 +68,15 @@ pub async fn main(args: Vec<String>) -> ExitCode {
         eprintln!("{USAGE}");
         ExitCode::from(2)
     };
+    if args.first().map(String::as_str) == Some("doctor") {
+        return match DoctorArgs::parse(&args[1..]) {
+            Ok(parsed) => doctor(parsed).await,
+            Err(problem) => {
+                eprintln!("{problem}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let Some(args) = parse(&args) else {
         return usage();
     };
@@ -278,4 +293,135 @@ fn sandbox_key() -> Option<String> {
 #[cfg(not(feature = "sandbox"))]
 fn sandbox_key() -> Option<String> {
     None
+}
+
+struct DoctorArgs {
+    json: bool,
+    function: Option<String>,
+    options: doctor::Options,
+}
+
+impl DoctorArgs {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut parsed = Self {
+            json: false,
+            function: None,
+            options: doctor::Options::default(),
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            let uuid = |name: &str, text: String| {
+                uuid::Uuid::parse_str(&text).map_err(|_| format!("{name} must be a UUID"))
+            };
+            match arg.as_str() {
+                "--json" => parsed.json = true,
+                "--send-test-event" => parsed.options.send_test_event = true,
+                "--function" => parsed.function = Some(value("--function")?),
+                "--conversation" => {
+                    parsed.options.conversation =
+                        Some(uuid("--conversation", value("--conversation")?)?)
+                }
+                "--org" => parsed.options.org = Some(uuid("--org", value("--org")?)?),
+                "--code" => {
+                    let code = value("--code")?;
+                    CodeRef::parse(&code)?;
+                    parsed.options.code = Some(code);
+                }
+                other => return Err(format!("doctor does not take {other:?}")),
+            }
+        }
+        if parsed.options.code.is_some() && parsed.options.conversation.is_none() {
+            return Err("--code plans a wrap-up for --conversation: give both".into());
+        }
+        Ok(parsed)
+    }
+}
+
+/// `doctor`: exit 0 when every check passes, 1 when one fails.
+async fn doctor(args: DoctorArgs) -> ExitCode {
+    let (report, run_as) = match &args.function {
+        Some(function) => match doctor_remote(function, &args.options).await {
+            Ok(report) => (report, doctor::RunAs::Function),
+            Err(problem) => (
+                doctor::Report::new(vec![doctor::Check {
+                    name: "function".into(),
+                    ok: false,
+                    detail: problem,
+                }]),
+                doctor::RunAs::Function,
+            ),
+        },
+        None => (doctor_local(&args.options).await, doctor::RunAs::Caller),
+    };
+    if args.json {
+        print_json(&report);
+    } else {
+        print!("{}", report.human(run_as));
+    }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The checks here, with this machine's AWS credentials.
+async fn doctor_local(options: &doctor::Options) -> doctor::Report {
+    let failed = |name: &str, detail: String| {
+        doctor::Report::new(vec![doctor::Check {
+            name: name.into(),
+            ok: false,
+            detail,
+        }])
+    };
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => return failed("settings", e.to_string()),
+    };
+    match App::for_doctor(settings).await {
+        Ok((app, rules_problem)) => {
+            doctor::run(&app, options, rules_problem, doctor::RunAs::Caller).await
+        }
+        Err(e) => failed("settings", e.to_string()),
+    }
+}
+
+/// The checks inside the deployed function, as its role: a direct invoke only.
+async fn doctor_remote(
+    function: &str,
+    options: &doctor::Options,
+) -> Result<doctor::Report, String> {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let payload = serde_json::to_vec(&json!({ "doctor": options }))
+        .map_err(|e| format!("could not encode the request: {e}"))?;
+    let out = aws_sdk_lambda::Client::new(&aws)
+        .invoke()
+        .function_name(function)
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "could not invoke {function}: {} (you need lambda:InvokeFunction on it)",
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let body = out.payload.map(|p| p.into_inner()).unwrap_or_default();
+    if let Some(error) = out.function_error {
+        return Err(format!(
+            "the function failed ({error}): {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(500)
+                .collect::<String>()
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        format!("the function's answer is not a doctor report ({e}): is {function} this function, at this version?")
+    })
 }

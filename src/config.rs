@@ -40,6 +40,8 @@ pub struct Settings {
     pub(crate) batch: BatchConfig,
     /// Receives every permanent rejection, with the reason as a message attribute.
     pub(crate) attention_queue_url: Option<String>,
+    /// The buffer queue of buffered mode (EventBridge → SQS → the function), if any.
+    pub(crate) buffer_queue_url: Option<String>,
     /// The optional New Relic custom-event sink.
     pub(crate) new_relic: Option<NewRelicConfig>,
     /// Where the wrap-up rules for Genesys events come from.
@@ -172,9 +174,9 @@ impl Settings {
         };
         let webhook = WebhookConfig {
             secret_id: get("WEBHOOK_SECRET_ID"),
-            enqueue_to: match (enqueue, buffer_queue_url) {
+            enqueue_to: match (enqueue, &buffer_queue_url) {
                 (false, _) => None,
-                (true, Some(url)) => Some(url),
+                (true, Some(url)) => Some(url.clone()),
                 (true, None) => {
                     return Err(ConfigError::new(
                         "BUFFER_QUEUE_URL",
@@ -220,6 +222,7 @@ impl Settings {
             webhook,
             batch,
             attention_queue_url: base_url("ATTENTION_QUEUE_URL")?.map(String::from),
+            buffer_queue_url,
             new_relic: new_relic_config(&get)?,
             rules,
             rules_cache_ttl: seconds(&get, "WRAPUP_RULES_CACHE_TTL_SECONDS", 300, 0, 86_400)?,

@@ -4,6 +4,7 @@
 
 use crate::app::App;
 use crate::clock::Deadline;
+use crate::doctor;
 use crate::error::{Transient, TransientKind};
 use crate::pipeline::{self, Job};
 use crate::telemetry::newrelic::{outcome_event, transient_event, Event, EventContext};
@@ -49,6 +50,7 @@ pub enum Reply {
     Outcome(Outcome),
     Http(ApiGatewayV2httpResponse),
     Batch(SqsBatchResponse),
+    Doctor(doctor::Report),
 }
 
 pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply, Transient> {
@@ -59,6 +61,12 @@ pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply,
             .map(Reply::Outcome),
         Arrival::Http(request) => Ok(Reply::Http(webhook(app, &request, inv).await)),
         Arrival::Sqs(records) => Ok(Reply::Batch(batch(app, records, inv).await)),
+        Arrival::Doctor(options) => {
+            tracing::info!(event = "doctor", "running doctor as the function's role");
+            Ok(Reply::Doctor(
+                doctor::run(app, &options, None, doctor::RunAs::Function).await,
+            ))
+        }
     };
     emit_metrics(&inv.tally, &app.stats, started.elapsed());
     if let Some(sink) = &app.new_relic {

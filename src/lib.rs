@@ -12,6 +12,7 @@ mod app;
 mod cli;
 mod clock;
 mod config;
+mod doctor;
 mod error;
 mod genesys;
 mod handler;

@@ -26,6 +26,8 @@ pub trait Queues: Send + Sync + 'static {
         receipt_handle: &str,
         seconds: i32,
     ) -> Result<(), QueueError>;
+    /// Proves the queue exists and may be used (`GetQueueAttributes`), for `doctor`.
+    async fn check(&self, queue_url: &str) -> Result<(), QueueError>;
 }
 
 pub struct SqsQueues {
@@ -103,6 +105,21 @@ impl Queues for SqsQueues {
             .map(|_| ())
             .map_err(|e| QueueError {
                 operation: "ChangeMessageVisibility",
+                queue: queue_url.to_owned(),
+                reason: sdk_reason(&e),
+            })
+    }
+
+    async fn check(&self, queue_url: &str) -> Result<(), QueueError> {
+        self.client
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| QueueError {
+                operation: "GetQueueAttributes",
                 queue: queue_url.to_owned(),
                 reason: sdk_reason(&e),
             })

@@ -3,7 +3,7 @@
 //! Genesys API (the token lives in `token.rs`).
 
 use super::error::{Endpoint, ErrorClass, GenesysError};
-use super::models::{Conversation, ErrorBody, WrapupCode, WrapupCodeEntityListing};
+use super::models::{Conversation, ErrorBody, TokenInfo, WrapupCode, WrapupCodeEntityListing};
 use super::rate_limit::RateLimiter;
 use super::token::CachedToken;
 use super::write::Write;
@@ -108,6 +108,26 @@ impl GenesysClient {
             limiter,
             stats: shared.stats,
         }
+    }
+
+    /// Obtains a token (from cache or the login host): proves the client credentials.
+    pub async fn check_token(&self, deadline: Deadline) -> Result<(), GenesysError> {
+        self.bearer(deadline).await.map(|_| ())
+    }
+
+    /// `GET /api/v2/tokens/me`: the org and OAuth client the token belongs to.
+    pub async fn token_info(&self, deadline: Deadline) -> Result<TokenInfo, GenesysError> {
+        let answer = self
+            .call(
+                Endpoint::TokenInfo,
+                Method::GET,
+                &["api", "v2", "tokens", "me"],
+                &[],
+                None,
+                deadline,
+            )
+            .await?;
+        parse_json(Endpoint::TokenInfo, &answer)
     }
 
     /// `GET /api/v2/conversations/{id}`.

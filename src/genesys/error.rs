@@ -7,6 +7,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Token,
+    TokenInfo,
     GetConversation,
     GetWrapupCode,
     ListWrapupCodes,
@@ -18,6 +19,7 @@ impl Endpoint {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Token => "oauth_token",
+            Self::TokenInfo => "get_token_info",
             Self::GetConversation => "get_conversation",
             Self::GetWrapupCode => "get_wrapup_code",
             Self::ListWrapupCodes => "list_wrapup_codes",

@@ -149,6 +149,24 @@ pub struct WrapupCode {
     pub division: Option<DivisionRef>,
 }
 
+/// `GET /api/v2/tokens/me`: whose token this is (needs no permission).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    #[serde(default)]
+    pub organization: Option<NamedEntity>,
+    #[serde(default, rename = "OAuthClient")]
+    pub oauth_client: Option<NamedEntity>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct NamedEntity {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
 /// A page of `GET /api/v2/routing/wrapupcodes`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 pub const GENESYS_SECRET_ID: &str = "sandbox/genesys";
 pub const WEBHOOK_SECRET_ID: &str = "sandbox/webhook";
 
+/// The demo org (the `source` of the `events/` samples of Genesys events).
+pub const ORG_ID: &str = "6d2b4a3c-1f0e-4b8a-9c7d-5e4f3a2b1c0d";
 pub const CLIENT_ID: &str = "sandbox-client";
 pub const CLIENT_SECRET: &str = "sandbox-client-secret-not-for-production";
 pub const SIGNING_KEY: &str = "sandbox-signing-key-not-for-production";
@@ -312,6 +314,8 @@ pub fn org() -> OrgData {
         CODE_FOLLOW_UP_SALES,
     ];
     OrgData {
+        org_id: ORG_ID.to_owned(),
+        org_name: "Sandbox Demo Org".to_owned(),
         client_id: CLIENT_ID.to_owned(),
         client_secret: CLIENT_SECRET.to_owned(),
         conversations: key_by_id(conversations),

@@ -16,6 +16,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     Token,
+    TokenInfo,
     GetConversation,
     GetWrapupCode,
     ListWrapupCodes,
@@ -72,6 +73,8 @@ pub struct LoggedWrite {
 /// The emulated org: data and behaviour switches.
 #[derive(Debug, Clone, Default)]
 pub struct OrgData {
+    pub org_id: String,
+    pub org_name: String,
     pub client_id: String,
     pub client_secret: String,
     pub conversations: HashMap<String, Value>,
@@ -397,6 +400,7 @@ fn route_of(method: &str, path: &str) -> Route {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         ("POST", ["oauth", "token"]) => Route::Token,
+        ("GET", ["api", "v2", "tokens", "me"]) => Route::TokenInfo,
         ("GET", ["api", "v2", "conversations", _]) => Route::GetConversation,
         ("GET", ["api", "v2", "routing", "wrapupcodes"]) => Route::ListWrapupCodes,
         ("GET", ["api", "v2", "routing", "wrapupcodes", _]) => Route::GetWrapupCode,
@@ -457,6 +461,17 @@ fn handle(
                 genesys_error(404, "not.found", "wrapup code not found"),
             ),
         },
+        (Route::TokenInfo, _) => {
+            let org = json!({"id": s.org.org_id, "name": s.org.org_name});
+            reply(
+                200,
+                json!({
+                    "organization": org, "homeOrganization": org,
+                    "OAuthClient": {"id": s.org.client_id, "name": "genesys-wrapup", "organization": org},
+                    "authorizedScope": []
+                }),
+            )
+        }
         (Route::ListWrapupCodes, _) => list_codes(&s, query),
         (Route::ParticipantWrapupCodes, [_, _, _, cid, _, pid, _]) => {
             participant_codes(&s, cid, pid)

@@ -115,7 +115,7 @@ impl MemoryQueues {
         *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = failing;
     }
 
-    fn check(&self, operation: &'static str, queue: &str) -> Result<(), QueueError> {
+    fn check_failing(&self, operation: &'static str, queue: &str) -> Result<(), QueueError> {
         if *self.failing.lock().unwrap_or_else(|p| p.into_inner()) {
             return Err(QueueError {
                 operation,
@@ -135,7 +135,7 @@ impl Queues for MemoryQueues {
         body: &str,
         attributes: &[(&str, String)],
     ) -> Result<String, QueueError> {
-        self.check("SendMessage", queue_url)?;
+        self.check_failing("SendMessage", queue_url)?;
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         calls.push(QueueCall::Send {
             queue_url: queue_url.to_owned(),
@@ -154,7 +154,7 @@ impl Queues for MemoryQueues {
         receipt_handle: &str,
         seconds: i32,
     ) -> Result<(), QueueError> {
-        self.check("ChangeMessageVisibility", queue_url)?;
+        self.check_failing("ChangeMessageVisibility", queue_url)?;
         self.calls
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -164,5 +164,9 @@ impl Queues for MemoryQueues {
                 seconds,
             });
         Ok(())
+    }
+
+    async fn check(&self, queue_url: &str) -> Result<(), QueueError> {
+        self.check_failing("GetQueueAttributes", queue_url)
     }
 }

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub const EVENT_TYPE: &str = "GenesysWrapUp";
+/// What `doctor --send-test-event` posts, so a test never counts as an outcome.
+pub const DOCTOR_EVENT_TYPE: &str = "GenesysWrapUpDoctor";
 
 /// Every attribute a `GenesysWrapUp` event can carry: what dashboards may name. Kept equal to
 /// the events by this module's test.
@@ -178,6 +180,38 @@ impl NewRelicSink {
             .is_err()
         {
             self.warn_once("New Relic delivery ran out of its time budget; events dropped");
+        }
+    }
+
+    /// For `doctor`: the license key is readable, and where events go.
+    pub async fn describe(&self) -> Result<String, String> {
+        let key = self.license_key().await?;
+        if key.expose_secret().trim().is_empty() {
+            return Err("the license key is empty".into());
+        }
+        let url = self
+            .events_url(&key)
+            .ok_or("no New Relic events URL could be formed")?;
+        Ok(format!(
+            "license key present; events go to {} (account {})",
+            url.host_str().unwrap_or("?"),
+            self.settings.account_id
+        ))
+    }
+
+    /// For `doctor --send-test-event`: one `GenesysWrapUpDoctor` event, and what New Relic said.
+    pub async fn send_test_event(&self, attributes: Event) -> Result<(), String> {
+        let key = self.license_key().await?;
+        let url = self
+            .events_url(&key)
+            .ok_or("no New Relic events URL could be formed")?;
+        let mut event = attributes;
+        event.insert("eventType".into(), Value::String(DOCTOR_EVENT_TYPE.into()));
+        let until = self.clock.now() + self.settings.budget;
+        match self.post(&url, &key, &[event], until).await {
+            Delivery::Sent => Ok(()),
+            Delivery::TooLarge => Err("New Relic refused the event as too large".into()),
+            Delivery::Dropped(why) => Err(why),
         }
     }
 

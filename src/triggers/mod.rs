@@ -118,6 +118,9 @@ pub enum Arrival {
     /// One unit: an EventBridge event (custom or Genesys's own), a bare apply request, or
     /// something that is none of these (an `invalid_event` unit).
     Single(Unit),
+    /// A direct invoke asking the function to run `doctor` as its own role (never honoured in
+    /// an SQS body, an EventBridge detail or a webhook: those only carry apply requests).
+    Doctor(crate::doctor::Options),
 }
 
 /// Which envelope a JSON value is, by the fields each platform always sends.
@@ -182,11 +185,20 @@ pub fn recognise(event: &Value) -> Arrival {
         },
         Shape::EventBridge => Arrival::Single(eventbridge::custom(event, Trigger::EventBridge)),
         Shape::Genesys => Arrival::Single(eventbridge::native(event, Trigger::Native)),
-        Shape::Direct => Arrival::Single(Unit::request(
-            Trigger::Direct,
-            None,
-            ApplyRequest::from_json(event),
-        )),
+        Shape::Direct => match event.get("doctor") {
+            Some(options) => match crate::doctor::Options::deserialize(options) {
+                Ok(options) => Arrival::Doctor(options),
+                Err(e) => Arrival::Single(Unit::invalid(
+                    Trigger::Direct,
+                    format!("not doctor options: {}", short(&e)),
+                )),
+            },
+            None => Arrival::Single(Unit::request(
+                Trigger::Direct,
+                None,
+                ApplyRequest::from_json(event),
+            )),
+        },
     }
 }
 

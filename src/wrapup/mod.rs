@@ -10,4 +10,4 @@ pub(crate) mod rules;
 pub use decision::Target;
 pub(crate) use outcome::Details;
 pub use outcome::{Outcome, Reason, Status};
-pub use request::{ApplyRequest, CodeRef, InvalidRequest, WrapUp};
+pub use request::{ApplyRequest, CodeRef, InvalidRequest, Overwrite, WrapUp};

@@ -35,6 +35,21 @@ pub enum CodeRef {
 }
 
 impl CodeRef {
+    /// A code as a person types it: a UUID is an id, anything else a name.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let wire = match Uuid::parse_str(text.trim()) {
+            Ok(_) => WireCode {
+                id: Some(text.to_owned()),
+                name: None,
+            },
+            Err(_) => WireCode {
+                id: None,
+                name: Some(text.to_owned()),
+            },
+        };
+        Self::try_from(wire)
+    }
+
     pub fn id(&self) -> Option<Uuid> {
         match self {
             Self::Id(id) => Some(*id),

@@ -1,0 +1,641 @@
+//! `doctor`: is this deployment set up right? One line per link, each with what to fix: the
+//! Genesys secret and token and the org it names, the permissions reads can prove, the rules and
+//! their codes, an optional plan for one conversation (the dry-run pipeline), the webhook
+//! secret, the org map, New Relic and the queues. It never writes to Genesys and never shows a
+//! secret: errors name secrets by id and quote no value.
+//!
+//! Run locally it uses the caller's AWS credentials; `doctor --function` asks the deployed
+//! function (a direct invoke) to run the same checks as its own role.
+
+use crate::app::App;
+use crate::clock::Deadline;
+use crate::error::TransientKind;
+use crate::genesys::models::WrapupCode;
+use crate::genesys::{ErrorClass, GenesysClient, GenesysError};
+use crate::pipeline::{self, Job};
+use crate::secrets::{GenesysCredentials, SecretError, WebhookKeys};
+use crate::telemetry::newrelic::Event;
+use crate::wrapup::decision::{codes_named, list_codes, ByName};
+use crate::wrapup::{ApplyRequest, CodeRef, Overwrite, Status, WrapUp};
+use futures_util::future::join;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Each check's own budget: one slow link must not hide the others.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(8);
+/// All of Genesys's checks together, inside a Lambda invocation's 30 s.
+const GENESYS_BUDGET: Duration = Duration::from_secs(25);
+
+/// What to check beyond the configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Options {
+    #[serde(default)]
+    pub conversation: Option<Uuid>,
+    /// A code id or name, planned for `conversation` through the dry-run pipeline.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub org: Option<Uuid>,
+    #[serde(default)]
+    pub send_test_event: bool,
+}
+
+/// Whose credentials the AWS checks use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAs {
+    /// The caller's (a laptop, CI).
+    Caller,
+    /// The deployed function's role.
+    Function,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn new(checks: Vec<Check>) -> Self {
+        Self {
+            ok: checks.iter().all(|c| c.ok),
+            checks,
+        }
+    }
+
+    /// One line per check, ✔ or ✘, for a person.
+    pub fn human(&self, run_as: RunAs) -> String {
+        let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        let mut out = match run_as {
+            RunAs::Caller => "doctor (AWS checks use your local credentials, not the function's role; `doctor --function <name>` runs them as the function)\n".to_owned(),
+            RunAs::Function => "doctor (run inside the deployed function, as its role)\n".to_owned(),
+        };
+        for c in &self.checks {
+            let mark = if c.ok { '✔' } else { '✘' };
+            out.push_str(&format!("{mark} {:width$}  {}\n", c.name, c.detail));
+        }
+        out.push_str(if self.ok {
+            "all checks passed\n"
+        } else {
+            "some checks failed: see ✘ above\n"
+        });
+        out
+    }
+}
+
+fn check(name: &str, result: Result<String, String>) -> Check {
+    let (ok, detail) = match result {
+        Ok(detail) => (true, detail),
+        Err(detail) => (false, detail),
+    };
+    Check {
+        name: name.to_owned(),
+        ok,
+        detail,
+    }
+}
+
+/// Runs `fut` within the check's own budget.
+async fn timed(fut: impl Future<Output = Result<String, String>>) -> Result<String, String> {
+    tokio::time::timeout(CHECK_TIMEOUT, fut)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no answer within {} s: check the network path (a VPC function needs a NAT gateway or endpoints)",
+                CHECK_TIMEOUT.as_secs()
+            ))
+        })
+}
+
+/// Every check, in a fixed order with fixed names. `rules_problem`: the rules could not be
+/// loaded (locally; a deployed function with bad rules does not start).
+pub async fn run(
+    app: &App,
+    options: &Options,
+    rules_problem: Option<String>,
+    run_as: RunAs,
+) -> Report {
+    let whose = match run_as {
+        RunAs::Caller => " (checked with your local AWS credentials)",
+        RunAs::Function => " (as the function's role)",
+    };
+    let (genesys, others) = join(
+        genesys_checks(app, options, rules_problem, whose),
+        other_checks(app, options, whose),
+    )
+    .await;
+    let mut checks = vec![check(
+        "settings",
+        Ok(format!(
+            "configuration read; dry run {}",
+            if app.settings.dry_run { "on" } else { "off" }
+        )),
+    )];
+    checks.extend(genesys);
+    checks.extend(others);
+    Report::new(checks)
+}
+
+/// The chain that needs Genesys: secret → token → org → codes → rules → conversation → plan.
+/// A broken link skips what depends on it, saying so, instead of timing out again.
+async fn genesys_checks(
+    app: &App,
+    options: &Options,
+    rules_problem: Option<String>,
+    whose: &str,
+) -> Vec<Check> {
+    let deadline = Deadline::after(app.clock.as_ref(), GENESYS_BUDGET);
+    let mut checks = Vec::new();
+    let secret_id = app.settings.genesys_secret_id.as_str();
+    let secret = timed(genesys_secret(app, secret_id, whose)).await;
+    let secret_ok = secret.is_ok();
+    checks.push(check("genesys_secret", secret));
+    let client = match app.orgs.client(options.org) {
+        Ok(client) => client,
+        Err(unknown) => {
+            checks.push(check(
+                "genesys_token",
+                Err(format!(
+                    "org {} is not in GENESYS_ORG_SECRETS: add it, or leave out --org",
+                    unknown.0
+                )),
+            ));
+            return skip_after(checks, "genesys_token");
+        }
+    };
+    if !secret_ok {
+        return skip_after(checks, "genesys_secret");
+    }
+    let token = timed(genesys_token(client, deadline)).await;
+    let token_ok = token.is_ok();
+    checks.push(check("genesys_token", token));
+    if !token_ok {
+        return skip_after(checks, "genesys_token");
+    }
+    checks.push(check(
+        "genesys_org",
+        timed(genesys_org(client, options.org, deadline)).await,
+    ));
+    let codes = timed(async {
+        client
+            .all_codes(false, deadline)
+            .await
+            .map(|codes| {
+                format!(
+                    "{} wrap-up codes visible (routing:wrapupCode:view holds)",
+                    codes.len()
+                )
+            })
+            .map_err(|e| {
+                permission_problem(&e, "routing:wrapupCode:view", "in at least one division")
+            })
+    })
+    .await;
+    let codes_ok = codes.is_ok();
+    checks.push(check("wrapup_codes", codes));
+    let rules = app.rules.current().await;
+    checks.push(check(
+        "rules",
+        match rules_problem {
+            Some(problem) => Err(problem),
+            None if rules.rules.is_empty() => {
+                Ok("not configured (Genesys events are skipped)".into())
+            }
+            None => Ok(format!(
+                "{} rule(s): {}",
+                rules.rules.len(),
+                rules
+                    .rules
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+    ));
+    checks.push(check(
+        "rule_codes",
+        if codes_ok {
+            timed(rule_codes(client, &rules.rules, deadline)).await
+        } else {
+            Err("skipped: the codes could not be listed (see wrapup_codes)".into())
+        },
+    ));
+    checks.push(check(
+        "conversation",
+        timed(conversation(client, options, deadline)).await,
+    ));
+    checks.push(check("plan", timed(plan(app, options, deadline)).await));
+    checks.push(check(
+        "write_permission",
+        Ok("conversation:participant:wrapup is proven only by a write: reads cannot show it. Give the role it in every division the conversations are in; a missing one shows as rejected/forbidden on the first write".into()),
+    ));
+    checks
+}
+
+/// The checks after a broken link, marked as skipped.
+fn skip_after(mut checks: Vec<Check>, broken: &str) -> Vec<Check> {
+    let all = [
+        "genesys_token",
+        "genesys_org",
+        "wrapup_codes",
+        "rules",
+        "rule_codes",
+        "conversation",
+        "plan",
+    ];
+    for name in all.iter().skip_while(|n| **n != broken).skip(1) {
+        if checks.iter().all(|c| c.name != *name) {
+            checks.push(check(name, Err(format!("skipped: needs {broken}"))));
+        }
+    }
+    checks.push(check(
+        "write_permission",
+        Ok(
+            "conversation:participant:wrapup is proven only by a write: reads cannot show it"
+                .into(),
+        ),
+    ));
+    checks
+}
+
+/// What a secret read says, in words that name the fix.
+fn secret_problem(e: &SecretError, whose: &str) -> String {
+    match e {
+        SecretError::NotFound { id } => format!(
+            "secret {id} was not found: check the id (a full ARN includes its random suffix) and the region{whose}"
+        ),
+        SecretError::Unreadable { id, reason } => format!("secret {id} is readable but {reason}"),
+        SecretError::Unavailable { id, reason } => {
+            let lower = reason.to_ascii_lowercase();
+            if lower.contains("kms") || lower.contains("decryptionfailure") {
+                format!("secret {id}: KMS refused to decrypt it ({reason}): grant kms:Decrypt on its key (template parameter KmsKeyArn){whose}")
+            } else if lower.contains("accessdenied") || lower.contains("not authorized") {
+                format!("secret {id}: access denied ({reason}): grant secretsmanager:GetSecretValue on its ARN{whose}")
+            } else {
+                format!("secret {id}: Secrets Manager unavailable ({reason}){whose}")
+            }
+        }
+    }
+}
+
+async fn genesys_secret(app: &App, secret_id: &str, whose: &str) -> Result<String, String> {
+    let creds: GenesysCredentials = app
+        .secrets
+        .get_json(secret_id)
+        .await
+        .map_err(|e| secret_problem(&e, whose))?;
+    if creds.client_id.trim().is_empty() || creds.client_secret.expose_secret().is_empty() {
+        return Err(format!(
+            "secret {secret_id}: clientId or clientSecret is empty"
+        ));
+    }
+    let genesys = &app.settings.genesys;
+    let environment = match (&creds.environment, &genesys.environment) {
+        (Some(env), _) => crate::config::validate_environment(env)
+            .map_err(|p| format!("secret {secret_id}: its environment {p}"))?,
+        (None, Some(env)) => format!("{env} (GENESYS_ENVIRONMENT)"),
+        (None, None) if genesys.api_base_url.is_some() && genesys.login_base_url.is_some() => {
+            "given by GENESYS_API_BASE_URL and GENESYS_LOGIN_BASE_URL".to_owned()
+        }
+        (None, None) => {
+            return Err(format!(
+                "secret {secret_id} has no \"environment\" and GENESYS_ENVIRONMENT is not set: add e.g. \"environment\": \"mypurecloud.ie\""
+            ))
+        }
+    };
+    Ok(format!(
+        "secret {secret_id} readable, JSON as expected; environment {environment}{whose}"
+    ))
+}
+
+async fn genesys_token(client: &GenesysClient, deadline: Deadline) -> Result<String, String> {
+    match client.check_token(deadline).await {
+        Ok(()) => Ok("client-credentials token obtained".into()),
+        Err(e) if matches!(e.class, ErrorClass::Transient(TransientKind::RateLimited)) => Err(format!(
+            "the login host is throttling this client ({e}); wait {} s and run doctor again",
+            e.retry_after.map_or(60, |w| w.as_secs())
+        )),
+        Err(e) if e.code.as_deref() == Some("invalid_client") || e.status == Some(401) => Err(format!(
+            "Genesys refused the client ({e}): check clientId/clientSecret in the secret, that the OAuth client uses the Client Credentials grant, and the environment"
+        )),
+        Err(e) if e.status.is_none() => Err(format!(
+            "could not reach the login host ({e}): check the environment (e.g. mypurecloud.ie) and the network"
+        )),
+        Err(e) => Err(format!("no token: {e}")),
+    }
+}
+
+async fn genesys_org(
+    client: &GenesysClient,
+    expected: Option<Uuid>,
+    deadline: Deadline,
+) -> Result<String, String> {
+    let info = client
+        .token_info(deadline)
+        .await
+        .map_err(|e| format!("GET /api/v2/tokens/me failed: {e}"))?;
+    let org = info.organization.unwrap_or_default();
+    let id = org.id.unwrap_or_default();
+    if let Some(expected) = expected {
+        if Uuid::parse_str(&id).ok() != Some(expected) {
+            return Err(format!(
+                "the token belongs to org {id}, not {expected}: the org map points {expected} at another org's client"
+            ));
+        }
+    }
+    Ok(format!(
+        "the token belongs to org {id} ({})",
+        org.name.unwrap_or_default()
+    ))
+}
+
+/// A refusal that means a missing permission, named; anything else as it is.
+fn permission_problem(e: &GenesysError, permission: &str, scope: &str) -> String {
+    match e.class {
+        ErrorClass::Forbidden => format!(
+            "{}: the OAuth client's role lacks {permission} {scope}",
+            e.quoted()
+        ),
+        _ => e.to_string(),
+    }
+}
+
+async fn rule_codes(
+    client: &GenesysClient,
+    rules: &[crate::wrapup::rules::Rule],
+    deadline: Deadline,
+) -> Result<String, String> {
+    if rules.is_empty() {
+        return Ok("not configured".into());
+    }
+    let codes = client
+        .all_codes(false, deadline)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut problems = Vec::new();
+    let mut found = Vec::new();
+    for rule in rules {
+        match &rule.wrap_up_code {
+            CodeRef::Id(id) => match client.get_wrapup_code(*id, deadline).await {
+                Ok(code) => found.push(format!("{}: {}", rule.name, describe(&code))),
+                Err(e) if e.class == ErrorClass::NotFound => {
+                    problems.push(format!("rule {:?}: code {id} does not exist", rule.name))
+                }
+                Err(e) => problems.push(format!("rule {:?}: {e}", rule.name)),
+            },
+            CodeRef::Name(name) => match codes_named(&codes, name, &Default::default()) {
+                ByName::Missing => problems.push(format!(
+                    "rule {:?}: no wrap-up code is named {name:?}",
+                    rule.name
+                )),
+                ByName::Found(code) => found.push(format!("{}: {}", rule.name, describe(code))),
+                ByName::Ambiguous(codes) | ByName::Elsewhere(codes) => found.push(format!(
+                    "{}: {name:?} names {} codes ({}); the conversation's division decides",
+                    rule.name,
+                    codes.len(),
+                    list_codes(&codes)
+                )),
+            },
+        }
+    }
+    if problems.is_empty() {
+        Ok(found.join("; "))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn describe(code: &WrapupCode) -> String {
+    format!(
+        "{} ({}) in division {}",
+        code.name.as_deref().unwrap_or("?"),
+        code.id,
+        code.division
+            .as_ref()
+            .and_then(|d| d.id.as_deref())
+            .unwrap_or("*")
+    )
+}
+
+async fn conversation(
+    client: &GenesysClient,
+    options: &Options,
+    deadline: Deadline,
+) -> Result<String, String> {
+    let Some(id) = options.conversation else {
+        return Ok("not requested (--conversation <uuid>)".into());
+    };
+    let (conversation, _) =
+        client
+            .get_conversation(id, deadline)
+            .await
+            .map_err(|e| match e.class {
+                ErrorClass::NotFound => format!("conversation {id} was not found in this org"),
+                _ => permission_problem(
+                    &e,
+                    "conversation:communication:view",
+                    "in the conversation's division",
+                ),
+            })?;
+    let divisions: Vec<&str> = conversation
+        .divisions
+        .iter()
+        .filter_map(|d| d.division.as_ref()?.id.as_deref())
+        .collect();
+    Ok(format!(
+        "conversation {id} readable (conversation:communication:view holds): {} participants, divisions [{}], {}",
+        conversation.participants.len(),
+        divisions.join(", "),
+        if conversation.end_time.is_some() { "ended" } else { "still active" }
+    ))
+}
+
+/// The wrap-up `--code` would get on `--conversation`, through the dry-run pipeline.
+async fn plan(app: &App, options: &Options, deadline: Deadline) -> Result<String, String> {
+    let (Some(conversation_id), Some(code)) = (options.conversation, options.code.as_deref())
+    else {
+        return Ok("not requested (--conversation <uuid> --code <uuid|name>)".into());
+    };
+    let code = CodeRef::parse(code)?;
+    let request = ApplyRequest {
+        conversation_id,
+        participant_id: None,
+        org_id: options.org,
+        wrap_up: WrapUp {
+            code,
+            notes: None,
+            tags: None,
+            overwrite: Overwrite::Always,
+        },
+    };
+    let rules = app.rules.current().await;
+    // Always a dry run: doctor never writes, whatever WRAPUP_DRY_RUN says.
+    let outcome = pipeline::run(&app.orgs, &rules, Job::Apply(&request), deadline, true).await;
+    match outcome {
+        Ok(o) => {
+            let target = format!(
+                "participant {} (user {}), communication {} ({}), code {} {:?} in division {}",
+                o.participant_id.as_deref().unwrap_or("?"),
+                o.details.user_id.as_deref().unwrap_or("?"),
+                o.communication_id.as_deref().unwrap_or("?"),
+                o.details.media.unwrap_or("?"),
+                o.wrap_up_code_id.as_deref().unwrap_or("?"),
+                o.wrap_up_code_name.as_deref().unwrap_or(""),
+                o.details.division_id.as_deref().unwrap_or("*"),
+            );
+            match o.status {
+                Status::WouldApply => Ok(format!(
+                    "would apply to {target}; division check passed; the write: {}",
+                    o.write
+                        .as_ref()
+                        .and_then(|w| serde_json::to_string(w).ok())
+                        .unwrap_or_default()
+                )),
+                Status::AlreadyApplied => Ok(format!("already applied to {target}")),
+                Status::Skipped => Ok(format!(
+                    "would skip ({}): {}",
+                    o.reason.map_or("", |r| r.as_str()),
+                    o.message.unwrap_or_default()
+                )),
+                Status::Rejected => Err(format!(
+                    "would be rejected ({}): {}",
+                    o.reason.map_or("", |r| r.as_str()),
+                    o.message.unwrap_or_default()
+                )),
+                Status::Applied => Err("a write was sent, which a dry run never does".into()),
+            }
+        }
+        Err(t) if t.kind == TransientKind::NotEnded => {
+            Ok(format!("would wait and retry: {}", t.message))
+        }
+        Err(t) => Err(format!("would retry: {t}")),
+    }
+}
+
+/// The links that need no Genesys: webhook secret, org map, New Relic, queues.
+async fn other_checks(app: &App, options: &Options, whose: &str) -> Vec<Check> {
+    let (webhook, (org_map, (new_relic, queues))) = join(
+        timed(webhook_secret(app, whose)),
+        join(
+            timed(org_map(app, whose)),
+            join(timed(new_relic(app, options)), timed(queues(app, whose))),
+        ),
+    )
+    .await;
+    vec![
+        check("webhook_secret", webhook),
+        check("org_map", org_map),
+        check("new_relic", new_relic),
+        check("queues", queues),
+    ]
+}
+
+async fn webhook_secret(app: &App, whose: &str) -> Result<String, String> {
+    let Some(id) = app.settings.webhook.secret_id.as_deref() else {
+        return Ok("not configured (every webhook request is refused with 503)".into());
+    };
+    let keys: WebhookKeys = app
+        .secrets
+        .get_json(id)
+        .await
+        .map_err(|e| secret_problem(&e, whose))?;
+    let current = keys.signing_key.expose_secret();
+    if current.is_empty() {
+        return Err(format!("secret {id}: signingKey is empty"));
+    }
+    match keys
+        .previous_signing_key
+        .as_ref()
+        .map(|k| k.expose_secret())
+    {
+        Some(previous) if previous == current => Err(format!(
+            "secret {id}: previousSigningKey equals signingKey; a rotation needs a new signingKey"
+        )),
+        Some(_) => Ok(format!(
+            "secret {id} readable; rotating: both keys accepted{whose}"
+        )),
+        None => Ok(format!("secret {id} readable; one signing key{whose}")),
+    }
+}
+
+async fn org_map(app: &App, whose: &str) -> Result<String, String> {
+    if app.settings.org_secrets.is_empty() {
+        return Ok("not configured (every event uses GENESYS_SECRET_ID)".into());
+    }
+    let deadline = Deadline::after(app.clock.as_ref(), GENESYS_BUDGET);
+    let mut problems = Vec::new();
+    for (org, secret_id) in &app.settings.org_secrets {
+        if let Err(e) = app.secrets.get_json::<GenesysCredentials>(secret_id).await {
+            problems.push(format!("org {org}: {}", secret_problem(&e, "")));
+            continue;
+        }
+        let Ok(client) = app.orgs.client(Some(*org)) else {
+            continue;
+        };
+        if let Err(e) = genesys_org(client, Some(*org), deadline).await {
+            problems.push(format!("org {org}: {e}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(format!(
+            "{} org(s): every secret readable and its token names its org{whose}",
+            app.settings.org_secrets.len()
+        ))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+async fn new_relic(app: &App, options: &Options) -> Result<String, String> {
+    let Some(sink) = app.new_relic.as_ref() else {
+        return Ok("not configured (no New Relic events)".into());
+    };
+    let described = sink.describe().await?;
+    if !options.send_test_event {
+        return Ok(format!(
+            "{described} (--send-test-event posts one GenesysWrapUpDoctor event)"
+        ));
+    }
+    let mut event = Event::new();
+    event.insert("message".into(), "doctor test event".into());
+    event.insert("dryRun".into(), u8::from(app.settings.dry_run).into());
+    sink.send_test_event(event).await?;
+    Ok(format!(
+        "{described}; a GenesysWrapUpDoctor event was accepted"
+    ))
+}
+
+async fn queues(app: &App, whose: &str) -> Result<String, String> {
+    let queues = [
+        ("attention", app.settings.attention_queue_url.as_deref()),
+        ("buffer", app.settings.buffer_queue_url.as_deref()),
+    ];
+    let mut reached = Vec::new();
+    let mut problems = Vec::new();
+    for (name, url) in queues {
+        let Some(url) = url else { continue };
+        match app.queues.check(url).await {
+            Ok(()) => reached.push(format!("{name} queue reachable")),
+            Err(e) => problems.push(format!(
+                "{name} queue: {e}: grant sqs:GetQueueAttributes (and SendMessage) on it{whose}"
+            )),
+        }
+    }
+    match (reached.is_empty(), problems.is_empty()) {
+        (true, true) => Ok("not configured (rejections are only logged)".into()),
+        (_, true) => Ok(format!("{}{whose}", reached.join("; "))),
+        _ => Err(problems.join("; ")),
+    }
+}
