@@ -1,2 +1,841 @@
 //! The dashboards in `template.yaml` (CloudWatch) and `dashboards/` (New Relic) name only
 //! metrics, dimensions and attributes the function emits.
+//!
+//! The CloudWatch body is JSON text in YAML block scalars (`!Sub |`) joined by `!Join`, the
+//! buffer-queue widget under `!If [UseBufferQueue, ...]`. Without a YAML crate, the test reads
+//! those blocks by indentation, puts them together for both values of the condition, replaces
+//! each `${...}` with its name, parses the result with serde_json and walks the widgets. What a
+//! metric may be is taken from the function itself: `emf::METRICS`, `emf::DIMENSIONS` and the
+//! dimension set each metric has in the lines `emf_lines` writes. New Relic queries write every
+//! attribute in backticks, so their names are found without parsing NRQL.
+
+use super::emf::{self, CallStats, Tally, DIMENSIONS, METRICS, METRICS_NAMESPACE};
+use super::newrelic::{self, EventContext, ATTRIBUTES, EVENT_TYPE};
+use crate::error::{Transient, TransientKind};
+use crate::triggers::Trigger;
+use crate::wrapup::{Outcome, Reason, Status};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+const TEMPLATE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"));
+const NEW_RELIC: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/dashboards/newrelic-genesys-wrapup.json"
+));
+
+/// The `${...}` the body may use; each becomes its own name in the rendered JSON.
+const REFERENCES: [&str; 4] = [
+    "AWS::Region",
+    "WrapUpFunction",
+    "AttentionQueue.QueueName",
+    "BufferQueue.QueueName",
+];
+const LAMBDA_METRICS: [&str; 4] = [
+    "Errors",
+    "Throttles",
+    "AsyncEventsDropped",
+    "DestinationDeliveryFailures",
+];
+const SQS_METRICS: [&str; 2] = [
+    "ApproximateNumberOfMessagesVisible",
+    "ApproximateAgeOfOldestMessage",
+];
+
+// ---------------------------------------------------------------------------------------------
+// CloudWatch: the template's DashboardBody
+
+/// One YAML block scalar of the body, and the condition guarding it, if any.
+#[derive(Debug)]
+struct Block {
+    condition: Option<String>,
+    text: String,
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// The block scalars of `WrapUpDashboard`'s `DashboardBody`, in order. Every other line of the
+/// body must be `!Join`'s structure, so no JSON can hide in a plain scalar.
+fn body_blocks(template: &str) -> Result<Vec<Block>, String> {
+    let lines: Vec<&str> = template.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "  WrapUpDashboard:")
+        .ok_or("no WrapUpDashboard resource")?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| !l.trim().is_empty() && indent(l) <= 2)
+        .map_or(lines.len(), |p| start + 1 + p);
+    let body = (start..end)
+        .find(|&i| lines[i].trim_start().starts_with("DashboardBody:"))
+        .ok_or("WrapUpDashboard has no DashboardBody")?;
+    if lines[body].trim() != "DashboardBody: !Join" {
+        return Err(format!("DashboardBody is not a !Join: {:?}", lines[body]));
+    }
+    let body_indent = indent(lines[body]);
+    let mut blocks = Vec::new();
+    let mut i = body + 1;
+    while i < end && (lines[i].trim().is_empty() || indent(lines[i]) > body_indent) {
+        let line = lines[i];
+        let trimmed = line.trim();
+        if ["- - !Sub |", "- !Sub |", "- |"].contains(&trimmed) {
+            let at = i;
+            // As YAML reads it: the first content line sets the indentation, and the first
+            // line indented less ends the scalar.
+            let strip = lines[i + 1..end]
+                .iter()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| indent(l))
+                .filter(|&n| n > indent(line))
+                .ok_or_else(|| format!("empty block scalar after {line:?}"))?;
+            let mut content = Vec::new();
+            i += 1;
+            while i < end && (lines[i].trim().is_empty() || indent(lines[i]) >= strip) {
+                content.push(lines[i]);
+                i += 1;
+            }
+            let text: String = content
+                .iter()
+                .map(|l| format!("{}\n", l.get(strip..).unwrap_or("")))
+                .collect();
+            // `- !If` then `- <Condition>` right above a block: it exists only under that condition.
+            let above = |n: usize| line_above(&lines, at, n);
+            let condition = (above(2) == Some("- !If"))
+                .then(|| {
+                    above(1)
+                        .and_then(|c| c.strip_prefix("- "))
+                        .map(str::to_owned)
+                })
+                .flatten();
+            blocks.push(Block { condition, text });
+            continue;
+        }
+        let structural = ["- \"\"", "- - \"\"", "- !If", "- UseBufferQueue"];
+        if !structural.contains(&trimmed) {
+            return Err(format!("unexpected line in DashboardBody: {line:?}"));
+        }
+        i += 1;
+    }
+    Ok(blocks)
+}
+
+/// The line `n` lines above `at`, trimmed.
+fn line_above<'a>(lines: &[&'a str], at: usize, n: usize) -> Option<&'a str> {
+    at.checked_sub(n).map(|i| lines[i].trim())
+}
+
+/// The body as CloudFormation would render it, `${X}` standing as `X`.
+fn render(blocks: &[Block], use_buffer_queue: bool) -> Result<String, String> {
+    let mut text = String::new();
+    for block in blocks {
+        match block.condition.as_deref() {
+            None => text.push_str(&block.text),
+            Some("UseBufferQueue") if use_buffer_queue => text.push_str(&block.text),
+            Some("UseBufferQueue") => {}
+            Some(other) => return Err(format!("a block under an unknown condition {other}")),
+        }
+    }
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let close = rest[at..].find('}').ok_or("an unclosed ${")? + at;
+        let name = &rest[at + 2..close];
+        if !REFERENCES.contains(&name) {
+            return Err(format!("unexpected reference ${{{name}}}"));
+        }
+        out.push_str(name);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The dashboard for one value of `UseBufferQueue`, parsed.
+fn dashboard(template: &str, use_buffer_queue: bool) -> Result<Value, String> {
+    let text = render(&body_blocks(template)?, use_buffer_queue)?;
+    serde_json::from_str(&text).map_err(|e| format!("not JSON ({e}):\n{text}"))
+}
+
+/// One metric a widget shows: a plain metric entry or a SEARCH expression.
+#[derive(Debug, Clone, PartialEq)]
+struct Shown {
+    widget: String,
+    namespace: String,
+    metric: String,
+    dimensions: Vec<(String, String)>,
+    stat: String,
+    period: u64,
+    search: bool,
+}
+
+/// Every metric the dashboard shows, and the problems found on the way.
+fn shown(dashboard: &Value) -> (Vec<Shown>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    let Some(widgets) = dashboard["widgets"].as_array() else {
+        return (found, vec!["no widgets".into()]);
+    };
+    for widget in widgets {
+        let props = &widget["properties"];
+        let title = props["title"].as_str().unwrap_or("").to_owned();
+        if widget["type"] != "metric" {
+            problems.push(format!("{title}: not a metric widget"));
+            continue;
+        }
+        if props["region"] != "AWS::Region" {
+            problems.push(format!("{title}: region is not ${{AWS::Region}}"));
+        }
+        let Some(period) = props["period"].as_u64() else {
+            problems.push(format!("{title}: no period"));
+            continue;
+        };
+        let Some(metrics) = props["metrics"].as_array() else {
+            problems.push(format!("{title}: no metrics"));
+            continue;
+        };
+        for entry in metrics {
+            match metric_entry(entry, props, period) {
+                Ok(mut s) => {
+                    s.widget = title.clone();
+                    found.push(s);
+                }
+                Err(e) => problems.push(format!("{title}: {e}")),
+            }
+        }
+    }
+    (found, problems)
+}
+
+/// `["Namespace", "Metric", "Dim", "value", ..., {options}]` or `[{"expression": "SEARCH(...)"}]`.
+fn metric_entry(entry: &Value, props: &Value, period: u64) -> Result<Shown, String> {
+    let items = entry
+        .as_array()
+        .ok_or("a metric entry that is not an array")?;
+    let (options, names) = match items.last() {
+        Some(Value::Object(o)) => (Some(o), &items[..items.len() - 1]),
+        _ => (None, &items[..]),
+    };
+    if names.is_empty() {
+        let expression = options
+            .and_then(|o| o.get("expression"))
+            .and_then(Value::as_str)
+            .ok_or("an entry with neither a metric nor an expression")?;
+        return search(expression);
+    }
+    let names: Vec<&str> = names
+        .iter()
+        .map(|n| n.as_str().ok_or(format!("a non-string in {entry}")))
+        .collect::<Result<_, _>>()?;
+    if names.len() < 2 || !names.len().is_multiple_of(2) {
+        return Err(format!(
+            "not namespace, metric and name/value pairs: {entry}"
+        ));
+    }
+    if names.contains(&".") {
+        return Err(format!("\".\" shorthand (write entries in full): {entry}"));
+    }
+    let stat = options
+        .and_then(|o| o.get("stat"))
+        .or(props.get("stat"))
+        .and_then(Value::as_str)
+        .ok_or(format!("no stat for {entry}"))?;
+    Ok(Shown {
+        widget: String::new(),
+        namespace: names[0].to_owned(),
+        metric: names[1].to_owned(),
+        dimensions: names[2..]
+            .chunks(2)
+            .map(|p| (p[0].to_owned(), p[1].to_owned()))
+            .collect(),
+        stat: stat.to_owned(),
+        period: options
+            .and_then(|o| o.get("period"))
+            .and_then(Value::as_u64)
+            .unwrap_or(period),
+        search: false,
+    })
+}
+
+/// `SEARCH('{Namespace,Dim,...} MetricName="M" Dim="v"', 'Stat', period)`.
+fn search(expression: &str) -> Result<Shown, String> {
+    let bad = || format!("not a SEARCH('{{...}} ...', 'stat', period): {expression}");
+    let inner = expression
+        .strip_prefix("SEARCH('")
+        .and_then(|e| e.strip_suffix(')'))
+        .ok_or_else(bad)?;
+    let (query, rest) = inner.split_once("', '").ok_or_else(bad)?;
+    let (stat, period) = rest.split_once("', ").ok_or_else(bad)?;
+    let schema = query
+        .strip_prefix('{')
+        .and_then(|q| q.split_once('}'))
+        .ok_or_else(bad)?;
+    let mut schema_names = schema.0.split(',').map(str::trim);
+    let namespace = schema_names.next().unwrap_or("").to_owned();
+    let dimension_names: Vec<&str> = schema_names.collect();
+    // The terms after the schema: Key="value" pairs only.
+    let mut metric = None;
+    let mut values = BTreeMap::new();
+    for term in schema.1.split_whitespace() {
+        let (key, value) = term
+            .split_once('=')
+            .and_then(|(k, v)| Some((k, v.strip_prefix('"')?.strip_suffix('"')?)))
+            .ok_or_else(|| format!("a term that is not Key=\"value\": {term}"))?;
+        if key == "MetricName" {
+            metric = Some(value.to_owned());
+        } else if dimension_names.contains(&key) {
+            values.insert(key.to_owned(), value.to_owned());
+        } else {
+            return Err(format!("{key} is not in the SEARCH schema: {expression}"));
+        }
+    }
+    Ok(Shown {
+        widget: String::new(),
+        namespace,
+        metric: metric.ok_or(format!("a SEARCH without MetricName: {expression}"))?,
+        dimensions: dimension_names
+            .iter()
+            .map(|d| (d.to_string(), values.get(*d).cloned().unwrap_or_default()))
+            .collect(),
+        stat: stat.to_owned(),
+        period: period.trim().parse().map_err(|_| bad())?,
+        search: true,
+    })
+}
+
+/// Each metric's dimension names, as the function's own EMF lines carry them.
+fn emitted_dimension_sets() -> BTreeMap<String, BTreeSet<String>> {
+    let tally = Tally::default();
+    for status in [
+        Status::Applied,
+        Status::AlreadyApplied,
+        Status::Skipped,
+        Status::WouldApply,
+    ] {
+        tally.outcome(&Outcome::new(status));
+    }
+    tally.outcome(&Outcome::rejected(Reason::DivisionMismatch, "x"));
+    tally.transient();
+    let calls = CallStats::default();
+    calls.call("post_wrapup", 202);
+    calls.retry();
+    let lines = emf::emf_lines(&tally, &calls, Duration::ZERO, true, Some("fn"), 0);
+    let mut sets = BTreeMap::new();
+    for line in std::str::from_utf8(&lines).unwrap().lines() {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
+        let dims: BTreeSet<String> = directive["Dimensions"][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect();
+        for m in directive["Metrics"].as_array().unwrap() {
+            sets.insert(m["Name"].as_str().unwrap().to_owned(), dims.clone());
+        }
+    }
+    sets
+}
+
+/// What is wrong with one shown metric: a name the function does not emit, a dimension set
+/// CloudWatch would find nothing under, a dimension value that is not this stack's resource.
+fn metric_problems(s: &Shown, emitted: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let what = format!("{}: {}/{}", s.widget, s.namespace, s.metric);
+    let names: BTreeSet<String> = s.dimensions.iter().map(|(n, _)| n.clone()).collect();
+    let value = |name: &str| {
+        s.dimensions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let only = |name: &str| BTreeSet::from([name.to_owned()]);
+    match s.namespace.as_str() {
+        METRICS_NAMESPACE => {
+            if !METRICS.contains(&s.metric.as_str()) {
+                problems.push(format!("{what}: not in emf::METRICS"));
+            }
+            for name in &names {
+                if !DIMENSIONS.contains(&name.as_str()) {
+                    problems.push(format!("{what}: dimension {name} not in emf::DIMENSIONS"));
+                }
+            }
+            match emitted.get(&s.metric) {
+                Some(set) if *set != names => problems.push(format!(
+                    "{what}: dimensions {names:?}, the function emits {set:?}"
+                )),
+                None => problems.push(format!("{what}: not in the function's EMF lines")),
+                Some(_) => {}
+            }
+            if value("FunctionName") != Some("WrapUpFunction") {
+                problems.push(format!("{what}: FunctionName is not ${{WrapUpFunction}}"));
+            }
+        }
+        "AWS/Lambda" => {
+            if !LAMBDA_METRICS.contains(&s.metric.as_str()) {
+                problems.push(format!("{what}: not an allowed AWS/Lambda metric"));
+            }
+            if names != only("FunctionName") || value("FunctionName") != Some("WrapUpFunction") {
+                problems.push(format!("{what}: not FunctionName = ${{WrapUpFunction}}"));
+            }
+        }
+        "AWS/SQS" => {
+            if !SQS_METRICS.contains(&s.metric.as_str()) {
+                problems.push(format!("{what}: not an allowed AWS/SQS metric"));
+            }
+            let queues = ["AttentionQueue.QueueName", "BufferQueue.QueueName"];
+            if names != only("QueueName")
+                || !value("QueueName").is_some_and(|q| queues.contains(&q))
+            {
+                problems.push(format!(
+                    "{what}: not QueueName = one of this stack's queues"
+                ));
+            }
+        }
+        other => problems.push(format!("{what}: unexpected namespace {other}")),
+    }
+    if s.search && s.namespace != METRICS_NAMESPACE {
+        problems.push(format!("{what}: SEARCH outside {METRICS_NAMESPACE}"));
+    }
+    problems
+}
+
+/// Everything wrong with the template's dashboard, for both values of `UseBufferQueue`.
+fn cloudwatch_problems(template: &str) -> Vec<String> {
+    let emitted = emitted_dimension_sets();
+    let mut problems = Vec::new();
+    for buffered in [false, true] {
+        match dashboard(template, buffered) {
+            Ok(d) => {
+                let (found, mut p) = shown(&d);
+                problems.append(&mut p);
+                for s in &found {
+                    problems.extend(metric_problems(s, &emitted));
+                }
+            }
+            Err(e) => problems.push(format!("UseBufferQueue={buffered}: {e}")),
+        }
+    }
+    problems
+}
+
+fn shows(found: &[Shown], namespace: &str, metric: &str, stat: &str) -> bool {
+    found
+        .iter()
+        .any(|s| s.namespace == namespace && s.metric == metric && s.stat == stat)
+}
+
+#[test]
+fn the_cloudwatch_dashboard_names_only_what_the_function_emits() {
+    let problems = cloudwatch_problems(TEMPLATE);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_cloudwatch_dashboard_has_the_required_widgets() {
+    let (found, problems) = shown(&dashboard(TEMPLATE, false).unwrap());
+    assert!(problems.is_empty(), "{problems:#?}");
+    for metric in [
+        "Applied",
+        "AlreadyApplied",
+        "Rejected",
+        "Skipped",
+        "WouldApply",
+    ] {
+        assert!(
+            shows(&found, METRICS_NAMESPACE, metric, "Sum"),
+            "{metric} Sum"
+        );
+    }
+    let outcomes_by_reason = found.iter().find(|s| s.search && s.metric == "Outcomes");
+    assert_eq!(
+        outcomes_by_reason.map(|s| s.dimensions.clone()),
+        Some(vec![
+            ("FunctionName".into(), "WrapUpFunction".into()),
+            ("Reason".into(), String::new()),
+        ])
+    );
+    let calls = found
+        .iter()
+        .find(|s| s.search && s.metric == "GenesysCalls");
+    assert_eq!(
+        calls.map(|s| s
+            .dimensions
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()),
+        Some(vec!["Endpoint", "FunctionName", "StatusCode"])
+    );
+    assert!(found
+        .iter()
+        .filter(|s| s.search)
+        .all(|s| s.stat == "Sum" && s.period == 300));
+    for stat in ["p50", "p99"] {
+        assert!(shows(&found, METRICS_NAMESPACE, "HandlerLatency", stat));
+    }
+    for metric in ["TransientFailures", "Retries"] {
+        assert!(shows(&found, METRICS_NAMESPACE, metric, "Sum"), "{metric}");
+    }
+    for metric in LAMBDA_METRICS {
+        assert!(shows(&found, "AWS/Lambda", metric, "Sum"), "{metric}");
+    }
+    let queue = |found: &[Shown], queue: &str| {
+        SQS_METRICS.iter().all(|metric| {
+            found.iter().any(|s| {
+                s.namespace == "AWS/SQS"
+                    && s.metric == *metric
+                    && s.stat == "Maximum"
+                    && s.dimensions == [("QueueName".to_owned(), queue.to_owned())]
+            })
+        })
+    };
+    assert!(queue(&found, "AttentionQueue.QueueName"));
+    assert!(found.iter().all(|s| s.period == 300));
+    // The buffer queue's widget exists exactly when the queue does.
+    assert!(!found.iter().any(|s| s
+        .dimensions
+        .iter()
+        .any(|(_, v)| v.starts_with("BufferQueue"))));
+    let (with_buffer, problems) = shown(&dashboard(TEMPLATE, true).unwrap());
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(queue(&with_buffer, "BufferQueue.QueueName"));
+    assert_eq!(with_buffer.len(), found.len() + SQS_METRICS.len());
+    let blocks = body_blocks(TEMPLATE).unwrap();
+    let guarded: Vec<_> = blocks.iter().filter(|b| b.condition.is_some()).collect();
+    assert_eq!(guarded.len(), 1);
+    assert_eq!(guarded[0].condition.as_deref(), Some("UseBufferQueue"));
+    assert!(guarded[0].text.contains("${BufferQueue.QueueName}"));
+    assert!(guarded[0].text.trim_start().starts_with(','));
+    assert!(blocks
+        .iter()
+        .filter(|b| b.condition.is_none())
+        .all(|b| !b.text.contains("BufferQueue")));
+    assert!(TEMPLATE.contains("      DashboardName: !Sub \"${AWS::StackName}-wrapup\"\n"));
+    let url = "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home\
+               ?region=${AWS::Region}#dashboards:name=${WrapUpDashboard}";
+    let output = TEMPLATE.split_once("\n  DashboardUrl:\n").map(|(_, o)| o);
+    assert!(output.is_some_and(|o| o.contains(&format!("    Value: !Sub \"{url}\"\n"))));
+}
+
+/// The checker is not vacuous: each of these edits of the real template must be caught.
+#[test]
+fn the_cloudwatch_check_catches_misspelt_names() {
+    assert!(cloudwatch_problems(TEMPLATE).is_empty());
+    let edits = [
+        (
+            r#""GenesysWrapUp", "Retries""#,
+            r#""GenesysWrapUp", "Retry""#,
+        ),
+        (r#"MetricName=\"Outcomes\""#, r#"MetricName=\"Outcome\""#),
+        (
+            "{GenesysWrapUp,FunctionName,Reason}",
+            "{GenesysWrapUp,FunctionName,Reasons}",
+        ),
+        (
+            "{GenesysWrapUp,Endpoint,FunctionName,StatusCode}",
+            "{GenesysWrapUp,Endpoint,FunctionName}",
+        ),
+        (
+            r#""GenesysWrapUp", "Skipped", "FunctionName""#,
+            r#""GenesysWrapUp", "Skipped", "Function""#,
+        ),
+        (r#""AsyncEventsDropped""#, r#""AsyncEventDropped""#),
+        (r#""${BufferQueue.QueueName}"]"#, r#""${BufferQueue}"]"#),
+        (
+            r#""${AttentionQueue.QueueName}"]"#,
+            r#""${WrapUpFunction}"]"#,
+        ),
+        ("GenesysWrapUp\", \"Applied", "GenesysWrapup\", \"Applied"),
+        // A stray comma: the body is no longer JSON.
+        (r#"{"yAxis": "right"}]"#, r#"{"yAxis": "right"},]"#),
+        (
+            "            - UseBufferQueue\n",
+            "            - IsBuffered\n",
+        ),
+    ];
+    for (from, to) in edits {
+        assert!(TEMPLATE.contains(from), "{from}");
+        let edited = TEMPLATE.replacen(from, to, 1);
+        assert!(
+            !cloudwatch_problems(&edited).is_empty(),
+            "not caught: {from} -> {to}"
+        );
+    }
+    // JSON outside the blocks would escape the check: it is refused.
+    let hidden = TEMPLATE.replacen(
+        "          - !If\n",
+        "          - \",{}\"\n          - !If\n",
+        1,
+    );
+    assert!(body_blocks(&hidden)
+        .unwrap_err()
+        .contains("unexpected line"));
+}
+
+#[test]
+fn search_expressions_are_read_exactly() {
+    let s = search(r#"SEARCH('{GenesysWrapUp,FunctionName,Reason} MetricName="Outcomes" FunctionName="f"', 'Sum', 300)"#)
+        .unwrap();
+    assert_eq!(
+        (
+            s.namespace.as_str(),
+            s.metric.as_str(),
+            s.stat.as_str(),
+            s.period
+        ),
+        ("GenesysWrapUp", "Outcomes", "Sum", 300)
+    );
+    assert_eq!(
+        s.dimensions,
+        [
+            ("FunctionName".to_owned(), "f".to_owned()),
+            ("Reason".to_owned(), String::new())
+        ]
+    );
+    assert!(search("SEARCH('{GenesysWrapUp,FunctionName} Outcomes', 'Sum', 300)").is_err());
+    assert!(search(r#"SEARCH('{GenesysWrapUp,FunctionName} Reason="x"', 'Sum', 300)"#).is_err());
+    assert!(search(r#"SUM(SEARCH('{GenesysWrapUp} MetricName="x"', 'Sum', 300))"#).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// New Relic: dashboards/newrelic-genesys-wrapup.json
+
+/// The values `status` and `dryRun` take in the function's events.
+fn event_values() -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut statuses = BTreeSet::new();
+    let mut dry_run = BTreeSet::new();
+    for dry in [false, true] {
+        let ctx = EventContext {
+            trigger: Trigger::Sqs,
+            request_id: "req",
+            attempt: 1,
+            duration: Duration::from_millis(1),
+            dry_run: dry,
+        };
+        let mut events: Vec<_> = [
+            Status::Applied,
+            Status::AlreadyApplied,
+            Status::Rejected,
+            Status::Skipped,
+            Status::WouldApply,
+        ]
+        .into_iter()
+        .map(|s| newrelic::outcome_event(&Outcome::new(s), ctx))
+        .collect();
+        let transient = Transient::new(TransientKind::RateLimited, "t");
+        events.push(newrelic::transient_event(&transient, None, None, ctx));
+        for e in events {
+            statuses.insert(e["status"].as_str().unwrap().to_owned());
+            dry_run.insert(e["dryRun"].to_string());
+        }
+    }
+    (statuses, dry_run)
+}
+
+/// What is wrong with one NRQL query: a backticked name that is neither the event type nor an
+/// attribute, an attribute written without backticks, no attribute at all, or a `status` /
+/// `dryRun` literal the events never carry.
+fn nrql_problems(query: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let parts: Vec<&str> = query.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return vec![format!("unbalanced backticks: {query}")];
+    }
+    let names: Vec<&str> = parts.iter().skip(1).step_by(2).copied().collect();
+    for name in &names {
+        if *name != EVENT_TYPE && !ATTRIBUTES.contains(name) {
+            problems.push(format!(
+                "`{name}` is neither {EVENT_TYPE} nor an attribute: {query}"
+            ));
+        }
+    }
+    if !names.iter().any(|n| ATTRIBUTES.contains(n)) {
+        problems.push(format!("no backticked attribute: {query}"));
+    }
+    if !query.contains(&format!("FROM `{EVENT_TYPE}`")) {
+        problems.push(format!("not FROM `{EVENT_TYPE}`: {query}"));
+    }
+    // Outside backticks (and quotes), no attribute name may stand as a word.
+    for (i, part) in parts.iter().enumerate().step_by(2) {
+        let unquoted: String = part.split('\'').step_by(2).collect::<Vec<_>>().join(" ");
+        for word in unquoted.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if ATTRIBUTES.contains(&word) || word == EVENT_TYPE {
+                problems.push(format!("{word} without backticks (part {i}): {query}"));
+            }
+        }
+    }
+    let (statuses, dry_run) = event_values();
+    for (attribute, values) in [("status", &statuses), ("dryRun", &dry_run)] {
+        let pattern = format!("`{attribute}` = ");
+        for (at, _) in query.match_indices(&pattern) {
+            let literal = query[at + pattern.len()..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_matches('\'');
+            if !values.contains(literal) {
+                problems.push(format!("{attribute} is never {literal:?}: {query}"));
+            }
+        }
+    }
+    problems
+}
+
+/// Everything wrong with the New Relic dashboard's JSON.
+fn new_relic_problems(doc: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for key in ["name", "description"] {
+        if !doc[key].is_string() {
+            problems.push(format!("no {key}"));
+        }
+    }
+    if doc["permissions"] != "PUBLIC_READ_WRITE" || !doc["variables"].is_array() {
+        problems.push("permissions or variables".into());
+    }
+    let widgets: Vec<&Value> = doc["pages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["widgets"].as_array().into_iter().flatten())
+        .collect();
+    if widgets.is_empty() {
+        problems.push("no widgets".into());
+    }
+    for w in widgets {
+        let title = w["title"].as_str().unwrap_or("<no title>");
+        let layout = &w["layout"];
+        if !["column", "row", "width", "height"]
+            .iter()
+            .all(|k| layout[k].as_u64().is_some_and(|n| n >= 1))
+        {
+            problems.push(format!("{title}: layout"));
+        }
+        if !w["visualization"]["id"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("viz."))
+        {
+            problems.push(format!("{title}: visualization"));
+        }
+        let queries = w["rawConfiguration"]["nrqlQueries"].as_array();
+        if queries.is_none_or(Vec::is_empty) {
+            problems.push(format!("{title}: no nrqlQueries"));
+        }
+        for q in queries.into_iter().flatten() {
+            if q["accountIds"] != serde_json::json!([0]) {
+                problems.push(format!("{title}: accountIds is not [0]"));
+            }
+            match q["query"].as_str() {
+                Some(query) => problems.extend(nrql_problems(query)),
+                None => problems.push(format!("{title}: no query")),
+            }
+        }
+    }
+    problems
+}
+
+/// (visualization, query) of every widget.
+fn new_relic_queries(doc: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for page in doc["pages"].as_array().unwrap() {
+        for w in page["widgets"].as_array().unwrap() {
+            for q in w["rawConfiguration"]["nrqlQueries"].as_array().unwrap() {
+                out.push((
+                    w["visualization"]["id"].as_str().unwrap().to_owned(),
+                    q["query"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The backticked names after FACET.
+fn facets(query: &str) -> Vec<&str> {
+    let Some((_, after)) = query.split_once(" FACET ") else {
+        return Vec::new();
+    };
+    let end = [" TIMESERIES", " SINCE", " LIMIT", " UNTIL", " WHERE"]
+        .iter()
+        .filter_map(|k| after.find(k))
+        .min()
+        .unwrap_or(after.len());
+    after[..end].split('`').skip(1).step_by(2).collect()
+}
+
+#[test]
+fn the_new_relic_dashboard_names_only_what_the_events_carry() {
+    let doc: Value = serde_json::from_str(NEW_RELIC).unwrap();
+    let problems = new_relic_problems(&doc);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_new_relic_dashboard_has_the_required_views() {
+    let doc: Value = serde_json::from_str(NEW_RELIC).unwrap();
+    let queries = new_relic_queries(&doc);
+    let has = |what: &str, test: &dyn Fn(&str, &str) -> bool| {
+        assert!(
+            queries.iter().any(|(viz, q)| test(viz, q)),
+            "no {what} in {queries:#?}"
+        );
+    };
+    has("outcomes by status over time", &|viz, q| {
+        viz == "viz.line" && q.contains("TIMESERIES") && facets(q) == ["status"]
+    });
+    has("outcomes by reason", &|_, q| {
+        facets(q).contains(&"reason") && !q.contains("transient_failure")
+    });
+    has("latency p50/p99", &|_, q| {
+        q.contains("percentile(`durationMs`, 50, 99)")
+    });
+    has("transient failures by reason", &|_, q| {
+        q.contains("`status` = 'transient_failure'") && facets(q) == ["reason"]
+    });
+    has("rejections with Genesys's correlation id", &|viz, q| {
+        viz == "viz.table"
+            && q.contains("`status` = 'rejected'")
+            && q.contains("`genesysCorrelationId`")
+            && q.contains("`conversationId`")
+    });
+    has("dry run would_apply by code", &|_, q| {
+        q.contains("`dryRun` = 1")
+            && q.contains("`status` = 'would_apply'")
+            && facets(q) == ["wrapUpCodeName"]
+    });
+    has("outcomes by the code the agent had", &|_, q| {
+        let f = facets(q);
+        f.contains(&"currentWrapUpCode") && f.contains(&"wrapUpCodeName")
+    });
+}
+
+/// The checker is not vacuous: each of these edits must be caught.
+#[test]
+fn the_new_relic_check_catches_misspelt_names() {
+    let doc: Value = serde_json::from_str(NEW_RELIC).unwrap();
+    assert!(new_relic_problems(&doc).is_empty());
+    for (from, to) in [
+        ("`wrapUpCodeName`", "`wrapupCodeName`"),
+        ("FROM `GenesysWrapUp`", "FROM `GenesysWrapup`"),
+        ("'transient_failure'", "'transient'"),
+        ("`dryRun` = 1", "`dryRun` = true"),
+        ("FACET `status`", "FACET status"),
+        ("`durationMs`", "`duration`"),
+    ] {
+        assert!(NEW_RELIC.contains(from), "{from}");
+        let edited: Value = serde_json::from_str(&NEW_RELIC.replacen(from, to, 1)).unwrap();
+        assert!(
+            !new_relic_problems(&edited).is_empty(),
+            "not caught: {from} -> {to}"
+        );
+    }
+    let mut account = doc.clone();
+    account["pages"][0]["widgets"][2]["rawConfiguration"]["nrqlQueries"][0]["accountIds"] =
+        serde_json::json!([1234567]);
+    assert!(!new_relic_problems(&account).is_empty());
+    assert!(!nrql_problems("SELECT count(*) FROM `GenesysWrapUp` SINCE 1 day ago").is_empty());
+    assert!(!nrql_problems("SELECT count(*) FROM `GenesysWrapUp` FACET `status").is_empty());
+    assert!(nrql_problems("SELECT count(*) FROM `GenesysWrapUp` FACET `status`").is_empty());
+}
