@@ -247,6 +247,7 @@ async fn genesys_checks(
 /// The checks after a broken link, marked as skipped.
 fn skip_after(mut checks: Vec<Check>, broken: &str) -> Vec<Check> {
     let all = [
+        "genesys_secret",
         "genesys_token",
         "genesys_org",
         "wrapup_codes",

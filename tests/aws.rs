@@ -3,75 +3,18 @@
 //! to the Genesys emulator. `scripts/test.sh` starts moto and sets `MOTO_ENDPOINT`; without it this test
 //! starts `moto_server` itself and stops it when done.
 
+mod common;
+
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use common::moto::{create_queue, moto, sqs_client, Moto};
+use common::secrets_manager_failing;
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::{Emulator, Route};
 use genesys_wrapup::signature;
 use serde_json::{json, Value};
-use std::process::Stdio;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
-
-struct Moto {
-    endpoint: String,
-    child: Option<std::process::Child>,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-async fn moto() -> Moto {
-    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
-        return Moto {
-            endpoint,
-            child: None,
-        };
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server on PATH: run scripts/test.sh, or pip install 'moto[server]'");
-    let moto = Moto {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        child: Some(child),
-    };
-    for _ in 0..100 {
-        if reqwest::get(format!("{}/moto-api/", moto.endpoint))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return moto;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("moto_server did not become ready");
-}
-
-async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
 
 async fn put_secret(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
     sm.create_secret()
@@ -80,16 +23,6 @@ async fn put_secret(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str
         .send()
         .await
         .unwrap();
-}
-
-async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
-    sqs.create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap()
 }
 
 /// The AWS SDK's own variables pointing at moto, and Genesys's pointing at the emulator.
@@ -440,26 +373,6 @@ async fn wrap_up_rules_come_from_parameter_store() {
         "{}",
         run.stderr
     );
-}
-
-/// Secrets Manager answering with an error of the awsJson1.1 protocol.
-async fn secrets_manager_failing(
-    error_type: &'static str,
-    status: u16,
-) -> genesys_wrapup::sandbox::LoopbackServer {
-    genesys_wrapup::sandbox::serve_loopback(move |_req| async move {
-        let body = json!({"__type": error_type, "message": "injected"}).to_string();
-        let mut response =
-            hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
-        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-        response.headers_mut().insert(
-            "content-type",
-            "application/x-amz-json-1.1".parse().unwrap(),
-        );
-        Ok(response)
-    })
-    .await
-    .unwrap()
 }
 
 #[tokio::test]

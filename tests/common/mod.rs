@@ -1,6 +1,8 @@
 //! Shared harness: the real handler, the sandbox emulator and a manual clock.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::Route;
 use genesys_wrapup::sandbox::Sandbox;
@@ -157,4 +159,24 @@ pub fn failures(response: &Value) -> Vec<String> {
         .iter()
         .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Secrets Manager answering with an error of the awsJson1.1 protocol.
+pub async fn secrets_manager_failing(
+    error_type: &'static str,
+    status: u16,
+) -> genesys_wrapup::sandbox::LoopbackServer {
+    genesys_wrapup::sandbox::serve_loopback(move |_req| async move {
+        let body = json!({"__type": error_type, "message": "injected"}).to_string();
+        let mut response =
+            hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+        response.headers_mut().insert(
+            "content-type",
+            "application/x-amz-json-1.1".parse().unwrap(),
+        );
+        Ok(response)
+    })
+    .await
+    .unwrap()
 }

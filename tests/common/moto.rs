@@ -1,0 +1,75 @@
+//! moto's server for Secrets Manager, SQS and Parameter Store on loopback: the one
+//! `scripts/test.sh` started (`MOTO_ENDPOINT`), else one started here and stopped on drop.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+pub struct Moto {
+    pub endpoint: String,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub async fn moto() -> Moto {
+    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
+        return Moto {
+            endpoint,
+            child: None,
+        };
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server on PATH: run scripts/test.sh, or pip install 'moto[server]'");
+    let moto = Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        child: Some(child),
+    };
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/moto-api/", moto.endpoint))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return moto;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not become ready");
+}
+
+pub async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}

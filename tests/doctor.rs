@@ -1,0 +1,446 @@
+//! `doctor` as operators run it: the real binary, its AWS SDK clients pointed at loopback
+//! services (the sandbox's Secrets Manager, moto's SQS, a Lambda Invoke stub) and the Genesys
+//! emulator. All green on a good set-up; each broken link named, with its fix; no secret ever.
+
+mod common;
+
+use common::moto::{create_queue, moto, sqs_client};
+use genesys_wrapup::sandbox::demo::*;
+use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
+use genesys_wrapup::sandbox::newrelic::NewRelicEmulator;
+use genesys_wrapup::sandbox::{
+    read_body, secrets_manager, serve_loopback, LoopbackServer, Sandbox,
+};
+use genesys_wrapup::{handle, Deadline, Invocation, SystemClock};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
+const NR_KEY: &str = "nr-doctor-license-key-0123456789";
+/// Every check, in order: the names are part of the contract.
+const CHECKS: [&str; 14] = [
+    "settings",
+    "genesys_secret",
+    "genesys_token",
+    "genesys_org",
+    "wrapup_codes",
+    "rules",
+    "rule_codes",
+    "conversation",
+    "plan",
+    "write_permission",
+    "webhook_secret",
+    "org_map",
+    "new_relic",
+    "queues",
+];
+
+/// The sandbox, with its secrets served as Secrets Manager.
+struct Setup {
+    sandbox: Sandbox,
+    secrets: LoopbackServer,
+}
+
+async fn setup() -> Setup {
+    let sandbox = Sandbox::start().await.unwrap();
+    let secrets = secrets_manager(sandbox.secrets.clone()).await.unwrap();
+    Setup { sandbox, secrets }
+}
+
+impl Setup {
+    /// The environment of a deployment on these services, with `extra` on top.
+    fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let base = self.sandbox.emulator.base_url().to_string();
+        let mut env: Vec<(String, String)> = [
+            ("GENESYS_SECRET_ID", GENESYS_SECRET_ID),
+            ("WEBHOOK_SECRET_ID", WEBHOOK_SECRET_ID),
+            ("GENESYS_API_BASE_URL", &base),
+            ("GENESYS_LOGIN_BASE_URL", &base),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                &format!("http://{}", self.secrets.addr),
+            ),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            env.retain(|(name, _)| name != k);
+            env.push((k.to_string(), v.to_string()));
+        }
+        env
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn report(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+
+    fn check(&self, name: &str) -> (bool, String) {
+        let report = self.report();
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no check {name}: {report}"))
+            .clone();
+        (
+            check["ok"].as_bool().unwrap(),
+            check["detail"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    fn failed(&self) -> Vec<String> {
+        self.report()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["ok"] == false)
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// No secret, key or token in anything the command printed.
+    fn assert_no_secret(&self) {
+        let all = format!("{}\n{}", self.stdout, self.stderr);
+        for secret in [CLIENT_SECRET, SIGNING_KEY, NR_KEY, "emu-", "Bearer "] {
+            assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+        }
+    }
+}
+
+async fn doctor(args: &[&str], env: &[(String, String)]) -> Run {
+    let out = tokio::process::Command::new(BIN)
+        .arg("doctor")
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .await
+        .expect("the binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_good_set_up_is_all_green_with_a_plan_and_every_check_named() {
+    let s = setup().await;
+    let moto = moto().await;
+    let sqs = sqs_client(&moto.endpoint).await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let attention = create_queue(&sqs, &format!("attention-{suffix}")).await;
+    let nr = NewRelicEmulator::start("42", NR_KEY).await.unwrap();
+    s.sandbox
+        .secrets
+        .put("newrelic/key", json!({"licenseKey": NR_KEY}).to_string());
+    s.sandbox.secrets.put(
+        WEBHOOK_SECRET_ID,
+        json!({"signingKey": SIGNING_KEY, "previousSigningKey": "the-old-one"}).to_string(),
+    );
+    let org_map = json!({ORG_ID: GENESYS_SECRET_ID}).to_string();
+    let nr_url = nr.url().to_string();
+    let env = s.env(&[
+        ("AWS_ENDPOINT_URL_SQS", &moto.endpoint),
+        ("ATTENTION_QUEUE_URL", &attention),
+        ("GENESYS_ORG_SECRETS", &org_map),
+        (
+            "WRAPUP_RULES_FILE",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rules/sandbox.json"),
+        ),
+        ("NEW_RELIC_ACCOUNT_ID", "42"),
+        ("NEW_RELIC_LICENSE_KEY_SECRET_ID", "newrelic/key"),
+        ("NEW_RELIC_EVENTS_URL", &nr_url),
+    ]);
+    let run = doctor(
+        &[
+            "--json",
+            "--conversation",
+            CONV_CALL,
+            "--code",
+            "Sale completed",
+            "--send-test-event",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["ok"], true);
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, CHECKS.to_vec());
+    assert!(run.check("genesys_org").1.contains(ORG_ID));
+    let plan = run.check("plan").1;
+    assert!(
+        plan.contains("would apply")
+            && plan.contains(&participant(1, 2))
+            && plan.contains("/wrapup"),
+        "{plan}"
+    );
+    assert!(run.check("write_permission").1.contains("only by a write"));
+    assert!(run.check("queues").1.contains("attention queue reachable"));
+    assert!(run.check("new_relic").1.contains("accepted"));
+    let events = nr.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["eventType"], "GenesysWrapUpDoctor");
+    assert_eq!(
+        s.sandbox.emulator.count(Route::PostWrapup),
+        0,
+        "doctor never writes"
+    );
+    run.assert_no_secret();
+    // The human form: one line per check, marked.
+    let human = doctor(&[], &s.env(&[])).await;
+    assert_eq!(human.code, 0, "{}", human.stdout);
+    assert!(human.stdout.contains("✔ genesys_token") && human.stdout.contains("local credentials"));
+    human.assert_no_secret();
+}
+
+#[tokio::test]
+async fn each_broken_link_is_named_with_its_fix() {
+    let s = setup().await;
+    let env = s.env(&[]);
+
+    // A missing secret: nothing that needs it is tried.
+    s.sandbox.secrets.remove(GENESYS_SECRET_ID);
+    let run = doctor(&["--json"], &env).await;
+    assert_eq!(run.code, 1);
+    let (ok, detail) = run.check("genesys_secret");
+    assert!(!ok && detail.contains("not found"), "{detail}");
+    assert!(run.check("genesys_token").1.contains("skipped"));
+    assert_eq!(s.sandbox.emulator.requests().len(), 0);
+    run.assert_no_secret();
+
+    // Bad JSON, never quoted.
+    s.sandbox.secrets.put(
+        GENESYS_SECRET_ID,
+        format!(
+            r#"{{"clientId": "{CLIENT_ID}", "clientSecret": {{"nested": "{CLIENT_SECRET}"}}}}"#
+        ),
+    );
+    let run = doctor(&["--json"], &env).await;
+    let (ok, detail) = run.check("genesys_secret");
+    assert!(!ok && detail.contains("JSON"), "{detail}");
+    run.assert_no_secret();
+
+    // A client Genesys refuses.
+    s.sandbox.secrets.put(
+        GENESYS_SECRET_ID,
+        json!({"clientId": CLIENT_ID, "clientSecret": "wrong-secret", "environment": "sandbox.invalid"}).to_string(),
+    );
+    let run = doctor(&["--json"], &env).await;
+    let (ok, detail) = run.check("genesys_token");
+    assert!(!ok && detail.contains("refused the client"), "{detail}");
+    assert!(!run.stdout.contains("wrong-secret"));
+    s.sandbox.secrets.put(
+        GENESYS_SECRET_ID,
+        json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "environment": "sandbox.invalid"}).to_string(),
+    );
+
+    // A throttled login host.
+    s.sandbox.emulator.set_token_rate_limit(Some(0));
+    let run = doctor(&["--json"], &env).await;
+    let (ok, detail) = run.check("genesys_token");
+    assert!(!ok && detail.contains("throttling"), "{detail}");
+    s.sandbox.emulator.set_token_rate_limit(None);
+
+    // A role without routing:wrapupCode:view.
+    s.sandbox.emulator.inject(
+        Route::ListWrapupCodes,
+        FaultKind::Status {
+            status: 403,
+            code: "missing.permissions".into(),
+            message: "You are missing the following permission(s): routing:wrapupCode:view".into(),
+            retry_after: None,
+        },
+        10,
+    );
+    let run = doctor(&["--json"], &env).await;
+    let (ok, detail) = run.check("wrapup_codes");
+    assert!(
+        !ok && detail.contains("routing:wrapupCode:view") && detail.contains("missing.permissions"),
+        "{detail}"
+    );
+    assert_eq!(run.failed(), vec!["wrapup_codes", "rule_codes"]);
+    run.assert_no_secret();
+}
+
+#[tokio::test]
+async fn an_unreadable_org_secret_and_bad_rules_are_named_while_the_rest_is_checked() {
+    let s = setup().await;
+    let other_org = "7e3c5b4d-2a1f-4c9b-8d8e-6f5a4b3c2d1e";
+    let org_map = json!({ORG_ID: GENESYS_SECRET_ID, other_org: "genesys/missing-org"}).to_string();
+    let rules = "[{\"name\": \"a\",\n  \"wrapUpCode\": {\"id\": \"not-a-uuid\"}}]";
+    let run = doctor(
+        &["--json"],
+        &s.env(&[("GENESYS_ORG_SECRETS", &org_map), ("WRAPUP_RULES", rules)]),
+    )
+    .await;
+    assert_eq!(run.code, 1);
+    let (ok, detail) = run.check("org_map");
+    assert!(
+        !ok && detail.contains(other_org) && detail.contains("genesys/missing-org"),
+        "{detail}"
+    );
+    let (ok, detail) = run.check("rules");
+    assert!(!ok && detail.contains("line 2"), "{detail}");
+    assert_eq!(run.failed(), vec!["rules", "org_map"]);
+    assert!(run.check("genesys_org").0, "the rest was checked");
+    // An org map that points an org at another org's client.
+    let wrong = json!({other_org: GENESYS_SECRET_ID}).to_string();
+    let run = doctor(&["--json"], &s.env(&[("GENESYS_ORG_SECRETS", &wrong)])).await;
+    let (ok, detail) = run.check("org_map");
+    assert!(!ok && detail.contains("another org"), "{detail}");
+    run.assert_no_secret();
+}
+
+#[tokio::test]
+async fn a_plan_that_would_be_rejected_fails_and_usage_errors_exit_2() {
+    let s = setup().await;
+    let run = doctor(
+        &[
+            "--json",
+            "--conversation",
+            CONV_CALL,
+            "--code",
+            CODE_SUPPORT,
+        ],
+        &s.env(&[]),
+    )
+    .await;
+    let (ok, detail) = run.check("plan");
+    assert!(!ok && detail.contains("division_mismatch"), "{detail}");
+    for args in [
+        &["--code", CODE_SALE][..],
+        &["--conversation", "not-a-uuid"],
+        &["--frobnicate"],
+        &["--conversation"],
+    ] {
+        let run = doctor(args, &s.env(&[])).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    }
+    // Not configured at all: one clear line naming the setting.
+    let run = doctor(&["--json"], &[("PATH".into(), "/usr/bin".into())]).await;
+    assert_eq!(run.code, 1);
+    let (ok, detail) = run.check("settings");
+    assert!(!ok && detail.contains("GENESYS_SECRET_ID"), "{detail}");
+}
+
+/// Lambda's Invoke API, serving the function's own handler on the sandbox: the doctor inside.
+async fn lambda(sandbox: &'static Sandbox) -> LoopbackServer {
+    let app = Arc::new(sandbox.app(&[], Arc::new(SystemClock)).await.unwrap());
+    serve_loopback(move |req: hyper::Request<hyper::body::Incoming>| {
+        let app = app.clone();
+        async move {
+            let path = req.uri().path().to_owned();
+            let payload: Value =
+                serde_json::from_slice(&read_body(req).await).unwrap_or(Value::Null);
+            let inv = Invocation::new(
+                "doctor",
+                Deadline::after(&SystemClock, Duration::from_secs(30)),
+            );
+            let reply = handle(&app, &payload, &inv)
+                .await
+                .map(|r| serde_json::to_value(r).unwrap());
+            let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(
+                match &reply {
+                    Ok(v) => v.to_string(),
+                    Err(t) => {
+                        json!({"errorType": "Transient", "errorMessage": t.to_string()}).to_string()
+                    }
+                },
+            )));
+            if reply.is_err() || !path.contains("/functions/wrapup-fn/invocations") {
+                response
+                    .headers_mut()
+                    .insert("x-amz-function-error", "Unhandled".parse().unwrap());
+            }
+            Ok(response)
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn doctor_function_runs_the_checks_inside_the_function_as_its_role() {
+    let sandbox: &'static Sandbox = Box::leak(Box::new(Sandbox::start().await.unwrap()));
+    let api = lambda(sandbox).await;
+    let env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL_LAMBDA", format!("http://{}", api.addr)),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let run = doctor(
+        &[
+            "--function",
+            "wrapup-fn",
+            "--json",
+            "--conversation",
+            CONV_EMAIL,
+            "--code",
+            CODE_SALE,
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.check("genesys_secret").1.contains("function's role"));
+    assert!(run.check("plan").1.contains("would apply"));
+    assert_eq!(sandbox.emulator.count(Route::PostWrapup), 0);
+    let human = doctor(&["--function", "wrapup-fn"], &env).await;
+    assert!(
+        human.stdout.contains("inside the deployed function"),
+        "{}",
+        human.stdout
+    );
+    let wrong = doctor(&["--function", "not-this-one", "--json"], &env).await;
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.check("function").1.contains("failed"));
+    run.assert_no_secret();
+}
+
+#[tokio::test]
+async fn access_denied_and_kms_refusals_name_the_permission_to_grant() {
+    let s = setup().await;
+    for (error_type, expect) in [
+        ("AccessDeniedException", "secretsmanager:GetSecretValue"),
+        ("DecryptionFailure", "kms:Decrypt"),
+    ] {
+        let failing = common::secrets_manager_failing(error_type, 400).await;
+        let env = s.env(&[(
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            &format!("http://{}", failing.addr),
+        )]);
+        let run = doctor(&["--json"], &env).await;
+        let (ok, detail) = run.check("genesys_secret");
+        assert!(!ok && detail.contains(expect), "{error_type}: {detail}");
+        let (ok, detail) = run.check("webhook_secret");
+        assert!(!ok && detail.contains(expect), "{error_type}: {detail}");
+    }
+}
