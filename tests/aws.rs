@@ -7,7 +7,7 @@ mod common;
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use common::moto::{create_queue, moto, sqs_client, Moto};
-use common::secrets_manager_failing;
+use common::{secrets_manager_failing, AWS_TEST_ENV};
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::{Emulator, Route};
 use genesys_wrapup::signature;
@@ -32,12 +32,9 @@ fn base_env(moto: &Moto, emulator: &Emulator, endpoint_variable: &str) -> Vec<(S
         ("GENESYS_API_BASE_URL", base.as_str()),
         ("GENESYS_LOGIN_BASE_URL", base.as_str()),
         (endpoint_variable, moto.endpoint.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
     ]
     .iter()
+    .chain(AWS_TEST_ENV.iter())
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::moto::{create_queue, moto, sqs_client};
+use common::AWS_TEST_ENV;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::sandbox::newrelic::NewRelicEmulator;
@@ -61,12 +62,9 @@ impl Setup {
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER",
                 &format!("http://{}", self.secrets.addr),
             ),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
         ]
         .iter()
+        .chain(AWS_TEST_ENV.iter())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         for (k, v) in extra {
@@ -386,16 +384,12 @@ async fn lambda(sandbox: &'static Sandbox) -> LoopbackServer {
 async fn doctor_function_runs_the_checks_inside_the_function_as_its_role() {
     let sandbox: &'static Sandbox = Box::leak(Box::new(Sandbox::start().await.unwrap()));
     let api = lambda(sandbox).await;
-    let env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL_LAMBDA", format!("http://{}", api.addr)),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let lambda_url = format!("http://{}", api.addr);
+    let env: Vec<(String, String)> = [("AWS_ENDPOINT_URL_LAMBDA", lambda_url.as_str())]
+        .iter()
+        .chain(AWS_TEST_ENV.iter())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let run = doctor(
         &[
             "--function",

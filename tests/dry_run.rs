@@ -10,8 +10,6 @@ use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::sandbox::newrelic::NewRelicEmulator;
 use genesys_wrapup::TransientKind;
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 const NOTES: &str = "customer said: card ending 4242";
 
@@ -144,28 +142,9 @@ fn by_name(conversation: &str, name: &str) -> Value {
     json!({"conversationId": conversation, "wrapUpCode": {"name": name}})
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_body_never_reaches_logs_or_new_relic_which_mark_the_dry_run() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .init();
+    let capture = Capture::install();
     let nr = NewRelicEmulator::start("42", "nr-dry-run-key")
         .await
         .unwrap();
@@ -186,7 +165,7 @@ async fn the_body_never_reaches_logs_or_new_relic_which_mark_the_dry_run() {
         (Some("would_apply"), Some(1))
     );
     assert!(!serde_json::to_string(&events).unwrap().contains(NOTES));
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("\"dry_run\":true"), "{logs}");
     assert!(logs.contains("would_apply"));
     assert!(!logs.contains(NOTES), "the body leaked into the logs");

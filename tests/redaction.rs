@@ -9,31 +9,9 @@ use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::signature;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_reaches_logs_outcomes_or_errors() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .init();
+    let capture = Capture::install();
 
     const NR_KEY: &str = "nr-license-key-do-not-log-0123456789NRAL";
     let nr = genesys_wrapup::sandbox::newrelic::NewRelicEmulator::start("42", NR_KEY)
@@ -135,7 +113,7 @@ async fn no_secret_reaches_logs_outcomes_or_errors() {
     seen.push(format!("{token:?} {settings:?}"));
     assert!(seen.last().unwrap().contains("REDACTED"));
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(nr.posts() > 1, "New Relic was called, refusing once");
     assert!(logs.contains("\"outcome\""), "logs were captured");
     assert!(logs.contains("invalid_client"), "the failure paths ran");

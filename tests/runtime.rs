@@ -2,7 +2,10 @@
 //! Lambda sends `Lambda-Runtime-Deadline-Ms` as epoch milliseconds; cargo-lambda's emulator
 //! sends a relative budget (`600000`). Both must get the event applied, not "deadline too close".
 
+mod common;
+
 use bytes::Bytes;
+use common::AWS_TEST_ENV;
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::Route;
 use genesys_wrapup::sandbox::{
@@ -107,10 +110,6 @@ async fn epoch_and_relative_deadlines_both_get_the_event_applied() {
             ("AWS_LAMBDA_FUNCTION_NAME", "wrapup"),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
             (
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER",
                 &format!("http://{}", secrets.addr),
@@ -119,6 +118,7 @@ async fn epoch_and_relative_deadlines_both_get_the_event_applied() {
             ("GENESYS_API_BASE_URL", &base),
             ("GENESYS_LOGIN_BASE_URL", &base),
         ])
+        .envs(AWS_TEST_ENV)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()

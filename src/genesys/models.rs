@@ -23,12 +23,13 @@ pub struct Conversation {
 #[serde(rename_all = "camelCase")]
 pub struct DivisionMembership {
     #[serde(default)]
-    pub division: Option<DivisionRef>,
+    pub division: Option<EntityRef>,
 }
 
+/// A reference to another entity (a division, an org, an OAuth client): its id and name.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct DivisionRef {
+pub struct EntityRef {
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default)]
@@ -146,7 +147,7 @@ pub struct WrapupCode {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
-    pub division: Option<DivisionRef>,
+    pub division: Option<EntityRef>,
 }
 
 /// `GET /api/v2/tokens/me`: whose token this is (needs no permission).
@@ -154,17 +155,9 @@ pub struct WrapupCode {
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     #[serde(default)]
-    pub organization: Option<NamedEntity>,
+    pub organization: Option<EntityRef>,
     #[serde(default, rename = "OAuthClient")]
-    pub oauth_client: Option<NamedEntity>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct NamedEntity {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
+    pub oauth_client: Option<EntityRef>,
 }
 
 /// A page of `GET /api/v2/routing/wrapupcodes`.

@@ -522,7 +522,7 @@ fn is_system_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::genesys::models::{AfterCallWork, DivisionMembership, DivisionRef};
+    use crate::genesys::models::{AfterCallWork, DivisionMembership, EntityRef};
 
     const CONV: &str = "9e9b3a8c-55b0-4c47-8f3a-3a9f1c0e7d21";
     const AGENT1: &str = "11111111-1111-4111-8111-111111111111";
@@ -561,7 +561,7 @@ mod tests {
             end_time: Some("2026-01-01T10:10:00.000Z".into()),
             participants,
             divisions: vec![DivisionMembership {
-                division: Some(DivisionRef {
+                division: Some(EntityRef {
                     id: Some("div-a".into()),
                     name: Some("Sales".into()),
                 }),
@@ -638,53 +638,25 @@ mod tests {
 
     #[test]
     fn the_communication_with_after_call_work_wins_before_and_after_the_write() {
-        let c = conversation(vec![agent(
-            AGENT1,
-            "2026-01-01T10:00:00Z",
-            vec![
-                comm(COMM_A, "2026-01-01T10:00:00Z", Some("pending")),
-                comm(COMM_B, "2026-01-01T10:03:00Z", None),
-            ],
-        )]);
-        assert_eq!(
+        // A's after-call work state against a later B with none: whose communication is chosen.
+        let chosen = |acw_a: Option<&str>| {
+            let c = conversation(vec![agent(
+                AGENT1,
+                "2026-01-01T10:00:00Z",
+                vec![
+                    comm(COMM_A, "2026-01-01T10:00:00Z", acw_a),
+                    comm(COMM_B, "2026-01-01T10:03:00Z", None),
+                ],
+            )]);
             select_target(&c, None, None)
                 .unwrap()
                 .communication_id
-                .to_string(),
-            COMM_A
-        );
+                .to_string()
+        };
+        assert_eq!(chosen(Some("pending")), COMM_A);
         // Our write ends after-call work: a retry must still pick the same communication.
-        let c = conversation(vec![agent(
-            AGENT1,
-            "2026-01-01T10:00:00Z",
-            vec![
-                comm(COMM_A, "2026-01-01T10:00:00Z", Some("complete")),
-                comm(COMM_B, "2026-01-01T10:03:00Z", None),
-            ],
-        )]);
-        assert_eq!(
-            select_target(&c, None, None)
-                .unwrap()
-                .communication_id
-                .to_string(),
-            COMM_A
-        );
-        let c = conversation(vec![agent(
-            AGENT1,
-            "2026-01-01T10:00:00Z",
-            vec![
-                comm(COMM_A, "2026-01-01T10:00:00Z", None),
-                comm(COMM_B, "2026-01-01T10:03:00Z", None),
-            ],
-        )]);
-        assert_eq!(
-            select_target(&c, None, None)
-                .unwrap()
-                .communication_id
-                .to_string(),
-            COMM_B,
-            "else the latest"
-        );
+        assert_eq!(chosen(Some("complete")), COMM_A);
+        assert_eq!(chosen(None), COMM_B, "else the latest");
     }
 
     #[test]
@@ -732,7 +704,7 @@ mod tests {
         WrapupCode {
             id: CODE.into(),
             name: Some("Sale".into()),
-            division: division.map(|d| DivisionRef {
+            division: division.map(|d| EntityRef {
                 id: Some(d.into()),
                 name: Some("Other".into()),
             }),
@@ -984,7 +956,7 @@ mod tests {
         WrapupCode {
             id: id.into(),
             name: Some(name.into()),
-            division: division.map(|d| DivisionRef {
+            division: division.map(|d| EntityRef {
                 id: Some(d.into()),
                 name: None,
             }),

@@ -180,3 +180,44 @@ pub async fn secrets_manager_failing(
     .await
     .unwrap()
 }
+
+/// Log lines exactly as the function writes them, captured by a test's subscriber.
+#[derive(Clone, Default)]
+pub struct Capture(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    /// Installs a JSON subscriber at every level writing here (once per test binary).
+    pub fn install() -> Self {
+        let capture = Self::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .init();
+        capture
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// The AWS SDK's variables for loopback services: a region and dummy credentials, and no
+/// instance metadata lookups.
+pub const AWS_TEST_ENV: [(&str, &str); 4] = [
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
