@@ -783,6 +783,23 @@ mod tests {
         }
     }
 
+    /// Who takes the code when no participant is named.
+    fn target_of(c: &Conversation) -> String {
+        select_target(c, None, None)
+            .unwrap()
+            .participant_id
+            .to_string()
+    }
+
+    /// The first agent, whose call has ended: in after-call work.
+    fn agent_in_acw() -> Participant {
+        agent(
+            AGENT1,
+            "2026-01-01T10:01:00Z",
+            vec![ended(COMM_A, "2026-01-01T10:01:00Z", Some("pending"))],
+        )
+    }
+
     fn customer(calls: Vec<Communication>) -> Participant {
         Participant {
             id: CUSTOMER.into(),
@@ -844,11 +861,7 @@ mod tests {
     #[test]
     fn after_a_transfer_the_earlier_agent_waits_for_the_later_one() {
         let mut c = active(vec![
-            agent(
-                AGENT1,
-                "2026-01-01T10:01:00Z",
-                vec![ended(COMM_A, "2026-01-01T10:01:00Z", Some("pending"))],
-            ),
+            agent_in_acw(),
             agent(
                 AGENT2,
                 "2026-01-01T10:05:00Z",
@@ -856,26 +869,14 @@ mod tests {
             ),
         ]);
         // The latest agent is the target, and is still live: retry.
-        assert_eq!(
-            select_target(&c, None, None)
-                .unwrap()
-                .participant_id
-                .to_string(),
-            AGENT2
-        );
+        assert_eq!(target_of(&c), AGENT2);
         assert!(unended(&c, None).unwrap().contains(AGENT2));
         // Named, A's own part has ended.
         assert_eq!(unended(&c, Some(AGENT1)), None);
         // B ends: B.
         c.participants[1].calls = vec![ended(COMM_B, "2026-01-01T10:05:00Z", Some("pending"))];
         assert_eq!(unended(&c, None), None);
-        assert_eq!(
-            select_target(&c, None, None)
-                .unwrap()
-                .participant_id
-                .to_string(),
-            AGENT2
-        );
+        assert_eq!(target_of(&c), AGENT2);
     }
 
     #[test]
@@ -889,14 +890,7 @@ mod tests {
             )],
             ..Default::default()
         };
-        let c = active(vec![
-            agent(
-                AGENT1,
-                "2026-01-01T10:01:00Z",
-                vec![ended(COMM_A, "2026-01-01T10:01:00Z", Some("pending"))],
-            ),
-            queue,
-        ]);
+        let c = active(vec![agent_in_acw(), queue]);
         assert!(unended(&c, None).unwrap().contains("acd"));
         let mut callback = agent(AGENT1, "2026-01-01T10:01:00Z", vec![]);
         callback.callbacks = vec![ended(COMM_A, "2026-01-01T10:01:00Z", Some("pending"))];
@@ -913,21 +907,8 @@ mod tests {
             vec![ended(COMM_B, "2026-01-01T10:08:00Z", None)],
         );
         monitor.monitored_participant_id = Some(AGENT1.into());
-        let c = conversation(vec![
-            agent(
-                AGENT1,
-                "2026-01-01T10:01:00Z",
-                vec![ended(COMM_A, "2026-01-01T10:01:00Z", Some("pending"))],
-            ),
-            monitor,
-        ]);
-        assert_eq!(
-            select_target(&c, None, None)
-                .unwrap()
-                .participant_id
-                .to_string(),
-            AGENT1
-        );
+        let c = conversation(vec![agent_in_acw(), monitor]);
+        assert_eq!(target_of(&c), AGENT1);
         let e = select_target(&c, Some(AGENT2.parse().unwrap()), None).unwrap_err();
         assert_eq!(e.reason, Reason::NoAgentParticipant);
         assert!(
@@ -942,13 +923,7 @@ mod tests {
                 "coached" => c.participants[1].coached_participant_id = Some(AGENT1.into()),
                 _ => c.participants[1].barged_participant_id = Some(AGENT1.into()),
             }
-            assert_eq!(
-                select_target(&c, None, None)
-                    .unwrap()
-                    .participant_id
-                    .to_string(),
-                AGENT1
-            );
+            assert_eq!(target_of(&c), AGENT1);
         }
     }
 
