@@ -147,8 +147,9 @@ pub async fn run(
     Report::new(checks)
 }
 
-/// The chain that needs Genesys: secret → token → org → codes → rules → conversation → plan.
-/// A broken link skips what depends on it, saying so, instead of timing out again.
+/// The chain that needs Genesys: secret → token → org → codes → rule codes → conversation →
+/// plan. A broken link skips what depends on it, saying so, instead of timing out again; the
+/// rules themselves need no Genesys and are always checked.
 async fn genesys_checks(
     app: &App,
     options: &Options,
@@ -156,32 +157,62 @@ async fn genesys_checks(
     whose: &str,
 ) -> Vec<Check> {
     let deadline = Deadline::after(app.clock.as_ref(), GENESYS_BUDGET);
+    let rules = app.rules.current().await;
+    let rules_check = check(
+        "rules",
+        match rules_problem {
+            Some(problem) => Err(problem),
+            None if rules.rules.is_empty() => {
+                Ok("not configured (Genesys events are skipped)".into())
+            }
+            None => Ok(format!(
+                "{} rule(s): {}",
+                rules.rules.len(),
+                rules
+                    .rules
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+    );
     let mut checks = Vec::new();
-    let secret_id = app.settings.genesys_secret_id.as_str();
+    // With --org, that org's client and secret; else GENESYS_SECRET_ID's.
+    let (client, secret_id) = match options.org {
+        Some(org) if !app.settings.org_secrets.is_empty() => {
+            match (
+                app.orgs.client(Some(org)),
+                app.settings.org_secrets.get(&org),
+            ) {
+                (Ok(client), Some(secret_id)) => (client, secret_id.as_str()),
+                _ => {
+                    checks.push(check(
+                        "genesys_secret",
+                        Err(format!(
+                            "org {org} is not in GENESYS_ORG_SECRETS: add it, or leave out --org"
+                        )),
+                    ));
+                    return skip_after(checks, "genesys_secret", rules_check);
+                }
+            }
+        }
+        _ => (
+            app.orgs.default_client(),
+            app.settings.genesys_secret_id.as_str(),
+        ),
+    };
     let secret = timed(genesys_secret(app, secret_id, whose)).await;
     let secret_ok = secret.is_ok();
     checks.push(check("genesys_secret", secret));
-    let client = match app.orgs.client(options.org) {
-        Ok(client) => client,
-        Err(unknown) => {
-            checks.push(check(
-                "genesys_token",
-                Err(format!(
-                    "org {} is not in GENESYS_ORG_SECRETS: add it, or leave out --org",
-                    unknown.0
-                )),
-            ));
-            return skip_after(checks, "genesys_token");
-        }
-    };
     if !secret_ok {
-        return skip_after(checks, "genesys_secret");
+        return skip_after(checks, "genesys_secret", rules_check);
     }
     let token = timed(genesys_token(client, deadline)).await;
     let token_ok = token.is_ok();
     checks.push(check("genesys_token", token));
     if !token_ok {
-        return skip_after(checks, "genesys_token");
+        return skip_after(checks, "genesys_token", rules_check);
     }
     checks.push(check(
         "genesys_org",
@@ -204,26 +235,7 @@ async fn genesys_checks(
     .await;
     let codes_ok = codes.is_ok();
     checks.push(check("wrapup_codes", codes));
-    let rules = app.rules.current().await;
-    checks.push(check(
-        "rules",
-        match rules_problem {
-            Some(problem) => Err(problem),
-            None if rules.rules.is_empty() => {
-                Ok("not configured (Genesys events are skipped)".into())
-            }
-            None => Ok(format!(
-                "{} rule(s): {}",
-                rules.rules.len(),
-                rules
-                    .rules
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        },
-    ));
+    checks.push(rules_check);
     checks.push(check(
         "rule_codes",
         if codes_ok {
@@ -237,16 +249,20 @@ async fn genesys_checks(
         timed(conversation(client, options, deadline)).await,
     ));
     checks.push(check("plan", timed(plan(app, options, deadline)).await));
-    checks.push(check(
-        "write_permission",
-        Ok("conversation:participant:wrapup is proven only by a write: reads cannot show it. Give the role it in every division the conversations are in; a missing one shows as rejected/forbidden on the first write".into()),
-    ));
+    checks.push(write_permission());
     checks
 }
 
-/// The checks after a broken link, marked as skipped.
-fn skip_after(mut checks: Vec<Check>, broken: &str) -> Vec<Check> {
-    let all = [
+fn write_permission() -> Check {
+    check(
+        "write_permission",
+        Ok("conversation:participant:wrapup is proven only by a write: reads cannot show it. Give the role it in every division the conversations are in; a missing one shows as rejected/forbidden on the first write".into()),
+    )
+}
+
+/// The checks after a broken link: skipped, saying why, except the rules, which need none.
+fn skip_after(mut checks: Vec<Check>, broken: &str, rules: Check) -> Vec<Check> {
+    let chain = [
         "genesys_secret",
         "genesys_token",
         "genesys_org",
@@ -256,18 +272,17 @@ fn skip_after(mut checks: Vec<Check>, broken: &str) -> Vec<Check> {
         "conversation",
         "plan",
     ];
-    for name in all.iter().skip_while(|n| **n != broken).skip(1) {
-        if checks.iter().all(|c| c.name != *name) {
-            checks.push(check(name, Err(format!("skipped: needs {broken}"))));
+    let mut rules = Some(rules);
+    for name in chain.iter().skip_while(|n| **n != broken).skip(1) {
+        match (*name, rules.take()) {
+            ("rules", Some(rules)) => checks.push(rules),
+            (_, kept) => {
+                rules = kept;
+                checks.push(check(name, Err(format!("skipped: needs {broken}"))));
+            }
         }
     }
-    checks.push(check(
-        "write_permission",
-        Ok(
-            "conversation:participant:wrapup is proven only by a write: reads cannot show it"
-                .into(),
-        ),
-    ));
+    checks.push(write_permission());
     checks
 }
 
@@ -331,11 +346,23 @@ async fn genesys_token(client: &GenesysClient, deadline: Deadline) -> Result<Str
         Err(e) if e.code.as_deref() == Some("invalid_client") || e.status == Some(401) => Err(format!(
             "Genesys refused the client ({e}): check clientId/clientSecret in the secret, that the OAuth client uses the Client Credentials grant, and the environment"
         )),
-        Err(e) if e.status.is_none() => Err(format!(
+        Err(e) if e.status.is_none() && is_transport(&e) => Err(format!(
             "could not reach the login host ({e}): check the environment (e.g. mypurecloud.ie) and the network"
         )),
         Err(e) => Err(format!("no token: {e}")),
     }
+}
+
+/// A failure to talk to the host at all, as the client words it.
+fn is_transport(e: &GenesysError) -> bool {
+    [
+        "could not connect",
+        "timed out",
+        "connection failed",
+        "reading the response",
+    ]
+    .iter()
+    .any(|words| e.message.contains(words))
 }
 
 async fn genesys_org(
@@ -348,6 +375,7 @@ async fn genesys_org(
         .await
         .map_err(|e| format!("GET /api/v2/tokens/me failed: {e}"))?;
     let org = info.organization.unwrap_or_default();
+    let client_name = info.oauth_client.and_then(|c| c.name).unwrap_or_default();
     let id = org.id.unwrap_or_default();
     if let Some(expected) = expected {
         if Uuid::parse_str(&id).ok() != Some(expected) {
@@ -357,7 +385,7 @@ async fn genesys_org(
         }
     }
     Ok(format!(
-        "the token belongs to org {id} ({})",
+        "the token belongs to org {id} ({}), OAuth client {client_name:?}",
         org.name.unwrap_or_default()
     ))
 }
@@ -459,7 +487,11 @@ async fn conversation(
         "conversation {id} readable (conversation:communication:view holds): {} participants, divisions [{}], {}",
         conversation.participants.len(),
         divisions.join(", "),
-        if conversation.end_time.is_some() { "ended" } else { "still active" }
+        if conversation.end_time.is_some() {
+            "ended"
+        } else {
+            "still active (the agent's part may have ended: see plan)"
+        }
     ))
 }
 
@@ -474,12 +506,7 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Result<String
         conversation_id,
         participant_id: None,
         org_id: options.org,
-        wrap_up: WrapUp {
-            code,
-            notes: None,
-            tags: None,
-            overwrite: Overwrite::Always,
-        },
+        wrap_up: WrapUp::new(code, Overwrite::Always),
     };
     let rules = app.rules.current().await;
     // Always a dry run: doctor never writes, whatever WRAPUP_DRY_RUN says.

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransientKind {
-    /// The conversation has no `endTime` yet.
+    /// The agent's part has not ended yet (or, with `overwrite` `never`/`system`, the agent is
+    /// still in after-call work, choosing).
     NotEnded,
     /// Genesys answered 429.
     RateLimited,
@@ -37,6 +38,8 @@ pub struct Transient {
     pub retry_after: Option<Duration>,
     /// `ININ-Correlation-ID` of the failing Genesys response, when there was one.
     pub correlation_id: Option<String>,
+    /// The code the participant had, when the conversation was read before the trouble.
+    pub current_wrap_up_code: Option<String>,
 }
 
 impl Transient {
@@ -46,6 +49,7 @@ impl Transient {
             message: message.into(),
             retry_after: None,
             correlation_id: None,
+            current_wrap_up_code: None,
         }
     }
 

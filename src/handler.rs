@@ -59,7 +59,8 @@ pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply,
         Arrival::Single(unit) => run(app, &unit, inv, || event.to_string())
             .await
             .map(Reply::Outcome),
-        Arrival::Http(request) => Ok(Reply::Http(webhook(app, &request, inv).await)),
+        Arrival::Http(Ok(request)) => Ok(Reply::Http(webhook(app, &request, inv).await)),
+        Arrival::Http(Err(problem)) => Ok(Reply::Http(webhook::invalid(&problem))),
         Arrival::Sqs(records) => Ok(Reply::Batch(batch(app, records, inv).await)),
         Arrival::Doctor(options) => {
             tracing::info!(event = "doctor", "running doctor as the function's role");

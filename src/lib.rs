@@ -40,10 +40,12 @@ pub use queues::{QueueError, Queues};
 pub use secrets::{SecretError, SecretStore, WebhookKeys};
 pub use telemetry::init_logging;
 pub use triggers::{recognise, signature, webhook::precheck, Arrival};
-pub use wrapup::ApplyRequest;
+pub use wrapup::{ApplyRequest, CodeRef, Overwrite, WrapUp};
 
 /// The pure decisions on Genesys's answers, for the fuzz targets.
 pub mod decide {
     pub use crate::genesys::models::{Conversation, ErrorBody, TokenResponse, WrapupCode};
-    pub use crate::wrapup::decision::{check_division, is_ended, select_target};
+    pub use crate::wrapup::decision::{
+        check_division, codes_named, is_already_applied, keep_current, select_target, unended_leg,
+    };
 }

@@ -4,7 +4,7 @@
 //! rules (events: drop those the event rules out, `acw` by its code too) → org → read the
 //! conversation → pick the target → has the agent's part ended? → participant conditions
 //! (events: pick the rule) → code (by id or name) → division → already applied? → overwrite →
-//! one [`Write`], sent by [`send`].
+//! one [`Write`], sent by `GenesysClient::send` (a dry run stops right before it).
 //!
 //! Every step either passes what it learned on or stops with a [`Stop`]; the outcome is then
 //! built once, in [`Trace::outcome`], from everything learned so far. No Lambda, no HTTP here.
@@ -51,10 +51,9 @@ impl Stop {
     /// The agent's part has not ended (or the agent has not chosen yet): retry later.
     fn not_ended(message: String, correlation_id: Option<String>) -> Self {
         Self::Retry(Transient {
-            kind: TransientKind::NotEnded,
-            message,
             retry_after: Some(NOT_ENDED_RETRY_AFTER),
             correlation_id,
+            ..Transient::new(TransientKind::NotEnded, message)
         })
     }
 }
@@ -98,10 +97,9 @@ impl Trace {
                     message.push_str("; the write's result is unknown, so the retry re-reads the conversation before writing");
                 }
                 Stop::Retry(Transient {
-                    kind: *kind,
-                    message,
                     retry_after: e.retry_after,
                     correlation_id: e.correlation_id,
+                    ..Transient::new(*kind, message)
                 })
             }
         }
@@ -174,7 +172,10 @@ pub async fn run(
         Err(Stop::Final(status, reason, message)) => {
             Ok(trace.outcome(status, Some(reason), Some(message)))
         }
-        Err(Stop::Retry(t)) => Err(t),
+        Err(Stop::Retry(mut t)) => {
+            t.current_wrap_up_code = trace.current_code;
+            Err(t)
+        }
     }
 }
 
@@ -245,8 +246,14 @@ async fn steps(
     let want: WrapUp = match job {
         Job::Apply(r) => r.wrap_up.clone(),
         Job::Native(event) => {
+            // An `acw` event says which code is on the communication now: its rules are decided
+            // by it, as they were before the read, even if the read lags behind.
+            let current = match &event.facts.current_wrap_up_code {
+                Some(said) => said.clone(),
+                None => target.final_code().map(str::to_owned),
+            };
             let facts = ParticipantFacts {
-                current_wrap_up_code: target.final_code().map(str::to_owned),
+                current_wrap_up_code: current,
                 attributes: target.attributes.clone(),
             };
             let rule = candidates
@@ -317,14 +324,15 @@ async fn steps(
         trace.write = Some(Box::new(write));
         return Ok(Status::WouldApply);
     }
-    match send(genesys, &write, deadline).await {
+    match genesys.send(&write, deadline).await {
         Ok(correlation) => {
             trace.correlation_id = correlation;
             Ok(Status::Applied)
         }
         Err(e) => {
-            if matches!(e.class, ErrorClass::Rejected | ErrorClass::NotFound) {
-                // Deleted or moved since it was cached: read it again next time.
+            if e.class == ErrorClass::Rejected {
+                // Perhaps the code was deleted or moved since it was cached (a 404 names the
+                // participant or communication instead).
                 genesys.forget_code(code_id).await;
             }
             Err(trace.genesys(e, None))
@@ -407,13 +415,4 @@ async fn resolve_code(
             ),
         )),
     }
-}
-
-/// The only function that changes anything in Genesys.
-async fn send(
-    genesys: &GenesysClient,
-    write: &Write,
-    deadline: Deadline,
-) -> Result<Option<String>, GenesysError> {
-    genesys.send(write, deadline).await
 }

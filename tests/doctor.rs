@@ -219,15 +219,26 @@ async fn each_broken_link_is_named_with_its_fix() {
     let s = setup().await;
     let env = s.env(&[]);
 
-    // A missing secret: nothing that needs it is tried.
+    // A missing secret: nothing that needs it is tried; the rules, which need none, are.
     s.sandbox.secrets.remove(GENESYS_SECRET_ID);
     let run = doctor(&["--json"], &env).await;
     assert_eq!(run.code, 1);
     let (ok, detail) = run.check("genesys_secret");
     assert!(!ok && detail.contains("not found"), "{detail}");
     assert!(run.check("genesys_token").1.contains("skipped"));
+    assert_eq!(
+        run.check("rules"),
+        (true, "not configured (Genesys events are skipped)".into())
+    );
     assert_eq!(s.sandbox.emulator.requests().len(), 0);
     run.assert_no_secret();
+    let names: Vec<String> = run.report()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, CHECKS.to_vec(), "the same checks, in the same order");
 
     // Bad JSON, never quoted.
     s.sandbox.secrets.put(
@@ -437,4 +448,15 @@ async fn access_denied_and_kms_refusals_name_the_permission_to_grant() {
         let (ok, detail) = run.check("webhook_secret");
         assert!(!ok && detail.contains(expect), "{error_type}: {detail}");
     }
+}
+
+#[tokio::test]
+async fn bad_rules_are_named_even_when_genesys_refuses_the_client() {
+    let s = setup().await;
+    s.sandbox.emulator.set_client_secret("rotated-elsewhere");
+    let run = doctor(&["--json"], &s.env(&[("WRAPUP_RULES", "[{\"name\": 1}]")])).await;
+    assert!(!run.check("genesys_token").0);
+    let (ok, detail) = run.check("rules");
+    assert!(!ok && detail.contains("WRAPUP_RULES"), "{detail}");
+    assert!(run.check("rule_codes").1.contains("skipped"));
 }

@@ -144,10 +144,27 @@ async fn the_acw_timeout_code_is_replaced_and_other_codes_are_left_alone() {
     let write = &h.emulator().writes()[0];
     assert_eq!(write.body["code"], CODE_CALLBACK);
     assert_eq!(write.body["tags"], json!(["auto", "acw-timeout"]));
-    // The replaced code no longer matches the rule once read: nothing else is written.
+    // The same event again (a duplicate delivery): decided by the event, the rule still
+    // matches, and the read finds its code already there. Nothing else is written.
     let out = h.invoke(event).await.unwrap();
-    assert_eq!(out["status"], "skipped");
+    assert_eq!(out["status"], "already_applied");
     assert_eq!(h.emulator().writes().len(), 1);
+}
+
+#[tokio::test]
+async fn an_acw_event_is_decided_by_its_own_code_even_when_the_read_lags_behind() {
+    let h = Harness::new().await;
+    // The event says the after-call work timed out; the conversation does not show it yet.
+    let out = h
+        .invoke(acw(13, 2, Some("ININ-WRAP-UP-TIMEOUT")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out["status"].as_str(), out["rule"].as_str()),
+        (Some("applied"), Some("replace-acw-timeout")),
+        "{out}"
+    );
+    assert_eq!(h.emulator().writes()[0].body["code"], CODE_CALLBACK);
 }
 
 #[tokio::test]

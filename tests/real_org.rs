@@ -208,34 +208,39 @@ async fn every_page_of_codes_is_read() {
 }
 
 #[tokio::test]
-async fn a_code_genesys_refuses_is_forgotten() {
+async fn a_code_genesys_refuses_is_read_again_at_most_once_a_minute() {
     let h = Harness::new().await;
     h.invoke(by_name(CONV_CALL, "Sale completed"))
         .await
         .unwrap();
-    h.emulator().inject(
-        Route::PostWrapup,
-        FaultKind::Status {
-            status: 400,
-            code: "bad.request".into(),
-            message: "Invalid wrap-up code".into(),
-            retry_after: None,
-        },
-        1,
-    );
-    let out = h
-        .invoke(by_name(CONV_EMAIL, "Sale completed"))
-        .await
-        .unwrap();
-    assert_eq!(out["reason"], "genesys_rejected");
+    let refused = FaultKind::Status {
+        status: 400,
+        code: "bad.request".into(),
+        message: "Invalid wrap-up code".into(),
+        retry_after: None,
+    };
+    h.emulator().inject(Route::PostWrapup, refused, 3);
     h.emulator().clear_log();
-    h.invoke(by_name(CONV_MESSAGE, "Sale completed"))
-        .await
-        .unwrap();
+    // A burst of refusals (after-call work over, say) costs no listing at all...
+    for conversation in [CONV_EMAIL, CONV_MESSAGE, CONV_SURVEY] {
+        let out = h
+            .invoke(by_name(conversation, "Sale completed"))
+            .await
+            .unwrap();
+        assert_eq!(out["reason"], "genesys_rejected");
+    }
+    assert_eq!(h.count(Route::ListWrapupCodes), 0);
+    // ...and a minute after the last listing, the next request reads the codes again, once.
+    h.clock.advance(Duration::from_secs(61));
+    for conversation in [CONV_TRANSFER, CONV_DIRECT] {
+        h.invoke(by_name(conversation, "Call back later"))
+            .await
+            .unwrap();
+    }
     assert_eq!(
         h.count(Route::ListWrapupCodes),
         1,
-        "read again after the refusal"
+        "read again after the refusals"
     );
 }
 

@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let Arrival::Http(request) = recognise(&value) else {
+    let Arrival::Http(Ok(request)) = recognise(&value) else {
         return;
     };
     let Ok(body) = precheck(&request) else {

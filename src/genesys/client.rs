@@ -69,6 +69,8 @@ pub struct GenesysClient {
 struct CodeIndex {
     codes: Arc<Vec<WrapupCode>>,
     loaded_at: Option<SystemTime>,
+    /// A code in it was refused: read them again, as a missed name would.
+    refused: bool,
 }
 
 /// Builds the process's one HTTP client: rustls, connection reuse, and no redirects (a
@@ -200,12 +202,14 @@ impl GenesysClient {
         let age = index
             .loaded_at
             .map(|at| now.duration_since(at).unwrap_or(Duration::ZERO));
+        let doubted = after_miss || index.refused;
         let stale = age.is_none_or(|age| {
-            age >= self.config.code_cache_ttl || (after_miss && age >= NAME_MISS_REFRESH)
+            age >= self.config.code_cache_ttl || (doubted && age >= NAME_MISS_REFRESH)
         });
         if stale {
             index.codes = Arc::new(self.list_codes(deadline).await?);
             index.loaded_at = Some(now);
+            index.refused = false;
         }
         Ok(index.codes.clone())
     }
@@ -269,17 +273,20 @@ impl GenesysClient {
         parse_json(Endpoint::GetParticipantWrapupCodes, &answer)
     }
 
-    /// Forgets a code Genesys refused: the next request reads it (and the names) again.
+    /// Forgets a code Genesys refused (deleted or moved since it was cached): the next request
+    /// reads it again, and the names too, though no sooner than a missed name would, so a
+    /// burst of refusals costs one listing a minute.
     pub async fn forget_code(&self, id: Uuid) {
         self.codes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
-        self.index.lock().await.loaded_at = None;
+        self.index.lock().await.refused = true;
     }
 
-    /// Sends the write; returns Genesys's correlation id.
-    pub async fn send(
+    /// Sends the write; returns Genesys's correlation id. The only call that changes anything in
+    /// Genesys: the pipeline reaches it only outside a dry run.
+    pub(crate) async fn send(
         &self,
         write: &Write,
         deadline: Deadline,

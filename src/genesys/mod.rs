@@ -31,6 +31,11 @@ impl Orgs {
         Self { default, mapped }
     }
 
+    /// The client of `GENESYS_SECRET_ID`.
+    pub fn default_client(&self) -> &GenesysClient {
+        &self.default
+    }
+
     /// The client for `org`: its own with an org map, the default one otherwise. An org the
     /// map does not list is refused before any Genesys call.
     pub fn client(&self, org: Option<Uuid>) -> Result<&GenesysClient, UnknownOrg> {

@@ -10,7 +10,8 @@ pub struct Conversation {
     pub id: String,
     #[serde(default)]
     pub start_time: Option<String>,
-    /// Null while the conversation is active: the only reliable "ended" signal.
+    /// Null while the conversation is active. Enough to call it ended, but often later than the
+    /// agent's part (a survey, a consult, another agent): the wrap-up waits only for that.
     #[serde(default)]
     pub end_time: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -44,8 +45,6 @@ pub struct Participant {
     pub start_time: Option<String>,
     #[serde(default)]
     pub end_time: Option<String>,
-    #[serde(default)]
-    pub connected_time: Option<String>,
     #[serde(default)]
     pub purpose: Option<String>,
     #[serde(default)]

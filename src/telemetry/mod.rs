@@ -75,6 +75,7 @@ pub fn log_transient(t: &Transient, conversation_id: Option<uuid::Uuid>, ctx: Lo
         reason = t.kind.as_str(),
         conversation_id = conversation_id.map(tracing::field::display),
         retry_after_s = t.retry_after.map(|d| d.as_secs()),
+        current_wrap_up_code = t.current_wrap_up_code.as_deref(),
         genesys_correlation_id = t.correlation_id.as_deref(),
         trigger = ctx.trigger.as_str(),
         aws_request_id = ctx.request_id,

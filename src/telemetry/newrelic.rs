@@ -136,6 +136,11 @@ pub fn transient_event(
     put(&mut e, "conversationId", text(conversation_id).as_deref());
     put(&mut e, "wrapUpCodeId", text(code_id).as_deref());
     put(&mut e, "genesysCorrelationId", t.correlation_id.as_deref());
+    put(
+        &mut e,
+        "currentWrapUpCode",
+        t.current_wrap_up_code.as_deref(),
+    );
     e
 }
 

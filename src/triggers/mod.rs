@@ -111,8 +111,8 @@ impl Unit {
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per invocation, moved once: boxing buys nothing
 pub enum Arrival {
-    /// A Function URL or API Gateway HTTP API request (payload 2.0).
-    Http(Box<ApiGatewayV2httpRequest>),
+    /// A Function URL or API Gateway HTTP API request (payload 2.0), or why it is not one.
+    Http(Result<Box<ApiGatewayV2httpRequest>, String>),
     /// An SQS batch (possibly empty).
     Sqs(Vec<SqsMessage>),
     /// One unit: an EventBridge event (custom or Genesys's own), a bare apply request, or
@@ -169,13 +169,11 @@ pub(crate) fn shape(event: &Value) -> Shape {
 /// The recogniser: what this invocation's event is.
 pub fn recognise(event: &Value) -> Arrival {
     match shape(event) {
-        Shape::Http => match ApiGatewayV2httpRequest::deserialize(event) {
-            Ok(request) => Arrival::Http(Box::new(request)),
-            Err(_) => Arrival::Single(Unit::invalid(
-                Trigger::Webhook,
-                "not an HTTP API (payload 2.0) request",
-            )),
-        },
+        Shape::Http => Arrival::Http(
+            ApiGatewayV2httpRequest::deserialize(event)
+                .map(Box::new)
+                .map_err(|e| format!("not an HTTP API (payload 2.0) request: {}", short(&e))),
+        ),
         Shape::Sqs => match aws_lambda_events::sqs::SqsEvent::deserialize(event) {
             Ok(batch) => Arrival::Sqs(batch.records),
             Err(e) => Arrival::Single(Unit::invalid(
@@ -202,7 +200,7 @@ pub fn recognise(event: &Value) -> Arrival {
     }
 }
 
-/// serde's message, bounded: it can quote the value it failed on.
+/// serde's message, bounded, without the values it quotes.
 fn short(e: &serde_json::Error) -> String {
-    e.to_string().chars().take(300).collect()
+    crate::wrapup::serde_problem(e)
 }

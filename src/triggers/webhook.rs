@@ -159,6 +159,11 @@ pub(crate) fn queued(
     }
 }
 
+/// An event shaped like an HTTP request that is not one: answered as HTTP all the same.
+pub(crate) fn invalid(problem: &str) -> Response {
+    error_response(400, "invalid_event", problem, None)
+}
+
 /// The answer for an outcome, or for trouble the caller should retry.
 pub(crate) fn reply(result: &Result<Outcome, Transient>) -> Response {
     match result {

@@ -191,6 +191,16 @@ impl ApplyRequest {
 }
 
 impl WrapUp {
+    /// A wrap-up with no notes or tags.
+    pub fn new(code: CodeRef, overwrite: Overwrite) -> Self {
+        Self {
+            code,
+            notes: None,
+            tags: None,
+            overwrite,
+        }
+    }
+
     /// Genesys refuses bodies over its limit: notes and tags that would exceed it are refused
     /// before any network call.
     pub(crate) fn check_size(&self) -> Result<(), String> {
@@ -234,10 +244,37 @@ pub(crate) fn preview(value: &str) -> String {
 }
 
 fn json_problem(e: serde_json::Error) -> InvalidRequest {
-    let text = e.to_string();
-    // serde_json quotes offending values; keep messages bounded.
-    let text: String = text.chars().take(300).collect();
-    InvalidRequest(format!("not an apply request: {text}"))
+    InvalidRequest(format!("not an apply request: {}", serde_problem(&e)))
+}
+
+/// serde_json's message without the values it quotes (`invalid type: string "…"`): they may be
+/// notes, tags or anything a caller sent, and messages reach logs and the attention queue.
+/// Field names (in backticks), line and column stay; the message stays bounded.
+pub(crate) fn serde_problem(e: &serde_json::Error) -> String {
+    let mut text = e.to_string();
+    // `unknown variant `x`, expected one of ...` quotes the value in backticks.
+    if let Some(rest) = text.strip_prefix("unknown variant `") {
+        if let Some((_, after)) = rest.split_once('`') {
+            text = format!("unknown variant `…`{after}");
+        }
+    }
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (c, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    out.chars().take(300).collect()
 }
 
 #[cfg(test)]
@@ -363,6 +400,26 @@ mod tests {
             &json!({"conversationId": C, "wrapUpCode": {"id": W}, "notes": ok})
         )
         .is_ok());
+    }
+
+    #[test]
+    fn serde_messages_never_quote_the_values_they_failed_on() {
+        let e = ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": W}, "tags": "secret-ish note"}),
+        )
+        .unwrap_err();
+        assert!(!e.0.contains("secret-ish"), "{}", e.0);
+        assert!(e.0.contains("invalid type"), "{}", e.0);
+        let e = ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": W}, "overwrite": "hunter2"}),
+        )
+        .unwrap_err();
+        assert!(!e.0.contains("hunter2") && e.0.contains("never"), "{}", e.0);
+        let e = ApplyRequest::from_json(
+            &json!({"conversationId": C, "wrapUpCode": {"id": W}, "colour": 1}),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("colour"), "field names stay: {}", e.0);
     }
 
     #[test]
