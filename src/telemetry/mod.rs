@@ -11,7 +11,9 @@ pub use emf::{emit_metrics, Tally};
 use crate::error::Transient;
 use crate::triggers::Trigger;
 use crate::wrapup::Outcome;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Who asked: attached to every outcome line.
 #[derive(Debug, Clone, Copy)]
@@ -22,23 +24,39 @@ pub struct LogContext<'a> {
     pub dry_run: bool,
 }
 
-/// `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls), then `RUST_LOG`, else `info`.
+/// `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls), then `RUST_LOG` (a level, or
+/// `target=level` directives), else `info`.
 pub fn init_logging() {
-    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .ok()
-        .map(|l| l.to_ascii_lowercase())
-        .and_then(|l| EnvFilter::try_new(l).ok())
-        .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+    let filter = log_filter(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+    );
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(LevelFilter::TRACE)
         .with_writer(std::io::stderr)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
         .flatten_event(true)
+        .finish()
+        .with(filter)
         .try_init();
+}
+
+/// The filter from Lambda's level or `RUST_LOG`. `Targets` parses both without regular
+/// expressions (`EnvFilter`'s regex engine was a quarter of a megabyte of the binary).
+fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+    // Lambda's levels are TRACE to FATAL; tracing's end at ERROR.
+    let lambda = lambda_level.and_then(|l| match l.trim().to_ascii_lowercase().as_str() {
+        "fatal" => Some(LevelFilter::ERROR),
+        level => level.parse::<LevelFilter>().ok(),
+    });
+    match (lambda, rust_log.and_then(|d| d.parse::<Targets>().ok())) {
+        (Some(level), _) => Targets::new().with_default(level),
+        (None, Some(directives)) => directives,
+        (None, None) => Targets::new().with_default(LevelFilter::INFO),
+    }
 }
 
 pub fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
@@ -83,4 +101,23 @@ pub fn log_transient(t: &Transient, conversation_id: Option<uuid::Uuid>, ctx: Lo
         dry_run = ctx.dry_run,
         message = t.message.as_str(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_level_comes_from_lambda_then_rust_log_then_info() {
+        let enabled = |f: &Targets, level| f.would_enable("genesys_wrapup", &level);
+        let f = log_filter(Some("DEBUG"), Some("error"));
+        assert!(enabled(&f, tracing::Level::DEBUG) && !enabled(&f, tracing::Level::TRACE));
+        let f = log_filter(Some("FATAL"), None);
+        assert!(enabled(&f, tracing::Level::ERROR) && !enabled(&f, tracing::Level::WARN));
+        let f = log_filter(None, Some("warn,genesys_wrapup=trace"));
+        assert!(enabled(&f, tracing::Level::TRACE));
+        assert!(!f.would_enable("hyper", &tracing::Level::INFO));
+        let f = log_filter(Some("not a level"), None);
+        assert!(enabled(&f, tracing::Level::INFO) && !enabled(&f, tracing::Level::DEBUG));
+    }
 }
