@@ -1,5 +1,6 @@
 //! The dashboards in `template.yaml` (CloudWatch) and `dashboards/` (New Relic) name only
-//! metrics, dimensions and attributes the function emits.
+//! metrics, dimensions and attributes the function emits. Test code only: the module is
+//! declared `#[cfg(test)] mod dashboards;` in `telemetry/mod.rs`.
 //!
 //! The CloudWatch body is JSON text in YAML block scalars (`!Sub |`) joined by `!Join`, the
 //! buffer-queue widget under `!If [UseBufferQueue, ...]`. Without a YAML crate, the test reads
