@@ -228,7 +228,11 @@ async fn steps(
     }
     let target = select_target(&conversation, named, session)
         .map_err(|r| Stop::rejected(r.reason, r.message))?;
-    trace.current_code = target.final_code().map(str::to_owned);
+    // The read's code, else what an `acw` event said (a read can lag behind the event).
+    trace.current_code = target
+        .final_code()
+        .map(str::to_owned)
+        .or(trace.current_code.take());
     trace.target = Some(target.clone());
 
     // Ended: the agent's part, not the whole conversation.

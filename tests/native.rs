@@ -165,6 +165,10 @@ async fn an_acw_event_is_decided_by_its_own_code_even_when_the_read_lags_behind(
         "{out}"
     );
     assert_eq!(h.emulator().writes()[0].body["code"], CODE_CALLBACK);
+    assert_eq!(
+        out["currentWrapUpCode"], "ININ-WRAP-UP-TIMEOUT",
+        "what the event said"
+    );
 }
 
 #[tokio::test]
