@@ -67,3 +67,66 @@ impl From<Transient> for lambda_runtime::Diagnostic {
         }
     }
 }
+
+/// serde_json's message without the values it quotes (`invalid type: string "…"`, `integer
+/// `5``, `unknown variant `…``): they may be a secret, notes or anything a caller sent, and
+/// messages reach logs, outcomes and the attention queue. Only the field names of "missing
+/// field" and "unknown field" (our schema's, or a caller's key), line and column stay.
+pub(crate) fn serde_problem(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let names_fields = full.starts_with("missing field") || full.starts_with("unknown field");
+    // What follows ", expected" is our own schema (`always`, `never`, ...): kept as it is.
+    let (text, expected) = full.split_once(", expected").unwrap_or((&full, ""));
+    let mut out = String::new();
+    let mut open: Option<char> = None;
+    for c in text.chars() {
+        match (open, c) {
+            (None, '"') | (None, '`') if !(names_fields && c == '`') => {
+                open = Some(c);
+                out.push(c);
+                out.push('…');
+            }
+            (Some(q), c) if c == q => {
+                open = None;
+                out.push(c);
+            }
+            (Some(_), _) => {}
+            (None, c) => out.push(c),
+        }
+    }
+    if !expected.is_empty() {
+        out.push_str(", expected");
+        out.push_str(expected);
+    }
+    out.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+        serde_problem(&serde_json::from_str::<T>(json).unwrap_err())
+    }
+
+    #[test]
+    fn serde_messages_keep_field_names_and_positions_but_no_value() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct S {
+            key: String,
+            n: Option<u8>,
+        }
+        let m = problem::<S>(r#"{"key": 12345678}"#);
+        assert!(!m.contains("12345678") && m.contains("line 1"), "{m}");
+        let m = problem::<S>(r#"{"key": "k", "n": "hunter2"}"#);
+        assert!(!m.contains("hunter2"), "{m}");
+        let m = problem::<S>(r#"{"n": 1}"#);
+        assert!(m.contains("missing field `key`"), "{m}");
+        let m = problem::<S>(r#"{"key": "k", "colour": 1}"#);
+        assert!(m.contains("`colour`"), "{m}");
+        let m = problem::<S>(r#"{"key": "k""#);
+        assert!(m.contains("EOF"), "{m}");
+    }
+}

@@ -169,35 +169,9 @@ impl SecretCache {
             // serde_json's message names the field and position, never the value.
             reason: format!(
                 "its SecretString is not the expected JSON: {}",
-                redacted_json_error(&e)
+                crate::error::serde_problem(&e)
             ),
         })
-    }
-}
-
-fn redacted_json_error(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match e.classify() {
-        // Data errors quote the offending value ("invalid type: string \"...\""); keep only the position.
-        Category::Data => format!(
-            "a field is missing or has the wrong type (line {}, column {}){}",
-            e.line(),
-            e.column(),
-            missing_field_name(e)
-        ),
-        _ => format!("invalid JSON at line {}, column {}", e.line(), e.column()),
-    }
-}
-
-fn missing_field_name(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.strip_prefix("missing field `") {
-        Some(rest) => rest
-            .split('`')
-            .next()
-            .map(|f| format!(": missing field {f}"))
-            .unwrap_or_default(),
-        None => String::new(),
     }
 }
 

@@ -202,5 +202,5 @@ pub fn recognise(event: &Value) -> Arrival {
 
 /// serde's message, bounded, without the values it quotes.
 fn short(e: &serde_json::Error) -> String {
-    crate::wrapup::serde_problem(e)
+    crate::error::serde_problem(e)
 }

@@ -10,5 +10,4 @@ pub(crate) mod rules;
 pub use decision::Target;
 pub(crate) use outcome::Details;
 pub use outcome::{Outcome, Reason, Status};
-pub(crate) use request::serde_problem;
 pub use request::{ApplyRequest, CodeRef, InvalidRequest, Overwrite, WrapUp};

@@ -1,6 +1,7 @@
 //! The apply request, parsed strictly: unknown fields, non-UUID ids and unusable code names are
 //! refused before any network call, and only parsed UUIDs ever reach a URL.
 
+use crate::error::serde_problem;
 use crate::genesys::models::WrapupInput;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -245,36 +246,6 @@ pub(crate) fn preview(value: &str) -> String {
 
 fn json_problem(e: serde_json::Error) -> InvalidRequest {
     InvalidRequest(format!("not an apply request: {}", serde_problem(&e)))
-}
-
-/// serde_json's message without the values it quotes (`invalid type: string "…"`): they may be
-/// notes, tags or anything a caller sent, and messages reach logs and the attention queue.
-/// Field names (in backticks), line and column stay; the message stays bounded.
-pub(crate) fn serde_problem(e: &serde_json::Error) -> String {
-    let mut text = e.to_string();
-    // `unknown variant `x`, expected one of ...` quotes the value in backticks.
-    if let Some(rest) = text.strip_prefix("unknown variant `") {
-        if let Some((_, after)) = rest.split_once('`') {
-            text = format!("unknown variant `…`{after}");
-        }
-    }
-    let mut out = String::new();
-    let mut quoted = false;
-    for c in text.chars() {
-        match (c, quoted) {
-            ('"', false) => {
-                quoted = true;
-                out.push_str("\"…");
-            }
-            ('"', true) => {
-                quoted = false;
-                out.push('"');
-            }
-            (c, false) => out.push(c),
-            (_, true) => {}
-        }
-    }
-    out.chars().take(300).collect()
 }
 
 #[cfg(test)]
