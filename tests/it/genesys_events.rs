@@ -2,9 +2,7 @@
 //! The sandbox's rules (`rules/sandbox.json`) act on `acw` only: a default code when the agent
 //! set none, and a replacement for the after-call-work timeout.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::Route;
 use genesys_wrapup::TransientKind;

@@ -2,10 +2,8 @@
 //! Lambda sends `Lambda-Runtime-Deadline-Ms` as epoch milliseconds; cargo-lambda's emulator
 //! sends a relative budget (`600000`). Both must get the event applied, not "deadline too close".
 
-mod common;
-
+use crate::common::AWS_TEST_ENV;
 use bytes::Bytes;
-use common::AWS_TEST_ENV;
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::Route;
 use genesys_wrapup::sandbox::{

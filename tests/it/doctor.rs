@@ -2,10 +2,8 @@
 //! services (the sandbox's Secrets Manager, moto's SQS, a Lambda Invoke stub) and the Genesys
 //! emulator. All green on a good set-up; each broken link named, with its fix; no secret ever.
 
-mod common;
-
-use common::moto::{create_queue, moto, sqs_client};
-use common::AWS_TEST_ENV;
+use crate::common::moto::{create_queue, moto, sqs_client};
+use crate::common::AWS_TEST_ENV;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::sandbox::newrelic::NewRelicEmulator;
@@ -437,7 +435,7 @@ async fn access_denied_and_kms_refusals_name_the_permission_to_grant() {
         ("AccessDeniedException", "secretsmanager:GetSecretValue"),
         ("DecryptionFailure", "kms:Decrypt"),
     ] {
-        let failing = common::secrets_manager_failing(error_type, 400).await;
+        let failing = crate::common::secrets_manager_failing(error_type, 400).await;
         let env = s.env(&[(
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             &format!("http://{}", failing.addr),

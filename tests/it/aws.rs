@@ -3,11 +3,9 @@
 //! to the Genesys emulator. `scripts/test.sh` starts moto and sets `MOTO_ENDPOINT`; without it this test
 //! starts `moto_server` itself and stops it when done.
 
-mod common;
-
+use crate::common::moto::{create_queue, moto, sqs_client, Moto};
+use crate::common::{secrets_manager_failing, AWS_TEST_ENV};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-use common::moto::{create_queue, moto, sqs_client, Moto};
-use common::{secrets_manager_failing, AWS_TEST_ENV};
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::{Emulator, Route};
 use genesys_wrapup::signature;

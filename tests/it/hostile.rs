@@ -1,10 +1,8 @@
 //! Hostile input gets a clear answer and nothing else: generated identifiers never reach a URL
 //! except as a canonical UUID, and webhook attacks are refused before any upstream call.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use genesys_wrapup::sandbox::demo::*;
 use proptest::prelude::*;
 use serde_json::{json, Value};

@@ -2,9 +2,7 @@
 //! write is ever sent, and the outcome shows the exact request instead. The write's body (notes
 //! may hold customer data) reaches only the caller: never logs, New Relic or the attention queue.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::sandbox::newrelic::NewRelicEmulator;
@@ -144,7 +142,7 @@ fn by_name(conversation: &str, name: &str) -> Value {
 
 #[tokio::test]
 async fn the_body_never_reaches_logs_or_new_relic_which_mark_the_dry_run() {
-    let capture = Capture::install();
+    let capture = Capture::start();
     let nr = NewRelicEmulator::start("42", "nr-dry-run-key")
         .await
         .unwrap();

@@ -3,9 +3,7 @@
 //! by name, agents choose their own codes, and the token endpoint throttles with a 400. The
 //! emulator's worlds follow `shared/docs/genesys-cloud-facts.md`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::TransientKind;

@@ -1,9 +1,7 @@
 //! The buffered path: SQS batches with partial failures, per-conversation ordering, backoff
 //! through the visibility timeout, the attention queue and webhook enqueue mode.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::{Deadline, Invocation};

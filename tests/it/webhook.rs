@@ -1,9 +1,7 @@
 //! Every webhook status code of the contract through the real handler.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::signature;

@@ -1,17 +1,15 @@
 //! No secret, token or signing key in any log line, outcome or error, on success and failure
 //! paths alike. Logs are captured exactly as the function writes them (JSON, every level).
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::signature;
 
 #[tokio::test]
 async fn no_secret_reaches_logs_outcomes_or_errors() {
-    let capture = Capture::install();
+    let capture = Capture::start();
 
     const NR_KEY: &str = "nr-license-key-do-not-log-0123456789NRAL";
     let nr = genesys_wrapup::sandbox::newrelic::NewRelicEmulator::start("42", NR_KEY)

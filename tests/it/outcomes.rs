@@ -1,9 +1,7 @@
 //! Every outcome and transient class of the contract, through the real handler against the
 //! emulator, asserting what was called and what was written.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::TransientKind;

@@ -2,9 +2,7 @@
 //! one-message SQS batch: the outcome class, the calls made, the writes, the batch response.
 //! `cargo test --test fault_matrix -- --nocapture` prints the table kept in docs/reliability.md.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 

@@ -181,11 +181,18 @@ pub async fn secrets_manager_failing(
     .unwrap()
 }
 
-/// Log lines exactly as the function writes them, captured by a test's subscriber.
-#[derive(Clone, Default)]
-pub struct Capture(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+/// Log lines exactly as the function writes them, captured by a subscriber scoped to the test's
+/// thread (every test of this one binary shares the process, so no global subscriber is set).
+/// `#[tokio::test]`'s runtime runs the handler's tasks on that thread.
+pub struct Capture {
+    buffer: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
 
-impl std::io::Write for Capture {
+#[derive(Clone)]
+struct Writer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(buf);
         Ok(buf.len())
@@ -196,20 +203,23 @@ impl std::io::Write for Capture {
 }
 
 impl Capture {
-    /// Installs a JSON subscriber at every level writing here (once per test binary).
-    pub fn install() -> Self {
-        let capture = Self::default();
-        let writer = capture.clone();
-        tracing_subscriber::fmt()
+    /// Captures every level, as JSON, until dropped.
+    pub fn start() -> Self {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = Writer(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
             .json()
             .with_max_level(tracing::Level::TRACE)
             .with_writer(move || writer.clone())
-            .init();
-        capture
+            .finish();
+        Self {
+            buffer,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
     }
 
     pub fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        String::from_utf8(self.buffer.lock().unwrap().clone()).unwrap()
     }
 }
 

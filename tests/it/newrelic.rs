@@ -1,9 +1,7 @@
 //! New Relic custom events against a loopback Event API: one gzip POST per invocation, the
 //! contract's attributes, and delivery that never changes or delays an outcome past its budget.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::newrelic::{NewRelicEmulator, NrFault};
 use serde_json::json;
