@@ -2,17 +2,22 @@
 //! every invocation and every message of a batch.
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{ConfigError, Settings};
-use crate::genesys::{http_client, GenesysClient, Orgs, Shared};
+use crate::config::{ConfigError, HandlerConfig, Settings};
+use crate::genesys::{CallStats, GenesysClient, Orgs, Shared};
 use crate::queues::{Queues, SqsQueues};
 use crate::rules_source::{Rules, SsmParameters};
 use crate::secrets::{SecretCache, SecretStore, SecretsManagerStore};
-use crate::telemetry::emf::CallStats;
 use crate::telemetry::newrelic::NewRelicSink;
 use crate::wrapup::rules::RulesError;
 use std::sync::Arc;
 
+/// Everything one process builds once (cold start) and every invocation shares: the Genesys
+/// client of each org, the secret cache, rules, queues, New Relic and the clock. Build it with
+/// [`App::from_env`] in Lambda, or [`App::new`] with your own dependencies (the sandbox, tests).
 pub struct App {
+    /// The handler's own part of the configuration.
+    pub(crate) handler: HandlerConfig,
+    /// The whole configuration, for `doctor` (whose job is to check every setting).
     pub(crate) settings: Settings,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) secrets: Arc<SecretCache>,
@@ -26,24 +31,32 @@ pub struct App {
 
 /// What the process talks to besides Genesys: Secrets Manager, SQS, and time.
 pub struct Dependencies {
+    /// Where secrets are read from (Secrets Manager in Lambda).
     pub secrets: Arc<dyn SecretStore>,
+    /// The attention and buffer queues (SQS in Lambda).
     pub queues: Arc<dyn Queues>,
+    /// Time, injected so tests never wait for it.
     pub clock: Arc<dyn Clock>,
 }
 
+/// Why the process could not start: one line naming the setting to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// A setting is missing or malformed.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The TLS client could not be built.
     #[error("could not build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    /// The wrap-up rules do not load.
     #[error("configuration error: {0}")]
     Rules(#[from] RulesError),
 }
 
 impl App {
+    /// The app of `settings` on these dependencies and rules.
     pub fn new(settings: Settings, deps: Dependencies, rules: Rules) -> Result<Self, StartupError> {
-        let http = http_client(settings.genesys.call_timeout)?;
+        let http = crate::http::client(settings.genesys.call_timeout)?;
         let secrets = Arc::new(SecretCache::new(
             deps.secrets,
             deps.clock.clone(),
@@ -72,6 +85,7 @@ impl App {
                 .collect(),
         );
         Ok(Self {
+            handler: settings.handler.clone(),
             clock: deps.clock,
             secrets,
             orgs,

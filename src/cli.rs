@@ -63,7 +63,7 @@ fn parse(args: &[String]) -> Option<Args<'_>> {
     Some(parsed)
 }
 
-pub async fn main(args: Vec<String>) -> ExitCode {
+pub async fn run(args: Vec<String>) -> ExitCode {
     let usage = || {
         eprintln!("{USAGE}");
         ExitCode::from(2)

@@ -1,7 +1,8 @@
 //! Every setting, its default and its validation, in one place. Settings are read once at cold
 //! start; only `GENESYS_SECRET_ID` is required, and every other setting is optional with a safe
 //! default, so a deployment that sets only the secret keeps working as features are added.
-//! Each component receives its own part (`GenesysConfig`, `WebhookConfig`, ...), not the whole.
+//! Each component receives its own part (`GenesysConfig`, `HandlerConfig`, `NewRelicConfig`,
+//! ...), not the whole; only `doctor`, whose job is to check them all, reads every setting.
 
 use reqwest::Url;
 use std::collections::BTreeMap;
@@ -36,10 +37,8 @@ pub struct Settings {
     /// `GENESYS_SECRET_ID`; otherwise an event from an org not listed is `unknown_org`.
     pub(crate) org_secrets: BTreeMap<Uuid, String>,
     pub(crate) secret_cache_ttl: Duration,
-    pub(crate) webhook: WebhookConfig,
-    pub(crate) batch: BatchConfig,
-    /// Receives every permanent rejection, with the reason as a message attribute.
-    pub(crate) attention_queue_url: Option<String>,
+    /// What the handler itself needs: dry run, the attention queue, webhooks and batches.
+    pub(crate) handler: HandlerConfig,
     /// The buffer queue of buffered mode (EventBridge → SQS → the function), if any.
     pub(crate) buffer_queue_url: Option<String>,
     /// The optional New Relic custom-event sink.
@@ -48,8 +47,17 @@ pub struct Settings {
     pub(crate) rules: RulesSetting,
     /// How long rules read from Parameter Store are cached.
     pub(crate) rules_cache_ttl: Duration,
+}
+
+/// What the handler needs around the pipeline.
+#[derive(Debug, Clone)]
+pub(crate) struct HandlerConfig {
     /// `WRAPUP_DRY_RUN=true`: every read and check happens, no write is sent.
     pub(crate) dry_run: bool,
+    /// Receives every permanent rejection, with the reason as a message attribute.
+    pub(crate) attention_queue_url: Option<String>,
+    pub(crate) webhook: WebhookConfig,
+    pub(crate) batch: BatchConfig,
 }
 
 /// What the Genesys client needs: where Genesys is, how long a call may take, what to cache.
@@ -82,6 +90,9 @@ pub struct BatchConfig {
     pub(crate) concurrency: Option<usize>,
     /// Longest visibility timeout a failed message is given (the backoff cap).
     pub(crate) max_backoff: Duration,
+    /// Time an unstarted message needs before the deadline (a read and a write, with the
+    /// reserve); with less left it is handed back unstarted.
+    pub(crate) time_to_start: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -190,6 +201,7 @@ impl Settings {
                 .map(|_| number(&get, "BATCH_CONCURRENCY", 1, 1, 10_000).map(|n| n as usize))
                 .transpose()?,
             max_backoff: seconds(&get, "SQS_MAX_BACKOFF_SECONDS", 900, 1, 43_200)?,
+            time_to_start: genesys.call_timeout * 2 + Duration::from_secs(1),
         };
 
         let org_secrets = match get("GENESYS_ORG_SECRETS") {
@@ -219,14 +231,16 @@ impl Settings {
             genesys,
             org_secrets,
             secret_cache_ttl: seconds(&get, "SECRET_CACHE_TTL_SECONDS", 300, 0, 86_400)?,
-            webhook,
-            batch,
-            attention_queue_url: base_url("ATTENTION_QUEUE_URL")?.map(String::from),
+            handler: HandlerConfig {
+                dry_run: flag(&get, "WRAPUP_DRY_RUN")?,
+                attention_queue_url: base_url("ATTENTION_QUEUE_URL")?.map(String::from),
+                webhook,
+                batch,
+            },
             buffer_queue_url,
             new_relic: new_relic_config(&get)?,
             rules,
             rules_cache_ttl: seconds(&get, "WRAPUP_RULES_CACHE_TTL_SECONDS", 300, 0, 86_400)?,
-            dry_run: flag(&get, "WRAPUP_DRY_RUN")?,
         })
     }
 }
@@ -420,7 +434,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.secret_cache_ttl, Duration::from_secs(300));
         assert_eq!(s.genesys.code_cache_ttl, Duration::from_secs(600));
-        assert!(s.webhook.secret_id.is_none());
+        assert!(s.handler.webhook.secret_id.is_none());
         assert!(s.genesys.api_base_url.is_none());
     }
 
@@ -493,7 +507,7 @@ mod tests {
             ),
         ])
         .unwrap();
-        assert!(s.webhook.enqueue_to.is_some());
+        assert!(s.handler.webhook.enqueue_to.is_some());
         let err = from(&[("GENESYS_SECRET_ID", "s"), ("WEBHOOK_MODE", "fire")]).unwrap_err();
         assert_eq!(err.variable, "WEBHOOK_MODE");
     }
@@ -548,15 +562,17 @@ mod tests {
 
     #[test]
     fn dry_run_is_off_unless_true() {
-        assert!(!from(&[("GENESYS_SECRET_ID", "s")]).unwrap().dry_run);
+        assert!(!from(&[("GENESYS_SECRET_ID", "s")]).unwrap().handler.dry_run);
         assert!(
             from(&[("GENESYS_SECRET_ID", "s"), ("WRAPUP_DRY_RUN", "TRUE")])
                 .unwrap()
+                .handler
                 .dry_run
         );
         assert!(
             !from(&[("GENESYS_SECRET_ID", "s"), ("WRAPUP_DRY_RUN", "false")])
                 .unwrap()
+                .handler
                 .dry_run
         );
         let err =

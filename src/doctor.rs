@@ -12,11 +12,12 @@ use crate::clock::Deadline;
 use crate::error::TransientKind;
 use crate::genesys::models::WrapupCode;
 use crate::genesys::{ErrorClass, GenesysClient, GenesysError};
-use crate::pipeline::{self, Job};
+use crate::pipeline;
 use crate::secrets::{GenesysCredentials, SecretError, WebhookKeys};
 use crate::telemetry::newrelic::Event;
-use crate::wrapup::decision::{codes_named, list_codes, ByName};
-use crate::wrapup::{ApplyRequest, CodeRef, Overwrite, Status, WrapUp};
+use crate::wrapup::{
+    codes_named, list_codes, ApplyRequest, ByName, CodeRef, Overwrite, Request, Status, Wanted,
+};
 use futures_util::future::join;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -139,7 +140,7 @@ pub async fn run(
         "settings",
         Ok(format!(
             "configuration read; dry run {}",
-            if app.settings.dry_run { "on" } else { "off" }
+            if app.handler.dry_run { "on" } else { "off" }
         )),
     )];
     checks.extend(genesys);
@@ -502,15 +503,15 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Result<String
         return Ok("not requested (--conversation <uuid> --code <uuid|name>)".into());
     };
     let code = CodeRef::parse(code)?;
-    let request = ApplyRequest {
+    let request = Request::Apply(ApplyRequest {
         conversation_id,
         participant_id: None,
         org_id: options.org,
-        wrap_up: WrapUp::new(code, Overwrite::Always),
-    };
+        wanted: Wanted::new(code, Overwrite::Always),
+    });
     let rules = app.rules.current().await;
     // Always a dry run: doctor never writes, whatever WRAPUP_DRY_RUN says.
-    let outcome = pipeline::run(&app.orgs, &rules, Job::Apply(&request), deadline, true).await;
+    let outcome = pipeline::run(&app.orgs, &rules, &request, deadline, true).await;
     match outcome {
         Ok(o) => {
             let target = format!(
@@ -571,7 +572,7 @@ async fn other_checks(app: &App, options: &Options, whose: &str) -> Vec<Check> {
 }
 
 async fn webhook_secret(app: &App, whose: &str) -> Result<String, String> {
-    let Some(id) = app.settings.webhook.secret_id.as_deref() else {
+    let Some(id) = app.settings.handler.webhook.secret_id.as_deref() else {
         return Ok("not configured (every webhook request is refused with 503)".into());
     };
     let keys: WebhookKeys = app
@@ -638,7 +639,7 @@ async fn new_relic(app: &App, options: &Options) -> Result<String, String> {
     }
     let mut event = Event::new();
     event.insert("message".into(), "doctor test event".into());
-    event.insert("dryRun".into(), u8::from(app.settings.dry_run).into());
+    event.insert("dryRun".into(), u8::from(app.handler.dry_run).into());
     sink.send_test_event(event).await?;
     Ok(format!(
         "{described}; a GenesysWrapUpDoctor event was accepted"
@@ -647,7 +648,10 @@ async fn new_relic(app: &App, options: &Options) -> Result<String, String> {
 
 async fn queues(app: &App, whose: &str) -> Result<String, String> {
     let queues = [
-        ("attention", app.settings.attention_queue_url.as_deref()),
+        (
+            "attention",
+            app.settings.handler.attention_queue_url.as_deref(),
+        ),
         ("buffer", app.settings.buffer_queue_url.as_deref()),
     ];
     let mut reached = Vec::new();

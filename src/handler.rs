@@ -1,28 +1,30 @@
 //! The function: one event in, the platform's reply out. It reads top to bottom:
-//! recognise what arrived → hand each unit to the pipeline → reply in the platform's own type →
-//! flush the invocation's metrics and New Relic events. `Err` means "retry me".
+//! recognise the envelope → hand each delivery's request to the pipeline → reply in the
+//! platform's own type → flush the invocation's metrics and New Relic events. `Err` means
+//! "retry me".
 
 use crate::app::App;
 use crate::clock::Deadline;
 use crate::doctor;
 use crate::error::{Transient, TransientKind};
-use crate::pipeline::{self, Job};
+use crate::pipeline;
 use crate::telemetry::newrelic::{outcome_event, transient_event, Event, EventContext};
 use crate::telemetry::{emit_metrics, log_outcome, log_transient, LogContext, Tally};
 use crate::triggers::sqs::{self, Message};
-use crate::triggers::{recognise, webhook, Arrival, Unit, Work};
-use crate::wrapup::{Outcome, Reason, Status};
+use crate::triggers::{recognise, webhook, Delivery, Envelope, Trigger};
+use crate::wrapup::{Kind, Outcome, Reason, Request, Status};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
 use futures_util::future::join_all;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::Semaphore;
 
-/// What one invocation knows about itself, and what it did (for its metrics).
+/// What one invocation knows about itself (its request id and deadline), and what it did (for
+/// its metrics and New Relic events).
 #[derive(Debug)]
 pub struct Invocation {
     request_id: String,
@@ -33,6 +35,7 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// An invocation with Lambda's request id and deadline (or `invoke`'s own).
     pub fn new(request_id: impl Into<String>, deadline: Deadline) -> Self {
         Self {
             request_id: request_id.into(),
@@ -47,27 +50,43 @@ impl Invocation {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Reply {
+    /// A direct invoke's or EventBridge event's outcome.
     Outcome(Outcome),
+    /// The webhook's HTTP response (every answer, errors included, is a response).
     Http(ApiGatewayV2httpResponse),
+    /// An SQS batch's `batchItemFailures`: the messages to receive again.
     Batch(SqsBatchResponse),
+    /// `doctor --function`'s report.
     Doctor(doctor::Report),
 }
 
+/// The function: one event in, the platform's reply out. `Err` is transient trouble the
+/// platform should retry (Lambda's async retries, EventBridge's, an SQS redelivery); a
+/// permanent rejection is an `Ok` outcome. The Lambda runtime and `invoke` both call this.
 pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply, Transient> {
     let started = Instant::now();
     let reply = match recognise(event) {
-        Arrival::Single(unit) => run(app, &unit, inv, || event.to_string())
+        Envelope::Single(delivery) => run(app, &delivery, inv, || event.to_string())
             .await
             .map(Reply::Outcome),
-        Arrival::Http(Ok(request)) => Ok(Reply::Http(webhook(app, &request, inv).await)),
-        Arrival::Http(Err(problem)) => Ok(Reply::Http(webhook::invalid(&problem))),
-        Arrival::Sqs(records) => Ok(Reply::Batch(batch(app, records, inv).await)),
-        Arrival::Doctor(options) => {
-            tracing::info!(event = "doctor", "running doctor as the function's role");
-            Ok(Reply::Doctor(
-                doctor::run(app, &options, None, doctor::RunAs::Function).await,
-            ))
-        }
+        Envelope::Http(Ok(request)) => Ok(Reply::Http(webhook(app, &request, inv).await)),
+        Envelope::Http(Err(problem)) => Ok(Reply::Http(webhook::invalid(&problem))),
+        Envelope::SqsBatch(records) => Ok(Reply::Batch(batch(app, records, inv).await)),
+        Envelope::Doctor(options) => match doctor::Options::deserialize(&options) {
+            Ok(options) => {
+                tracing::info!(event = "doctor", "running doctor as the function's role");
+                Ok(Reply::Doctor(
+                    doctor::run(app, &options, None, doctor::RunAs::Function).await,
+                ))
+            }
+            Err(e) => {
+                let problem = format!("not doctor options: {}", crate::error::serde_problem(&e));
+                let delivery = Delivery::invalid(Trigger::Direct, Kind::Apply, problem);
+                run(app, &delivery, inv, || event.to_string())
+                    .await
+                    .map(Reply::Outcome)
+            }
+        },
     };
     emit_metrics(&inv.tally, &app.stats, started.elapsed());
     if let Some(sink) = &app.new_relic {
@@ -77,44 +96,39 @@ pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply,
     reply
 }
 
-/// Runs one unit through the pipeline and records the outcome: log line, metrics, New Relic
+/// Runs one delivery's request through the pipeline and records the outcome: log line, metrics, New Relic
 /// event, and for a rejection the attention queue (with `original`, the payload to re-drive
 /// once the cause is fixed).
 async fn run(
     app: &App,
-    unit: &Unit,
+    delivery: &Delivery,
     inv: &Invocation,
     original: impl FnOnce() -> String,
 ) -> Result<Outcome, Transient> {
     let started = Instant::now();
     let rules = app.rules.current().await;
-    let dry_run = app.settings.dry_run;
-    let job = match &unit.work {
-        Work::Done(outcome) => Err(outcome),
-        Work::Apply(request) => Ok(Job::Apply(request)),
-        Work::Native(event) => Ok(Job::Native(event)),
-    };
-    let result = match job {
-        Ok(job) => pipeline::run(&app.orgs, &rules, job, inv.deadline, dry_run).await,
-        Err(decided) => Ok(decided.clone()),
-    };
+    let dry_run = app.handler.dry_run;
+    let request = &delivery.request;
+    let result = pipeline::run(&app.orgs, &rules, request, inv.deadline, dry_run).await;
     let ctx = LogContext {
-        trigger: unit.trigger,
+        trigger: delivery.trigger,
+        kind: request.kind(),
         request_id: &inv.request_id,
-        event_id: unit.event_id.as_deref(),
+        event_id: delivery.event_id.as_deref(),
         dry_run,
     };
     if app.new_relic.is_some() {
         let event_ctx = EventContext {
-            trigger: unit.trigger,
+            trigger: delivery.trigger,
+            kind: request.kind(),
             request_id: &inv.request_id,
-            attempt: unit.attempt,
+            attempt: delivery.attempt,
             duration: started.elapsed(),
             dry_run,
         };
         let event = match &result {
             Ok(outcome) => outcome_event(outcome, event_ctx),
-            Err(t) => transient_event(t, unit.conversation_key(), unit.requested_code(), event_ctx),
+            Err(t) => transient_event(t, request.conversation_id(), request.code_id(), event_ctx),
         };
         inv.events
             .lock()
@@ -133,7 +147,7 @@ async fn run(
             }
         }
         Err(t) => {
-            log_transient(t, unit.conversation_key(), ctx);
+            log_transient(t, request.conversation_id(), ctx);
             inv.tally.transient();
         }
     }
@@ -148,7 +162,7 @@ async fn report_rejection(
     original: &str,
     ctx: LogContext<'_>,
 ) -> Result<(), Transient> {
-    let Some(queue_url) = app.settings.attention_queue_url.as_deref() else {
+    let Some(queue_url) = app.handler.attention_queue_url.as_deref() else {
         return Ok(());
     };
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -161,6 +175,7 @@ async fn report_rejection(
         ("conversationId", text(&outcome.conversation_id)),
         ("wrapUpCodeId", text(&outcome.wrap_up_code_id)),
         ("trigger", ctx.trigger.as_str().to_owned()),
+        ("request", ctx.kind.as_str().to_owned()),
         ("awsRequestId", ctx.request_id.to_owned()),
         // Rejected in a dry run: fix the cause, but do not re-drive it as if it were real.
         ("dryRun", if ctx.dry_run { "true" } else { "" }.to_owned()),
@@ -178,7 +193,7 @@ async fn report_rejection(
         })
 }
 
-/// The webhook: checks at the edge, then the unit (or the buffer queue in enqueue mode).
+/// The webhook: checks at the edge, then the delivery (or the buffer queue in enqueue mode).
 async fn webhook(
     app: &App,
     request: &ApiGatewayV2httpRequest,
@@ -188,14 +203,16 @@ async fn webhook(
         Ok(body) => body,
         Err(response) => return *response,
     };
-    let secret_id = app.settings.webhook.secret_id.as_deref();
+    let secret_id = app.handler.webhook.secret_id.as_deref();
     if let Err(response) =
         webhook::authenticate(&app.secrets, secret_id, app.clock.as_ref(), request, &body).await
     {
         return *response;
     }
-    let unit = webhook::unit(request, &body);
-    if let (Some(queue_url), Work::Apply(apply)) = (&app.settings.webhook.enqueue_to, &unit.work) {
+    let delivery = webhook::delivery(request, &body);
+    if let (Some(queue_url), Request::Apply(apply)) =
+        (&app.handler.webhook.enqueue_to, &delivery.request)
+    {
         let attributes = [
             (
                 "conversationId",
@@ -209,7 +226,7 @@ async fn webhook(
             .await;
         return webhook::queued(apply, sent);
     }
-    let result = run(app, &unit, inv, || {
+    let result = run(app, &delivery, inv, || {
         String::from_utf8_lossy(&body).into_owned()
     })
     .await;
@@ -223,7 +240,7 @@ async fn batch(app: &App, records: Vec<SqsMessage>, inv: &Invocation) -> SqsBatc
     let mut groups: Vec<Vec<&Message>> = Vec::new();
     let mut by_conversation: HashMap<uuid::Uuid, usize> = HashMap::new();
     for message in &messages {
-        match message.unit.conversation_key() {
+        match message.delivery.request.conversation_id() {
             Some(key) => match by_conversation.get(&key) {
                 Some(&g) => groups[g].push(message),
                 None => {
@@ -235,7 +252,7 @@ async fn batch(app: &App, records: Vec<SqsMessage>, inv: &Invocation) -> SqsBatc
         }
     }
     let permits = Semaphore::new(
-        app.settings
+        app.handler
             .batch
             .concurrency
             .unwrap_or(messages.len())
@@ -264,8 +281,7 @@ async fn run_group<'a>(
     permits: &Semaphore,
     inv: &Invocation,
 ) -> Vec<&'a str> {
-    // Time an unstarted message needs: reading and writing, with the reserve.
-    let time_to_start = app.settings.genesys.call_timeout * 2 + Duration::from_secs(1);
+    let time_to_start = app.handler.batch.time_to_start;
     let mut failed = Vec::new();
     for message in group {
         let Ok(_permit) = permits.acquire().await else {
@@ -279,7 +295,7 @@ async fn run_group<'a>(
             failed.push(message.id.as_str());
             continue;
         }
-        if let Err(t) = run(app, &message.unit, inv, || message.body.clone()).await {
+        if let Err(t) = run(app, &message.delivery, inv, || message.body.clone()).await {
             delay_redelivery(app, message, &t).await;
             failed.push(message.id.as_str());
         }
@@ -295,7 +311,7 @@ async fn delay_redelivery(app: &App, message: &Message, t: &Transient) {
     ) else {
         return;
     };
-    let wait = sqs::visibility_timeout(t, message.receive_count, app.settings.batch.max_backoff);
+    let wait = sqs::visibility_timeout(t, message.receive_count, app.handler.batch.max_backoff);
     let seconds = i32::try_from(wait.as_secs()).unwrap_or(43_200);
     if let Err(e) = app
         .queues

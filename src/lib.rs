@@ -16,6 +16,7 @@ mod doctor;
 mod error;
 mod genesys;
 mod handler;
+mod http;
 mod pipeline;
 mod queues;
 mod rules_source;
@@ -28,24 +29,31 @@ mod wrapup;
 pub mod sandbox;
 
 pub use app::{App, Dependencies, StartupError};
-pub use cli::main;
+pub use cli::run;
 #[cfg(feature = "sandbox")]
 pub use clock::ManualClock;
 pub use clock::{Clock, Deadline, SystemClock};
 pub use config::Settings;
 pub use error::{Transient, TransientKind};
-pub use genesys::http_client;
 pub use handler::{handle, Invocation, Reply};
 pub use queues::{QueueError, Queues};
 pub use secrets::{SecretError, SecretStore, WebhookKeys};
 pub use telemetry::init_logging;
-pub use triggers::{recognise, signature, webhook::precheck, Arrival};
-pub use wrapup::{ApplyRequest, CodeRef, Overwrite, WrapUp};
+pub use triggers::{recognise, signature, webhook::precheck, Envelope};
+pub use wrapup::{
+    ApplyRequest, CodeRef, Kind, Outcome, Overwrite, Reason, Request, Status, Wanted,
+};
 
-/// The pure decisions on Genesys's answers, for the fuzz targets.
+/// The pure decisions on what Genesys returned, and the models they read: what the fuzz
+/// targets and the decision tests drive, with no I/O.
 pub mod decide {
-    pub use crate::genesys::models::{Conversation, ErrorBody, TokenResponse, WrapupCode};
-    pub use crate::wrapup::decision::{
-        check_division, codes_named, is_already_applied, keep_current, select_target, unended_leg,
+    pub use crate::genesys::models::{
+        AfterCallWork, Communication, Conversation, DivisionMembership, EntityRef, ErrorBody,
+        Participant, TokenResponse, Wrapup, WrapupCode,
+    };
+    pub use crate::genesys::MediaKind;
+    pub use crate::wrapup::{
+        check_division, codes_named, is_already_applied, is_ended, keep_current, select_target,
+        supervisor, unended_leg, ByName, Keep, Rejection, Target,
     };
 }

@@ -13,5 +13,5 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     genesys_wrapup::init_logging();
-    genesys_wrapup::main(std::env::args().skip(1).collect()).await
+    genesys_wrapup::run(std::env::args().skip(1).collect()).await
 }

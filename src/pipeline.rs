@@ -1,10 +1,14 @@
 //! One request from start to finish, whatever asked for it. Apply requests and Genesys events
 //! go through the same steps in the same order:
 //!
-//! rules (events: drop those the event rules out, `acw` by its code too) → org → read the
-//! conversation → pick the target → has the agent's part ended? → participant conditions
-//! (events: pick the rule) → code (by id or name) → division → already applied? → overwrite →
-//! one [`Write`], sent by `GenesysClient::send` (a dry run stops right before it).
+//! rules (Genesys events: drop those the event rules out, `acw` by its code too; no call) →
+//! org → read the conversation → pick the target → has the agent's part ended? → participant
+//! conditions (Genesys events: pick the rule) → code (by id or name) → division → already
+//! applied? → overwrite → one [`Write`], sent by `GenesysClient::send` (a dry run stops right
+//! before it).
+//!
+//! Rules come before the org: a Genesys event no rule can match is `skipped` whatever its org,
+//! and only one a rule could act on is refused as `unknown_org`.
 //!
 //! Every step either passes what it learned on or stops with a [`Stop`]; the outcome is then
 //! built once, in [`Trace::outcome`], from everything learned so far. No Lambda, no HTTP here.
@@ -13,22 +17,23 @@ use crate::clock::Deadline;
 use crate::error::{Transient, TransientKind};
 use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
 use crate::genesys::{ErrorClass, GenesysClient, GenesysError, Orgs, Write};
-use crate::wrapup::decision::{
+use crate::wrapup::rules::{ParticipantFacts, Rule, RuleSet};
+use crate::wrapup::{
     check_division, codes_named, is_already_applied, keep_current, list_codes, select_target,
-    supervisor, unended_leg, ByName, Keep,
+    supervisor, unended_leg, ApplyRequest, ByName, CodeRef, Details, GenesysEvent, Keep, Outcome,
+    Reason, Request, Status, Target, Topic, Wanted,
 };
-use crate::wrapup::rules::{NativeEvent, ParticipantFacts, Rule, RuleSet, Topic};
-use crate::wrapup::{ApplyRequest, CodeRef, Details, Outcome, Reason, Status, Target, WrapUp};
 use std::time::Duration;
 use uuid::Uuid;
 
 /// What a caller is told to wait when the agent's part has not ended yet.
 const NOT_ENDED_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// What the pipeline is asked to do.
-pub enum Job<'a> {
+/// The request the steps run: a decided one never reaches them.
+#[derive(Clone, Copy)]
+enum Asked<'a> {
     Apply(&'a ApplyRequest),
-    Native(&'a NativeEvent),
+    Event(&'a GenesysEvent),
 }
 
 /// Why the steps stopped before a write.
@@ -132,18 +137,20 @@ impl Trace {
     }
 }
 
-/// Runs a job to its outcome; `Err` is trouble the platform should retry.
+/// Runs a request to its outcome; `Err` is trouble the platform should retry.
 /// A dry run stops right before the write and reports it instead (`would_apply`).
-pub async fn run(
+pub(crate) async fn run(
     orgs: &Orgs,
     rules: &RuleSet,
-    job: Job<'_>,
+    request: &Request,
     deadline: Deadline,
     dry_run: bool,
 ) -> Result<Outcome, Transient> {
-    let (conversation_id, org_id, current_code) = match job {
-        Job::Apply(r) => (r.conversation_id, r.org_id, None),
-        Job::Native(e) => (
+    let (asked, conversation_id, org_id, current_code) = match request {
+        Request::Decided(_, outcome) => return Ok(outcome.clone()),
+        Request::Apply(r) => (Asked::Apply(r), r.conversation_id, r.org_id, None),
+        Request::GenesysEvent(e) => (
+            Asked::Event(e),
             e.conversation_id,
             e.org_id,
             e.facts.current_wrap_up_code.clone().flatten(),
@@ -160,13 +167,7 @@ pub async fn run(
         correlation_id: None,
         context_id: None,
     };
-    let result = match orgs.client(org_id) {
-        Ok(genesys) => steps(genesys, rules, &job, deadline, dry_run, &mut trace).await,
-        Err(unknown) => Err(Stop::rejected(
-            Reason::UnknownOrg,
-            format!("Genesys org {} is not in GENESYS_ORG_SECRETS", unknown.0),
-        )),
-    };
+    let result = steps(orgs, org_id, rules, asked, deadline, dry_run, &mut trace).await;
     match result {
         Ok(status) => Ok(trace.outcome(status, None, None)),
         Err(Stop::Final(status, reason, message)) => {
@@ -179,18 +180,19 @@ pub async fn run(
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the steps' inputs, each used once; a struct would only rename them
 async fn steps(
-    genesys: &GenesysClient,
+    orgs: &Orgs,
+    org_id: Option<Uuid>,
     rules: &RuleSet,
-    job: &Job<'_>,
+    asked: Asked<'_>,
     deadline: Deadline,
     dry_run: bool,
     trace: &mut Trace,
 ) -> Result<Status, Stop> {
-    // Rules: an event no rule can match costs no Genesys call.
-    let candidates: Vec<&Rule> = match job {
-        Job::Apply(_) => Vec::new(),
-        Job::Native(event) => {
+    // Rules: an event no rule can match costs no Genesys call, whatever its org.
+    let candidates: Vec<&Rule> = match asked {
+        Asked::Event(event) => {
             let candidates: Vec<&Rule> = rules.candidates(&event.facts).collect();
             if candidates.is_empty() {
                 return Err(Stop::skipped(
@@ -203,7 +205,16 @@ async fn steps(
             }
             candidates
         }
+        Asked::Apply(_) => Vec::new(),
     };
+
+    // Org: its own client with an org map; one the map does not list is refused before any call.
+    let genesys = orgs.client(org_id).map_err(|unknown| {
+        Stop::rejected(
+            Reason::UnknownOrg,
+            format!("Genesys org {} is not in GENESYS_ORG_SECRETS", unknown.0),
+        )
+    })?;
 
     // Read.
     let (conversation, correlation) = genesys
@@ -213,17 +224,17 @@ async fn steps(
     trace.correlation_id = correlation;
 
     // Target: the named participant (customer.end names the customer: the latest agent then).
-    let (named, session) = match job {
-        Job::Apply(r) => (r.participant_id, None),
-        Job::Native(e) => match e.topic {
+    let (named, session) = match asked {
+        Asked::Apply(r) => (r.participant_id, None),
+        Asked::Event(e) => match e.topic {
             Topic::CustomerEnd => (None, None),
             Topic::UserEnd | Topic::Acw => (e.participant_id, e.session_id),
         },
     };
-    if let (Job::Native(_), Some(pid)) = (job, named) {
+    if let (Asked::Event(_), Some(pid)) = (asked, named) {
         // A supervisor's own leg ending is no request for a wrap-up.
         if let Some(why) = supervisor(&conversation, pid) {
-            return Err(Stop::skipped(Reason::NoRule, why));
+            return Err(Stop::skipped(Reason::SupervisorParticipant, why));
         }
     }
     let target = select_target(&conversation, named, session)
@@ -247,9 +258,9 @@ async fn steps(
     }
 
     // Participant conditions: the first candidate rule the participant matches names the code.
-    let want: WrapUp = match job {
-        Job::Apply(r) => r.wrap_up.clone(),
-        Job::Native(event) => {
+    let want: Wanted = match asked {
+        Asked::Apply(r) => r.wanted.clone(),
+        Asked::Event(event) => {
             // An `acw` event says which code is on the communication now: its rules are decided
             // by it, as they were before the read, even if the read lags behind.
             let current = match &event.facts.current_wrap_up_code {
@@ -274,7 +285,7 @@ async fn steps(
                     )
                 })?;
             trace.rule = Some(rule.name.clone());
-            rule.wrap_up()
+            rule.wanted()
         }
     };
 

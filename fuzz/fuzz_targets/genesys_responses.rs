@@ -6,7 +6,7 @@ use genesys_wrapup::decide::{
     check_division, codes_named, is_already_applied, keep_current, select_target, unended_leg,
     Conversation, ErrorBody, TokenResponse, WrapupCode,
 };
-use genesys_wrapup::{CodeRef, Overwrite, WrapUp};
+use genesys_wrapup::{CodeRef, Overwrite, Wanted};
 use libfuzzer_sys::fuzz_target;
 
 const CODE: &str = "c0de0000-0000-4000-8000-000000000001";
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = codes_named(&[code], " sale ", &conversation);
         if let Ok(target) = select_target(&conversation, None, None) {
             let _ = unended_leg(&conversation, &target, false);
-            let want = WrapUp::new(CodeRef::Name("Sale".into()), Overwrite::System);
+            let want = Wanted::new(CodeRef::Name("Sale".into()), Overwrite::System);
             let _ = is_already_applied(&target, CODE.parse().unwrap(), &want);
             let _ = keep_current(&target, Overwrite::Never);
         }

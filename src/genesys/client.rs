@@ -2,6 +2,7 @@
 //! error classification where the response is seen. The only module that speaks HTTP to the
 //! Genesys API (the token lives in `token.rs`).
 
+use super::calls::CallStats;
 use super::error::{Endpoint, ErrorClass, GenesysError};
 use super::models::{Conversation, ErrorBody, TokenInfo, WrapupCode, WrapupCodeEntityListing};
 use super::rate_limit::RateLimiter;
@@ -10,9 +11,9 @@ use super::write::Write;
 use crate::clock::{Clock, Deadline};
 use crate::config::GenesysConfig;
 use crate::error::TransientKind;
+use crate::http::{build_url, parse_retry_after};
 use crate::secrets::SecretCache;
-use crate::telemetry::emf::CallStats;
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, StatusCode};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -21,9 +22,6 @@ use uuid::Uuid;
 
 /// Longest `Retry-After` waited out in place; longer ones go back to the platform at once.
 const MAX_IN_PLACE_WAIT: Duration = Duration::from_secs(10);
-/// Longest wait Genesys may ask for: beyond it a 429 is a quota breach that can last hours,
-/// and the platform's own backoff takes over.
-pub(super) const MAX_ASKED_WAIT: Duration = Duration::from_secs(900);
 /// A 429 that names no wait (`too.many.requests`): one short wait in place, then this.
 const TOO_MANY_IN_PLACE: Duration = Duration::from_secs(1);
 const TOO_MANY_WAIT: Duration = Duration::from_secs(30);
@@ -71,18 +69,6 @@ struct CodeIndex {
     loaded_at: Option<SystemTime>,
     /// A code in it was refused: read them again, as a missed name would.
     refused: bool,
-}
-
-/// Builds the process's one HTTP client: rustls, connection reuse, and no redirects (a
-/// redirect would carry the bearer token somewhere we did not choose).
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .connect_timeout(timeout.min(Duration::from_secs(3)))
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(Duration::from_secs(50))
-        .user_agent(concat!("genesys-wrapup/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 /// What every org's client shares: the HTTP client, secrets, clock and call statistics.
@@ -463,16 +449,6 @@ impl GenesysClient {
     }
 }
 
-/// Appends path segments to a base that may itself have a path; each segment is encoded, and
-/// ids come from parsed UUIDs, so nothing from the input can change the path's shape.
-pub(crate) fn build_url(base: &Url, segments: &[&str]) -> Url {
-    let mut url = base.clone();
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty().extend(segments);
-    }
-    url
-}
-
 pub(super) fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
@@ -491,18 +467,6 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-/// `Retry-After` in seconds (Genesys sends seconds; an HTTP date is treated as unknown).
-pub(crate) fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| Duration::from_secs(s).min(MAX_ASKED_WAIT))
 }
 
 fn parse_json<T: for<'de> serde::Deserialize<'de>>(
@@ -602,35 +566,6 @@ mod tests {
         // "é" is two bytes: a cut inside it steps back before it.
         assert_eq!(truncate("abcé", 4), "abc");
         assert_eq!(truncate(&"x".repeat(300), 128).len(), 128);
-    }
-
-    #[test]
-    fn urls_keep_the_base_path_and_encode_segments() {
-        let base = Url::parse("https://api.mypurecloud.ie").unwrap();
-        assert_eq!(
-            build_url(&base, &["api", "v2", "x"]).as_str(),
-            "https://api.mypurecloud.ie/api/v2/x"
-        );
-        let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
-        assert_eq!(
-            build_url(&base, &["api", "v2"]).as_str(),
-            "http://127.0.0.1:9/prefix/api/v2"
-        );
-        let evil = build_url(&base, &["../../x?y#z"]);
-        assert_eq!(evil.path(), "/prefix/..%2F..%2Fx%3Fy%23z");
-        assert!(evil.query().is_none() && evil.fragment().is_none());
-    }
-
-    #[test]
-    fn retry_after_is_seconds() {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert("retry-after", "7".parse().unwrap());
-        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(
-            "retry-after",
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
-        );
-        assert_eq!(parse_retry_after(&h), None);
     }
 
     #[test]

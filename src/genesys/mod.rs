@@ -1,5 +1,6 @@
 //! Genesys Cloud: typed calls, the token, error classes, the models we read and the one write.
 
+mod calls;
 mod client;
 mod error;
 pub mod models;
@@ -7,8 +8,8 @@ mod rate_limit;
 mod token;
 mod write;
 
-pub(crate) use client::{build_url, parse_retry_after};
-pub use client::{http_client, GenesysClient, Shared};
+pub(crate) use calls::CallStats;
+pub use client::{GenesysClient, Shared};
 pub use error::{ErrorClass, GenesysError};
 pub use write::{MediaKind, Write};
 

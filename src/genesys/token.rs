@@ -2,14 +2,13 @@
 //! message of a batch, renewed after a 401, and fetched again with a re-read secret when the
 //! login host refuses the client (a rotated client secret).
 
-use super::client::{
-    build_url, header, parse_retry_after, transport_error, GenesysClient, MAX_ASKED_WAIT,
-};
+use super::client::{header, transport_error, GenesysClient};
 use super::error::{Endpoint, ErrorClass, GenesysError};
 use super::models::{TokenErrorBody, TokenResponse};
 use crate::clock::Deadline;
 use crate::config::validate_environment;
 use crate::error::TransientKind;
+use crate::http::{build_url, parse_retry_after, MAX_RETRY_AFTER};
 use crate::secrets::{Attempt, GenesysCredentials};
 use reqwest::header::HeaderValue;
 use reqwest::{StatusCode, Url};
@@ -194,7 +193,7 @@ fn token_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -
     let (kind, wait) = if throttled {
         let named = first_number(&description).map(Duration::from_secs);
         let wait = retry_after.or(named).unwrap_or(THROTTLED_WAIT);
-        (TransientKind::RateLimited, Some(wait.min(MAX_ASKED_WAIT)))
+        (TransientKind::RateLimited, Some(wait.min(MAX_RETRY_AFTER)))
     } else {
         (TransientKind::Credentials, retry_after)
     };
@@ -257,7 +256,7 @@ mod tests {
             r#"{"error":"invalid_request","description":"rate limit exceeded; wait 86400 s"}"#,
             None,
         );
-        assert_eq!(e.retry_after, Some(MAX_ASKED_WAIT), "capped");
+        assert_eq!(e.retry_after, Some(MAX_RETRY_AFTER), "capped");
         let e = classify(
             400,
             r#"{"error":"invalid_client","description":"authentication failed"}"#,

@@ -5,6 +5,7 @@
 //! Dimensions stay low-cardinality: the function name, plus the rejection reason or the Genesys
 //! endpoint and status code. Ids never become dimensions.
 
+use crate::genesys::CallStats;
 use crate::wrapup::{Outcome, Status};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -15,25 +16,6 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 pub const METRICS_NAMESPACE: &str = "GenesysWrapUp";
-
-/// Every metric these lines carry, and every dimension: what dashboards and alarms may name.
-/// Kept equal to the lines by this module's test.
-#[cfg(test)]
-pub const METRICS: [&str; 11] = [
-    "Applied",
-    "AlreadyApplied",
-    "Rejected",
-    "Skipped",
-    "WouldApply",
-    "TransientFailures",
-    "Retries",
-    "HandlerLatency",
-    "ColdStart",
-    "Outcomes",
-    "GenesysCalls",
-];
-#[cfg(test)]
-pub const DIMENSIONS: [&str; 4] = ["FunctionName", "Reason", "Endpoint", "StatusCode"];
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
@@ -71,35 +53,6 @@ impl Tally {
 
     pub fn transient(&self) {
         self.transient.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Genesys calls of this process since the last report, by endpoint and HTTP status (0 = no
-/// answer), and the in-place retries among them.
-#[derive(Debug, Default)]
-pub struct CallStats {
-    calls: Mutex<BTreeMap<(&'static str, u16), u64>>,
-    retries: AtomicU64,
-}
-
-impl CallStats {
-    pub fn call(&self, endpoint: &'static str, status: u16) {
-        *self
-            .calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((endpoint, status))
-            .or_default() += 1;
-    }
-
-    pub fn retry(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Takes the counts (Lambda runs one invocation at a time per process).
-    fn drain(&self) -> (BTreeMap<(&'static str, u16), u64>, u64) {
-        let calls = std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner()));
-        (calls, self.retries.swap(0, Ordering::Relaxed))
     }
 }
 
@@ -339,21 +292,6 @@ mod tests {
             json!({"Name": "HandlerLatency", "Unit": "Milliseconds"})
         );
         assert_eq!(main["_aws"]["Timestamp"], 1_700_000_000_000u64);
-        // The published lists are exactly what the lines carry.
-        let mut metrics = std::collections::BTreeSet::new();
-        let mut dimensions = std::collections::BTreeSet::new();
-        for line in &lines {
-            let directive = &line["_aws"]["CloudWatchMetrics"][0];
-            for m in directive["Metrics"].as_array().unwrap() {
-                metrics.insert(m["Name"].as_str().unwrap().to_owned());
-            }
-            for d in directive["Dimensions"][0].as_array().unwrap() {
-                dimensions.insert(d.as_str().unwrap().to_owned());
-            }
-        }
-        let listed = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
-        assert_eq!(metrics, listed(&METRICS));
-        assert_eq!(dimensions, listed(&DIMENSIONS));
         assert_eq!(lines[1]["Reason"], "division_mismatch");
         assert_eq!(
             lines[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],

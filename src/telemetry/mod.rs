@@ -1,8 +1,6 @@
 //! Structured logs: JSON lines on stderr (CloudWatch in Lambda; stdout stays free for the CLI's
 //! result), level from Lambda's advanced logging controls. One line per outcome.
 
-#[cfg(test)]
-mod dashboards;
 pub(crate) mod emf;
 pub(crate) mod newrelic;
 
@@ -10,18 +8,19 @@ pub use emf::{emit_metrics, Tally};
 
 use crate::error::Transient;
 use crate::triggers::Trigger;
-use crate::wrapup::Outcome;
+use crate::wrapup::{Kind, Outcome};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Who asked: attached to every outcome line.
 #[derive(Debug, Clone, Copy)]
-pub struct LogContext<'a> {
-    pub trigger: Trigger,
-    pub request_id: &'a str,
-    pub event_id: Option<&'a str>,
-    pub dry_run: bool,
+pub(crate) struct LogContext<'a> {
+    pub(crate) trigger: Trigger,
+    pub(crate) kind: Kind,
+    pub(crate) request_id: &'a str,
+    pub(crate) event_id: Option<&'a str>,
+    pub(crate) dry_run: bool,
 }
 
 /// `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls), then `RUST_LOG` (a level, or
@@ -76,6 +75,7 @@ pub fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
         genesys_correlation_id = d.correlation_id.as_deref(),
         genesys_context_id = d.context_id.as_deref(),
         trigger = ctx.trigger.as_str(),
+        request = ctx.kind.as_str(),
         aws_request_id = ctx.request_id,
         event_id = ctx.event_id,
         dry_run = ctx.dry_run,
@@ -96,6 +96,7 @@ pub fn log_transient(t: &Transient, conversation_id: Option<uuid::Uuid>, ctx: Lo
         current_wrap_up_code = t.current_wrap_up_code.as_deref(),
         genesys_correlation_id = t.correlation_id.as_deref(),
         trigger = ctx.trigger.as_str(),
+        request = ctx.kind.as_str(),
         aws_request_id = ctx.request_id,
         event_id = ctx.event_id,
         dry_run = ctx.dry_run,

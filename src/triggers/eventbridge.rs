@@ -1,9 +1,10 @@
 //! EventBridge: custom events whose `detail` is an apply request, and Genesys's own partner
 //! events, which need wrap-up rules to say which code applies.
 
-use super::{Trigger, Unit, Work};
-use crate::wrapup::rules::{EventFacts, NativeEvent, Topic};
-use crate::wrapup::{ApplyRequest, Outcome, Reason};
+use super::{Delivery, Trigger};
+use crate::wrapup::{
+    ApplyRequest, EventFacts, GenesysEvent, Kind, Outcome, Reason, Request, Topic,
+};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::Value;
@@ -12,11 +13,12 @@ use uuid::Uuid;
 pub(crate) const GENESYS_SOURCE_PREFIX: &str = "aws.partner/genesys.com/";
 
 /// A custom event: its `detail` is the apply request.
-pub(crate) fn custom(event: &Value, trigger: Trigger) -> Unit {
+pub(crate) fn custom(event: &Value, trigger: Trigger) -> Delivery {
     match EventBridgeEvent::<Value>::deserialize(event) {
-        Ok(event) => Unit::request(trigger, event.id, ApplyRequest::from_json(&event.detail)),
-        Err(e) => Unit::invalid(
+        Ok(event) => Delivery::apply(trigger, event.id, ApplyRequest::from_json(&event.detail)),
+        Err(e) => Delivery::invalid(
             trigger,
+            Kind::Apply,
             format!("not an EventBridge event: {}", super::short(&e)),
         ),
     }
@@ -24,36 +26,38 @@ pub(crate) fn custom(event: &Value, trigger: Trigger) -> Unit {
 
 /// A Genesys conversation event (`detail.eventBody`, enums in upper case). Topics the rules
 /// cannot use are skipped: the integration may send more than they need.
-pub(crate) fn native(event: &Value, trigger: Trigger) -> Unit {
+pub(crate) fn genesys_event(event: &Value, trigger: Trigger) -> Delivery {
     let event = match EventBridgeEvent::<Value>::deserialize(event) {
         Ok(e) => e,
         Err(e) => {
-            return Unit::invalid(
+            return Delivery::invalid(
                 trigger,
+                Kind::GenesysEvent,
                 format!("not an EventBridge event: {}", super::short(&e)),
             )
         }
     };
-    let unit = |work| Unit::new(trigger, event.id.clone(), work);
+    let delivery = |request| Delivery::new(trigger, event.id.clone(), request);
+    let decided = |outcome| delivery(Request::Decided(Kind::GenesysEvent, outcome));
     let Some(topic) = Topic::from_detail_type(&event.detail_type) else {
-        return unit(Work::Done(Outcome::skipped(
+        return decided(Outcome::skipped(
             Reason::NoRule,
             format!(
                 "Genesys topic {} is not one this function acts on",
                 event.detail_type
             ),
-        )));
+        ));
     };
     let body = &event.detail["eventBody"];
     let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
     let id = |key: &str| text(key).and_then(|v| Uuid::parse_str(&v).ok());
     let Some(conversation_id) = id("conversationId") else {
-        return unit(Work::Done(Outcome::rejected(
+        return decided(Outcome::rejected(
             Reason::InvalidEvent,
             "the Genesys event has no conversationId UUID in detail.eventBody",
-        )));
+        ));
     };
-    unit(Work::Native(NativeEvent {
+    delivery(Request::GenesysEvent(GenesysEvent {
         org_id: org_from_source(&event.source),
         topic,
         conversation_id,

@@ -1,37 +1,36 @@
-//! Trigger adapters: each turns its platform's envelope into units of work, and outcomes back
-//! into the reply that platform expects. One Lambda function serves them all, so the handler
-//! first asks [`recognise`] what arrived; each adapter is then told its trigger.
+//! Trigger adapters: each turns its platform's envelope into deliveries, and outcomes back into
+//! the reply that platform expects. One Lambda function serves them all, so the handler first
+//! asks [`recognise`] what the event is; each adapter is then told its trigger.
 
 pub(crate) mod eventbridge;
 pub mod signature;
 pub(crate) mod sqs;
 pub(crate) mod webhook;
 
-use crate::wrapup::rules::NativeEvent;
-use crate::wrapup::{ApplyRequest, InvalidRequest, Outcome, Reason};
+use crate::wrapup::{ApplyRequest, InvalidRequest, Kind, Outcome, Reason, Request};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::sqs::SqsMessage;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// How a request reached the function, for logs and metrics.
+/// How a delivery reached the function (whatever it asks: see [`Kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// A custom EventBridge event (an apply request in `detail`).
+pub(crate) enum Trigger {
+    /// An EventBridge rule invoked the function: a custom event, or one of Genesys's own.
     EventBridge,
-    /// Genesys Cloud's own EventBridge events, decided by wrap-up rules.
-    Native,
+    /// A signed POST through the Function URL or the HTTP API.
     Webhook,
+    /// A message of an SQS batch (the buffer queue, or a re-drive).
     Sqs,
     /// A direct invoke (`aws lambda invoke`, Step Functions, `invoke`).
     Direct,
 }
 
 impl Trigger {
-    pub fn as_str(self) -> &'static str {
+    /// The name in logs, New Relic and the attention queue.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::EventBridge => "eventbridge",
-            Self::Native => "native",
             Self::Webhook => "webhook",
             Self::Sqs => "sqs",
             Self::Direct => "direct",
@@ -39,88 +38,68 @@ impl Trigger {
     }
 }
 
-/// One request's worth of work, whatever envelope carried it.
+/// One request as it was delivered: how it came, which event carried it, which attempt.
 #[derive(Debug, Clone)]
-pub struct Unit {
+pub struct Delivery {
     pub(crate) trigger: Trigger,
+    /// The EventBridge event id, the HTTP request id or the SQS message id.
     pub(crate) event_id: Option<String>,
-    /// Which delivery this is (SQS receive count; 1 otherwise).
+    /// Which delivery this is (the SQS receive count; 1 otherwise).
     pub(crate) attempt: u32,
-    pub(crate) work: Work,
+    pub(crate) request: Request,
 }
 
-#[derive(Debug, Clone)]
-pub enum Work {
-    Apply(ApplyRequest),
-    /// A Genesys event: wrap-up rules pick the code.
-    Native(NativeEvent),
-    /// Decided without calling Genesys (an invalid event, a topic no rule acts on).
-    Done(Outcome),
-}
-
-impl Unit {
-    pub(crate) fn new(trigger: Trigger, event_id: Option<String>, work: Work) -> Self {
+impl Delivery {
+    pub(crate) fn new(trigger: Trigger, event_id: Option<String>, request: Request) -> Self {
         Self {
             trigger,
             event_id,
             attempt: 1,
-            work,
+            request,
         }
     }
 
-    /// A unit for a parsed apply request, or the `invalid_event` rejection explaining why not.
-    pub(crate) fn request(
+    /// A delivery of a parsed apply request, or of the `invalid_event` rejection saying why not.
+    pub(crate) fn apply(
         trigger: Trigger,
         event_id: Option<String>,
         parsed: Result<ApplyRequest, InvalidRequest>,
     ) -> Self {
-        let work = match parsed {
-            Ok(request) => Work::Apply(request),
-            Err(invalid) => Work::Done(Outcome::rejected(Reason::InvalidEvent, invalid.0)),
+        let request = match parsed {
+            Ok(request) => Request::Apply(request),
+            Err(invalid) => Request::Decided(
+                Kind::Apply,
+                Outcome::rejected(Reason::InvalidEvent, invalid.0),
+            ),
         };
-        Self::new(trigger, event_id, work)
+        Self::new(trigger, event_id, request)
     }
 
-    pub(crate) fn invalid(trigger: Trigger, message: impl Into<String>) -> Self {
+    /// An event that carries no request at all (`invalid_event`).
+    pub(crate) fn invalid(trigger: Trigger, kind: Kind, message: impl Into<String>) -> Self {
         Self::new(
             trigger,
             None,
-            Work::Done(Outcome::rejected(Reason::InvalidEvent, message)),
+            Request::Decided(kind, Outcome::rejected(Reason::InvalidEvent, message)),
         )
-    }
-
-    /// The code an apply request names (rules name theirs later), for telemetry.
-    pub(crate) fn requested_code(&self) -> Option<uuid::Uuid> {
-        match &self.work {
-            Work::Apply(r) => r.wrap_up.code.id(),
-            Work::Native(_) | Work::Done(_) => None,
-        }
-    }
-
-    /// Messages about the same conversation are handled one after another.
-    pub(crate) fn conversation_key(&self) -> Option<uuid::Uuid> {
-        match &self.work {
-            Work::Apply(r) => Some(r.conversation_id),
-            Work::Native(e) => Some(e.conversation_id),
-            Work::Done(_) => None,
-        }
     }
 }
 
-/// What arrived, recognised once from the raw event.
+/// What one invocation's event is, by its platform's envelope.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per invocation, moved once: boxing buys nothing
-pub enum Arrival {
+pub enum Envelope {
     /// A Function URL or API Gateway HTTP API request (payload 2.0), or why it is not one.
     Http(Result<Box<ApiGatewayV2httpRequest>, String>),
-    /// An SQS batch (possibly empty).
-    Sqs(Vec<SqsMessage>),
-    /// One unit: an EventBridge event (custom or Genesys's own), a bare apply request, or
-    /// something that is none of these (an `invalid_event` unit).
-    Single(Unit),
-    /// A direct invoke asking the function to run `doctor` as its own role (never honoured in
-    /// an SQS body, an EventBridge detail or a webhook: those only carry apply requests).
-    Doctor(crate::doctor::Options),
+    /// An SQS batch (possibly empty): one delivery per message.
+    SqsBatch(Vec<SqsMessage>),
+    /// One delivery: an EventBridge event (custom or Genesys's own), a bare apply request, or
+    /// something that is none of these (an `invalid_event` delivery).
+    Single(Delivery),
+    /// A direct invoke asking the function to run `doctor` as its own role, with the options
+    /// still unparsed (never honoured in an SQS body, an EventBridge detail or a webhook: those
+    /// only carry requests).
+    Doctor(Value),
 }
 
 /// Which envelope a JSON value is, by the fields each platform always sends.
@@ -131,7 +110,7 @@ pub(crate) enum Shape {
     /// A custom EventBridge event.
     EventBridge,
     /// Genesys Cloud's own EventBridge event (a partner event source).
-    Genesys,
+    GenesysEvent,
     /// A bare apply request, or anything unrecognised.
     Direct,
 }
@@ -156,7 +135,7 @@ pub(crate) fn shape(event: &Value) -> Shape {
     } else if obj.contains_key("detail-type") && obj.contains_key("detail") {
         match obj.get("source").and_then(Value::as_str) {
             Some(source) if source.starts_with(eventbridge::GENESYS_SOURCE_PREFIX) => {
-                Shape::Genesys
+                Shape::GenesysEvent
             }
             Some(_) => Shape::EventBridge,
             None => Shape::Direct,
@@ -167,31 +146,28 @@ pub(crate) fn shape(event: &Value) -> Shape {
 }
 
 /// The recogniser: what this invocation's event is.
-pub fn recognise(event: &Value) -> Arrival {
+pub fn recognise(event: &Value) -> Envelope {
     match shape(event) {
-        Shape::Http => Arrival::Http(
+        Shape::Http => Envelope::Http(
             ApiGatewayV2httpRequest::deserialize(event)
                 .map(Box::new)
                 .map_err(|e| format!("not an HTTP API (payload 2.0) request: {}", short(&e))),
         ),
         Shape::Sqs => match aws_lambda_events::sqs::SqsEvent::deserialize(event) {
-            Ok(batch) => Arrival::Sqs(batch.records),
-            Err(e) => Arrival::Single(Unit::invalid(
+            Ok(batch) => Envelope::SqsBatch(batch.records),
+            Err(e) => Envelope::Single(Delivery::invalid(
                 Trigger::Sqs,
+                Kind::Apply,
                 format!("not an SQS batch: {}", short(&e)),
             )),
         },
-        Shape::EventBridge => Arrival::Single(eventbridge::custom(event, Trigger::EventBridge)),
-        Shape::Genesys => Arrival::Single(eventbridge::native(event, Trigger::Native)),
+        Shape::EventBridge => Envelope::Single(eventbridge::custom(event, Trigger::EventBridge)),
+        Shape::GenesysEvent => {
+            Envelope::Single(eventbridge::genesys_event(event, Trigger::EventBridge))
+        }
         Shape::Direct => match event.get("doctor") {
-            Some(options) => match crate::doctor::Options::deserialize(options) {
-                Ok(options) => Arrival::Doctor(options),
-                Err(e) => Arrival::Single(Unit::invalid(
-                    Trigger::Direct,
-                    format!("not doctor options: {}", short(&e)),
-                )),
-            },
-            None => Arrival::Single(Unit::request(
+            Some(options) => Envelope::Doctor(options.clone()),
+            None => Envelope::Single(Delivery::apply(
                 Trigger::Direct,
                 None,
                 ApplyRequest::from_json(event),
@@ -201,6 +177,6 @@ pub fn recognise(event: &Value) -> Arrival {
 }
 
 /// serde's message, bounded, without the values it quotes.
-fn short(e: &serde_json::Error) -> String {
+pub(crate) fn short(e: &serde_json::Error) -> String {
     crate::error::serde_problem(e)
 }

@@ -3,9 +3,9 @@
 //! only the transient failures, each given a visibility timeout that follows the wait Genesys
 //! asked for and grows with the receive count.
 
-use super::{shape, Shape, Trigger, Unit};
+use super::{shape, Delivery, Shape, Trigger};
 use crate::error::Transient;
-use crate::wrapup::ApplyRequest;
+use crate::wrapup::{ApplyRequest, Kind};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use serde_json::Value;
 use std::time::Duration;
@@ -20,7 +20,7 @@ pub(crate) struct Message {
     pub(crate) receive_count: u32,
     /// The raw body: what the attention queue receives if this message is rejected.
     pub(crate) body: String,
-    pub(crate) unit: Unit,
+    pub(crate) delivery: Delivery,
 }
 
 impl Message {
@@ -32,15 +32,16 @@ impl Message {
             .get("ApproximateReceiveCount")
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);
-        let mut unit = match serde_json::from_str::<Value>(&body) {
-            Ok(payload) => unit(unwrap_destination_record(&payload)),
-            Err(e) => Unit::invalid(
+        let mut delivery = match serde_json::from_str::<Value>(&body) {
+            Ok(payload) => delivery(unwrap_destination_record(&payload)),
+            Err(e) => Delivery::invalid(
                 Trigger::Sqs,
+                Kind::Apply,
                 format!("the message body is not JSON: {}", super::short(&e)),
             ),
         };
-        unit.event_id = unit.event_id.or_else(|| Some(id.clone()));
-        unit.attempt = receive_count;
+        delivery.event_id = delivery.event_id.or_else(|| Some(id.clone()));
+        delivery.attempt = receive_count;
         Self {
             id,
             receipt_handle: record.receipt_handle,
@@ -50,19 +51,20 @@ impl Message {
                 .and_then(queue_url_from_arn),
             receive_count,
             body,
-            unit,
+            delivery,
         }
     }
 }
 
 /// A message body: an EventBridge event (custom or Genesys's own) or a bare apply request.
-fn unit(payload: &Value) -> Unit {
+fn delivery(payload: &Value) -> Delivery {
     match shape(payload) {
         Shape::EventBridge => super::eventbridge::custom(payload, Trigger::Sqs),
-        Shape::Genesys => super::eventbridge::native(payload, Trigger::Sqs),
-        Shape::Direct => Unit::request(Trigger::Sqs, None, ApplyRequest::from_json(payload)),
-        Shape::Http | Shape::Sqs => Unit::invalid(
+        Shape::GenesysEvent => super::eventbridge::genesys_event(payload, Trigger::Sqs),
+        Shape::Direct => Delivery::apply(Trigger::Sqs, None, ApplyRequest::from_json(payload)),
+        Shape::Http | Shape::Sqs => Delivery::invalid(
             Trigger::Sqs,
+            Kind::Apply,
             "an HTTP request or SQS batch cannot be nested in a message; send the apply request",
         ),
     }

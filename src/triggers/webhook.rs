@@ -4,7 +4,7 @@
 //! signature holds.
 
 use super::signature::{self, SignatureError};
-use super::{Trigger, Unit};
+use super::{Delivery, Trigger};
 use crate::clock::Clock;
 use crate::error::{Transient, TransientKind};
 use crate::secrets::{Attempt, SecretCache, WebhookKeys};
@@ -120,9 +120,9 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// The verified body as a unit of work.
-pub(crate) fn unit(request: &ApiGatewayV2httpRequest, body: &[u8]) -> Unit {
-    Unit::request(
+/// The verified body as a delivery.
+pub(crate) fn delivery(request: &ApiGatewayV2httpRequest, body: &[u8]) -> Delivery {
+    Delivery::apply(
         Trigger::Webhook,
         request.request_context.request_id.clone(),
         ApplyRequest::from_slice(body),
@@ -141,7 +141,7 @@ pub(crate) fn queued(
             let mut queued = json!({
                 "status": "queued", "conversationId": conversation_id, "messageId": message_id
             });
-            match &request.wrap_up.code {
+            match &request.wanted.code {
                 CodeRef::Id(id) => queued["wrapUpCodeId"] = json!(id.hyphenated().to_string()),
                 CodeRef::Name(name) => queued["wrapUpCodeName"] = json!(name),
             }

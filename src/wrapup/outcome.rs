@@ -1,20 +1,37 @@
-//! The result of one request, in the contract's JSON shape.
+//! The result of one request, in the contract's JSON shape: a [`Status`], with a [`Reason`] when
+//! rejected or skipped. Transient trouble is no outcome: it is a [`crate::error::Transient`]
+//! error, which each trigger hands back to its platform's retry policy.
 
 use crate::genesys::Write;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// How a request ended, as the outcome's `status` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// The code was written.
     Applied,
+    /// The same code (and notes/tags, when given) was already there: nothing was written.
     AlreadyApplied,
+    /// Permanent trouble: the request can never succeed as it is ([`Reason`] says why). It is
+    /// recorded in the attention queue, to be re-driven once the cause is fixed.
     Rejected,
+    /// Nothing to do, by design ([`Reason`] says why).
     Skipped,
-    /// Dry run: every read and check passed; this is the write a real run would send.
+    /// Dry run: every read and check passed; the outcome carries the write a real run would send.
     WouldApply,
 }
 
 impl Status {
+    /// Every status, in the order the README's outcome table lists them.
+    pub const ALL: [Self; 5] = [
+        Self::Applied,
+        Self::AlreadyApplied,
+        Self::Skipped,
+        Self::Rejected,
+        Self::WouldApply,
+    ];
+
+    /// The name in outcomes, logs, metrics and New Relic: the only place it is spelled.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Applied => "applied",
@@ -26,37 +43,91 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Why a request was rejected or skipped, as the outcome's `reason` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
-    InvalidEvent,
-    ConversationNotFound,
-    WrapupCodeNotFound,
-    DivisionMismatch,
-    NoAgentParticipant,
-    Forbidden,
-    GenesysRejected,
-    UnknownOrg,
-    WrapupCodeAmbiguous,
+    /// Skipped: a Genesys event no rule matches (decided from the event alone when it can, with
+    /// no Genesys call).
     NoRule,
+    /// Skipped: a Genesys event about a supervisor's own leg (monitor, coach, barge-in), which
+    /// never takes a wrap-up.
+    SupervisorParticipant,
+    /// Skipped: `overwrite` `never`/`system` kept the code the agent chose.
     CodePresent,
+    /// Rejected: not an apply request, an id that is not a UUID, an unusable code name.
+    InvalidEvent,
+    /// Rejected: Genesys has no such conversation.
+    ConversationNotFound,
+    /// Rejected: no wrap-up code has that id or name.
+    WrapupCodeNotFound,
+    /// Rejected: several codes of that name fit the conversation equally well.
+    WrapupCodeAmbiguous,
+    /// Rejected: the code's division is not one of the conversation's.
+    DivisionMismatch,
+    /// Rejected: no agent to wrap up, or the named participant is a customer or a supervisor.
+    NoAgentParticipant,
+    /// Rejected: the OAuth client's role lacks a permission or division (Genesys's code quoted).
+    Forbidden,
+    /// Rejected: Genesys refused the write (its `code` and `message` quoted).
+    GenesysRejected,
+    /// Rejected: the request's org is not in the org map.
+    UnknownOrg,
 }
 
 impl Reason {
+    /// Every reason, in the order the README's outcome table lists them.
+    pub const ALL: [Self; 12] = [
+        Self::NoRule,
+        Self::SupervisorParticipant,
+        Self::CodePresent,
+        Self::InvalidEvent,
+        Self::ConversationNotFound,
+        Self::WrapupCodeNotFound,
+        Self::WrapupCodeAmbiguous,
+        Self::DivisionMismatch,
+        Self::NoAgentParticipant,
+        Self::Forbidden,
+        Self::GenesysRejected,
+        Self::UnknownOrg,
+    ];
+
+    /// The name in outcomes, logs, metrics, New Relic and the attention queue: the only place
+    /// it is spelled.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::NoRule => "no_rule",
+            Self::SupervisorParticipant => "supervisor_participant",
+            Self::CodePresent => "code_present",
             Self::InvalidEvent => "invalid_event",
             Self::ConversationNotFound => "conversation_not_found",
             Self::WrapupCodeNotFound => "wrapup_code_not_found",
+            Self::WrapupCodeAmbiguous => "wrapup_code_ambiguous",
             Self::DivisionMismatch => "division_mismatch",
             Self::NoAgentParticipant => "no_agent_participant",
             Self::Forbidden => "forbidden",
             Self::GenesysRejected => "genesys_rejected",
             Self::UnknownOrg => "unknown_org",
-            Self::WrapupCodeAmbiguous => "wrapup_code_ambiguous",
-            Self::NoRule => "no_rule",
-            Self::CodePresent => "code_present",
         }
+    }
+
+    /// The status this reason comes with.
+    pub fn status(self) -> Status {
+        match self {
+            Self::NoRule | Self::SupervisorParticipant | Self::CodePresent => Status::Skipped,
+            _ => Status::Rejected,
+        }
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -142,5 +213,23 @@ impl Outcome {
 
     pub fn status(&self) -> Status {
         self.status
+    }
+}
+
+/// A permanent refusal found while deciding: its reason and the words that explain it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// Why, as the outcome's `reason` says it.
+    pub reason: Reason,
+    /// What a person reads: the ids, and what to fix.
+    pub message: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+        }
     }
 }

@@ -14,16 +14,21 @@ pub struct ApplyRequest {
     pub(crate) conversation_id: Uuid,
     pub(crate) participant_id: Option<Uuid>,
     pub(crate) org_id: Option<Uuid>,
-    pub(crate) wrap_up: WrapUp,
+    pub(crate) wanted: Wanted,
 }
 
-/// The wrap-up asked for, by an apply request or a rule.
+/// The wrap-up a request or rule wants: the code, notes and tags to write, and whether it may
+/// replace a code already there. (Genesys's own `Wrapup` is what the participant has now.)
 #[derive(Debug, Clone, PartialEq)]
-pub struct WrapUp {
-    pub(crate) code: CodeRef,
-    pub(crate) notes: Option<String>,
-    pub(crate) tags: Option<Vec<String>>,
-    pub(crate) overwrite: Overwrite,
+pub struct Wanted {
+    /// The code, by id or name.
+    pub code: CodeRef,
+    /// Notes to write with it (`None`: keep the agent's when replacing a code).
+    pub notes: Option<String>,
+    /// Tags to write with it (`None`: keep the agent's when replacing a code).
+    pub tags: Option<Vec<String>>,
+    /// What to do when the participant already has a code.
+    pub overwrite: Overwrite,
 }
 
 /// A wrap-up code by id, or by name (CRMs know names, not ids).
@@ -179,19 +184,19 @@ impl ApplyRequest {
                 .as_deref()
                 .map(|o| uuid_field("orgId", o))
                 .transpose()?,
-            wrap_up: WrapUp {
+            wanted: Wanted {
                 code: CodeRef::try_from(wire.wrap_up_code).map_err(InvalidRequest)?,
                 notes: wire.notes,
                 tags: wire.tags,
                 overwrite: wire.overwrite,
             },
         };
-        request.wrap_up.check_size().map_err(InvalidRequest)?;
+        request.wanted.check_size().map_err(InvalidRequest)?;
         Ok(request)
     }
 }
 
-impl WrapUp {
+impl Wanted {
     /// A wrap-up with no notes or tags.
     pub fn new(code: CodeRef, overwrite: Overwrite) -> Self {
         Self {
@@ -314,10 +319,10 @@ mod tests {
             "notes": "n", "tags": ["a", "b"], "orgId": C
         }))
         .unwrap();
-        assert_eq!(r.wrap_up.notes.as_deref(), Some("n"));
-        assert_eq!(r.wrap_up.tags, Some(vec!["a".to_string(), "b".to_string()]));
-        assert_eq!(r.wrap_up.code, CodeRef::Id(W.parse().unwrap()));
-        assert_eq!(r.wrap_up.overwrite, Overwrite::Always);
+        assert_eq!(r.wanted.notes.as_deref(), Some("n"));
+        assert_eq!(r.wanted.tags, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(r.wanted.code, CodeRef::Id(W.parse().unwrap()));
+        assert_eq!(r.wanted.overwrite, Overwrite::Always);
         assert_eq!(r.org_id.map(|o| o.to_string()).as_deref(), Some(C));
     }
 
@@ -327,7 +332,7 @@ mod tests {
             ApplyRequest::from_json(&json!({"conversationId": C, "wrapUpCode": code}))
         };
         let r = with_code(json!({"name": "  Sale  "})).unwrap();
-        assert_eq!(r.wrap_up.code, CodeRef::Name("Sale".into()));
+        assert_eq!(r.wanted.code, CodeRef::Name("Sale".into()));
         for (code, why) in [
             (json!({"name": ""}), "empty"),
             (json!({"name": "   "}), "empty"),
@@ -351,9 +356,9 @@ mod tests {
                 &json!({"conversationId": C, "wrapUpCode": {"id": W}, "overwrite": overwrite}),
             )
         };
-        assert_eq!(with("never").unwrap().wrap_up.overwrite, Overwrite::Never);
-        assert_eq!(with("system").unwrap().wrap_up.overwrite, Overwrite::System);
-        assert_eq!(with("always").unwrap().wrap_up.overwrite, Overwrite::Always);
+        assert_eq!(with("never").unwrap().wanted.overwrite, Overwrite::Never);
+        assert_eq!(with("system").unwrap().wanted.overwrite, Overwrite::System);
+        assert_eq!(with("always").unwrap().wanted.overwrite, Overwrite::Always);
         assert!(with("sometimes").is_err());
         assert!(with("NEVER").is_err());
     }

@@ -2,59 +2,10 @@
 //! (which say a conversation or an agent's part ended, not which code to apply). JSON only,
 //! validated once; the first matching rule wins.
 
-use super::request::{CodeRef, Overwrite, WrapUp};
+use super::genesys_event::{EventFacts, EventField, Topic};
+use super::request::{CodeRef, Overwrite, Wanted};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use uuid::Uuid;
-
-/// The Genesys EventBridge topics a rule can react to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
-    UserEnd,
-    CustomerEnd,
-    Acw,
-}
-
-impl Topic {
-    const ALL: [Self; 3] = [Self::UserEnd, Self::CustomerEnd, Self::Acw];
-
-    /// Whether this topic's `eventBody` carries `field` (Genesys's event models): `customer.end`
-    /// has no `queueId`/`userId`, `acw` no `divisionId`/`disconnectType`.
-    fn carries(self, field: EventField) -> bool {
-        use EventField::*;
-        match self {
-            Self::UserEnd => true,
-            Self::CustomerEnd => !matches!(field, QueueId | UserId),
-            Self::Acw => !matches!(field, DivisionId | DisconnectType),
-        }
-    }
-
-    fn parse(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(name))
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UserEnd => "user.end",
-            Self::CustomerEnd => "customer.end",
-            Self::Acw => "acw",
-        }
-    }
-
-    /// From a detail-type such as `v2.detail.events.conversation.{id}.user.end`.
-    pub fn from_detail_type(detail_type: &str) -> Option<Self> {
-        let rest = detail_type.strip_prefix("v2.detail.events.conversation.")?;
-        let (_, suffix) = rest.split_once('.')?;
-        match suffix {
-            "user.end" => Some(Self::UserEnd),
-            "customer.end" => Some(Self::CustomerEnd),
-            "acw" => Some(Self::Acw),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
@@ -78,26 +29,6 @@ impl OneOrMany {
         match self {
             Self::One(v) => vec![v.as_str()],
             Self::Many(vs) => vs.iter().map(String::as_str).collect(),
-        }
-    }
-}
-
-/// The event fields a condition can name that not every topic carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EventField {
-    QueueId,
-    UserId,
-    DivisionId,
-    DisconnectType,
-}
-
-impl EventField {
-    fn name(self) -> &'static str {
-        match self {
-            Self::QueueId => "queueId",
-            Self::UserId => "userId",
-            Self::DivisionId => "divisionId",
-            Self::DisconnectType => "disconnectType",
         }
     }
 }
@@ -135,21 +66,6 @@ pub struct Rule {
     pub overwrite: Overwrite,
 }
 
-/// What a Genesys event says, normalised.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EventFacts {
-    pub topic: Option<&'static str>,
-    pub queue_id: Option<String>,
-    pub user_id: Option<String>,
-    pub division_id: Option<String>,
-    pub media_type: Option<String>,
-    pub direction: Option<String>,
-    pub disconnect_type: Option<String>,
-    /// The code now on the communication, when the event says (`acw`'s `wrapupCode`): `Some(None)`
-    /// means the event says there is none.
-    pub current_wrap_up_code: Option<Option<String>>,
-}
-
 /// What the conversation says about the participant, read only when a rule needs it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParticipantFacts {
@@ -159,8 +75,8 @@ pub struct ParticipantFacts {
 
 impl Rule {
     /// The wrap-up this rule asks for.
-    pub fn wrap_up(&self) -> WrapUp {
-        WrapUp {
+    pub fn wanted(&self) -> Wanted {
+        Wanted {
             code: self.wrap_up_code.clone(),
             notes: self.notes.clone(),
             tags: self.tags.clone(),
@@ -311,7 +227,7 @@ impl RuleSet {
             }
             rule.check_fields()
                 .map_err(|why| err(format!("{at}: {why}")))?;
-            rule.wrap_up()
+            rule.wanted()
                 .check_size()
                 .map_err(|why| err(format!("{at}: {why}")))?;
         }
@@ -329,27 +245,6 @@ mod tests {
     use super::*;
 
     const CODE: &str = "c0de0000-0000-4000-8000-000000000001";
-
-    #[test]
-    fn topics_come_from_the_detail_type() {
-        assert_eq!(
-            Topic::from_detail_type("v2.detail.events.conversation.{id}.user.end"),
-            Some(Topic::UserEnd)
-        );
-        assert_eq!(
-            Topic::from_detail_type("v2.detail.events.conversation.{id}.customer.end"),
-            Some(Topic::CustomerEnd)
-        );
-        assert_eq!(
-            Topic::from_detail_type("v2.detail.events.conversation.{id}.acw"),
-            Some(Topic::Acw)
-        );
-        assert_eq!(
-            Topic::from_detail_type("v2.detail.events.conversation.{id}.user.start"),
-            None
-        );
-        assert_eq!(Topic::from_detail_type("v2.users.{id}.presence"), None);
-    }
 
     #[test]
     fn rules_parse_wrapped_or_bare() {
@@ -505,7 +400,7 @@ mod tests {
             "t",
         )
         .unwrap();
-        let want = set.rules[0].wrap_up();
+        let want = set.rules[0].wanted();
         assert_eq!(want.code, CodeRef::Name("Sale".into()));
         assert_eq!(want.overwrite, Overwrite::System);
         let e = RuleSet::parse(r#"[{"name": "r", "wrapUpCode": {"name": ""}}]"#, "t").unwrap_err();
@@ -544,17 +439,4 @@ mod tests {
                 .matches_participant(&timeout)
         );
     }
-}
-
-/// A Genesys conversation event, parsed: what rules decide on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NativeEvent {
-    pub org_id: Option<Uuid>,
-    pub topic: Topic,
-    pub conversation_id: Uuid,
-    /// The event's own participant (`user.end`, `acw`); `customer.end` has none that takes a wrap-up.
-    pub participant_id: Option<Uuid>,
-    /// The event's `sessionId`: the participant's communication.
-    pub session_id: Option<Uuid>,
-    pub facts: EventFacts,
 }

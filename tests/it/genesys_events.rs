@@ -16,7 +16,7 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn native(topic: &str, org: &str, body: Value) -> Value {
+fn genesys_event(topic: &str, org: &str, body: Value) -> Value {
     json!({
         "version": "0", "id": "ev-1", "detail-type": format!("v2.detail.events.conversation.{{id}}.{topic}"),
         "source": format!("aws.partner/genesys.com/cloud/{org}/wrapup"), "account": "123456789012",
@@ -35,7 +35,7 @@ fn acw(n: u32, k: u8, code: Option<&str>) -> Value {
     if let Some(code) = code {
         body["wrapupCode"] = json!(code);
     }
-    native("acw", ORG, body)
+    genesys_event("acw", ORG, body)
 }
 
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn events_no_rule_can_match_are_skipped_without_a_genesys_call() {
             "{name}"
         );
     }
-    let mut other_topic = native("user.start", ORG, json!({"conversationId": CONV_CALL}));
+    let mut other_topic = genesys_event("user.start", ORG, json!({"conversationId": CONV_CALL}));
     other_topic["detail-type"] = json!("v2.detail.events.conversation.{id}.user.start");
     assert_eq!(h.invoke(other_topic).await.unwrap()["status"], "skipped");
     let mut other_queue = acw(13, 2, None);
@@ -181,7 +181,7 @@ async fn customer_end_falls_back_to_the_latest_agent_and_attributes_can_match() 
     h.emulator().update_conversation(CONV_TRANSFER, |c| {
         c["participants"][2]["attributes"] = json!({"crmCaseId": "CASE-1001"});
     });
-    let event = native(
+    let event = genesys_event(
         "customer.end",
         ORG,
         json!({
@@ -212,7 +212,7 @@ async fn customer_end_falls_back_to_the_latest_agent_and_attributes_can_match() 
 async fn a_matching_event_whose_agent_is_still_connected_is_retried() {
     let rules = json!([{"name": "on-user-end", "match": {"topic": "user.end"}, "wrapUpCode": {"id": CODE_SALE}}]);
     let h = Harness::with_env(&[("WRAPUP_RULES", &rules.to_string())]).await;
-    let event = native(
+    let event = genesys_event(
         "user.end",
         ORG,
         json!({"conversationId": CONV_ACTIVE, "participantId": participant(4, 2), "queueId": QUEUE_SALES}),
@@ -226,13 +226,15 @@ async fn a_matching_event_whose_agent_is_still_connected_is_retried() {
 async fn a_supervisor_s_own_event_is_skipped() {
     let rules = json!([{"name": "on-user-end", "match": {"topic": "user.end"}, "wrapUpCode": {"id": CODE_SALE}}]);
     let h = Harness::with_env(&[("WRAPUP_RULES", &rules.to_string())]).await;
-    let supervisor_event = native(
+    let supervisor_event = genesys_event(
         "user.end",
         ORG,
         json!({"conversationId": CONV_MONITORED, "participantId": participant(12, 3), "userId": SUPERVISOR_USER}),
     );
     let out = h.invoke(supervisor_event).await.unwrap();
     assert_eq!(out["status"], "skipped", "{out}");
+    // Its own reason: a supervisor leaving is no missing rule, and must not inflate `no_rule`.
+    assert_eq!(out["reason"], "supervisor_participant", "{out}");
     assert!(out["message"].as_str().unwrap().contains("supervisor"));
     assert!(h.emulator().writes().is_empty());
 }
@@ -242,7 +244,7 @@ async fn a_rule_with_overwrite_never_on_user_end_waits_for_the_agent_then_keeps_
     let rules = json!([{"name": "default-after-acw", "match": {"topic": "user.end"},
                         "wrapUpCode": {"name": "Call back later"}, "overwrite": "never"}]);
     let h = Harness::with_env(&[("WRAPUP_RULES", &rules.to_string())]).await;
-    let event = native(
+    let event = genesys_event(
         "user.end",
         ORG,
         json!({"conversationId": CONV_NATIVE, "participantId": participant(9, 2), "sessionId": communication(9, 2)}),
@@ -295,7 +297,7 @@ async fn with_an_org_map_each_org_has_its_own_client_and_unknown_orgs_are_reject
     let before = h.emulator().requests().len();
     let unknown = "00000000-1111-4222-8333-444444444444";
     let out = h
-        .invoke(native(
+        .invoke(genesys_event(
             "acw",
             unknown,
             json!({"conversationId": CONV_CALL, "queueId": QUEUE_SALES}),
@@ -310,6 +312,21 @@ async fn with_an_org_map_each_org_has_its_own_client_and_unknown_orgs_are_reject
     let mut request = apply_request(CONV_EMAIL, CODE_SALE);
     request["orgId"] = json!(unknown);
     assert_eq!(h.invoke(request).await.unwrap()["reason"], "unknown_org");
+    // Rules come first: an event of that org no rule can act on is nothing to do, not a
+    // rejection that would fill the attention queue with the org's every event.
+    let out = h
+        .invoke(genesys_event(
+            "customer.end",
+            unknown,
+            json!({"conversationId": CONV_CALL, "disconnectType": "PEER"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out["status"].as_str(), out["reason"].as_str()),
+        (Some("skipped"), Some("no_rule")),
+        "{out}"
+    );
     assert_eq!(
         h.emulator().requests().len(),
         before,
@@ -333,7 +350,7 @@ async fn without_an_org_map_every_org_uses_the_default_secret() {
 }
 
 #[tokio::test]
-async fn native_events_from_sqs_keep_their_rule() {
+async fn genesys_events_from_sqs_keep_their_rule() {
     let h = Harness::new().await;
     let response = h
         .invoke(sqs_batch(&[(

@@ -9,6 +9,8 @@ mod common;
 
 mod aws;
 mod cli;
+mod dashboards;
+mod decisions;
 mod doctor;
 mod dry_run;
 mod fault_matrix;

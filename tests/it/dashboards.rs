@@ -1,29 +1,32 @@
 //! The dashboards in `template.yaml` (CloudWatch) and `dashboards/` (New Relic) name only
-//! metrics, dimensions and attributes the function emits. Test code only: the module is
-//! declared `#[cfg(test)] mod dashboards;` in `telemetry/mod.rs`.
+//! metrics, dimensions and attributes the function really emits.
+//!
+//! What the function emits is observed, not listed: the EMF lines come from the binary's stderr
+//! (`invoke --sandbox` on samples that apply and skip), the New Relic attributes from the
+//! events the handler posts to the New Relic emulator across every kind of outcome.
 //!
 //! The CloudWatch body is JSON text in YAML block scalars (`!Sub |`) joined by `!Join`, the
 //! buffer-queue widget under `!If [UseBufferQueue, ...]`. Without a YAML crate, the test reads
 //! those blocks by indentation, puts them together for both values of the condition, replaces
-//! each `${...}` with its name, parses the result with serde_json and walks the widgets. What a
-//! metric may be is taken from the function itself: `emf::METRICS`, `emf::DIMENSIONS` and the
-//! dimension set each metric has in the lines `emf_lines` writes. New Relic queries write every
-//! attribute in backticks, so their names are found without parsing NRQL.
+//! each `${...}` with its name, parses the result with serde_json and walks the widgets. New
+//! Relic queries write every attribute in backticks, so their names are found without parsing
+//! NRQL.
 
-use super::emf::{self, CallStats, Tally, DIMENSIONS, METRICS, METRICS_NAMESPACE};
-use super::newrelic::{self, EventContext, ATTRIBUTES, EVENT_TYPE};
-use crate::error::{Transient, TransientKind};
-use crate::triggers::Trigger;
-use crate::wrapup::{Outcome, Reason, Status};
-use serde_json::Value;
+use crate::common::*;
+use genesys_wrapup::sandbox::demo::*;
+use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
+use genesys_wrapup::sandbox::newrelic::NewRelicEmulator;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::sync::OnceLock;
 
 const TEMPLATE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"));
 const NEW_RELIC: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/dashboards/newrelic-genesys-wrapup.json"
 ));
+const METRICS_NAMESPACE: &str = "GenesysWrapUp";
+const EVENT_TYPE: &str = "GenesysWrapUp";
 
 /// The `${...}` the body may use; each becomes its own name in the rendered JSON.
 const REFERENCES: [&str; 4] = [
@@ -42,6 +45,117 @@ const SQS_METRICS: [&str; 2] = [
     "ApproximateNumberOfMessagesVisible",
     "ApproximateAgeOfOldestMessage",
 ];
+
+// ---------------------------------------------------------------------------------------------
+// What the function emits
+
+/// Each EMF metric's dimension names, from the EMF lines the binary writes on stderr for an
+/// applied and a skipped sample (a skip adds the `Outcomes` by `Reason` line).
+fn emitted_metrics() -> &'static BTreeMap<String, BTreeSet<String>> {
+    static EMITTED: OnceLock<BTreeMap<String, BTreeSet<String>>> = OnceLock::new();
+    EMITTED.get_or_init(|| {
+        let mut sets = BTreeMap::new();
+        for sample in [
+            "events/eventbridge-custom.json",
+            "events/genesys-customer-end-skipped.json",
+        ] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-wrapup"))
+                .args(["invoke", "--sandbox", sample])
+                .env_clear()
+                .env("AWS_LAMBDA_FUNCTION_NAME", "fn")
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .expect("the binary runs");
+            assert!(out.status.success(), "{sample}: {out:?}");
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            for line in stderr.lines().filter(|l| l.contains("\"_aws\"")) {
+                let doc: Value = serde_json::from_str(line).unwrap();
+                let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+                assert_eq!(directive["Namespace"], METRICS_NAMESPACE, "{line}");
+                let dims: BTreeSet<String> = directive["Dimensions"][0]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_str().unwrap().to_owned())
+                    .collect();
+                for m in directive["Metrics"].as_array().unwrap() {
+                    let name = m["Name"].as_str().unwrap().to_owned();
+                    assert!(doc[&name].is_number(), "{name} has no value: {line}");
+                    sets.insert(name, dims.clone());
+                }
+            }
+        }
+        sets
+    })
+}
+
+/// What `GenesysWrapUp` events carry: every attribute name, and the values `status` and
+/// `dryRun` take, across every kind of outcome, a transient failure and a dry run.
+struct Events {
+    attributes: BTreeSet<String>,
+    statuses: BTreeSet<String>,
+    dry_run: BTreeSet<String>,
+}
+
+async fn emitted_events() -> Events {
+    let mut seen = Vec::new();
+    for dry in ["false", "true"] {
+        let nr = NewRelicEmulator::start("1", "nr-key").await.unwrap();
+        let url = nr.url().to_string();
+        let h = Harness::with_env(&[
+            ("NEW_RELIC_ACCOUNT_ID", "1"),
+            ("NEW_RELIC_LICENSE_KEY", "nr-key"),
+            ("NEW_RELIC_EVENTS_URL", &url),
+            ("WRAPUP_DRY_RUN", dry),
+        ])
+        .await;
+        let genesys_event = |file: &str| -> Value {
+            let text =
+                std::fs::read_to_string(format!("{}/events/{file}", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let requests = [
+            eventbridge(apply_request(CONV_CALL, CODE_SALE)),
+            eventbridge(apply_request(CONV_WRAPPED, CODE_SALE)),
+            eventbridge(apply_request(CONV_CALL, CODE_SUPPORT)),
+            eventbridge(apply_request(CONV_ACTIVE, CODE_SALE)),
+            genesys_event("genesys-acw.json"),
+            genesys_event("genesys-customer-end-skipped.json"),
+        ];
+        for event in requests {
+            let _ = h.invoke(event).await;
+        }
+        h.emulator().inject(
+            Route::GetConversation,
+            FaultKind::Status {
+                status: 503,
+                code: "service.unavailable".into(),
+                message: "injected".into(),
+                retry_after: Some(120),
+            },
+            2,
+        );
+        let _ = h
+            .invoke(eventbridge(apply_request(CONV_MESSAGE, CODE_SALE)))
+            .await;
+        seen.extend(nr.events());
+    }
+    let mut events = Events {
+        attributes: BTreeSet::new(),
+        statuses: BTreeSet::new(),
+        dry_run: BTreeSet::new(),
+    };
+    for e in &seen {
+        let e = e.as_object().unwrap();
+        events.attributes.extend(e.keys().cloned());
+        events
+            .statuses
+            .insert(e["status"].as_str().unwrap().to_owned());
+        events.dry_run.insert(e["dryRun"].to_string());
+    }
+    events
+}
 
 // ---------------------------------------------------------------------------------------------
 // CloudWatch: the template's DashboardBody
@@ -306,41 +420,6 @@ fn search(expression: &str) -> Result<Shown, String> {
     })
 }
 
-/// Each metric's dimension names, as the function's own EMF lines carry them.
-fn emitted_dimension_sets() -> BTreeMap<String, BTreeSet<String>> {
-    let tally = Tally::default();
-    for status in [
-        Status::Applied,
-        Status::AlreadyApplied,
-        Status::Skipped,
-        Status::WouldApply,
-    ] {
-        tally.outcome(&Outcome::new(status));
-    }
-    tally.outcome(&Outcome::rejected(Reason::DivisionMismatch, "x"));
-    tally.transient();
-    let calls = CallStats::default();
-    calls.call("post_wrapup", 202);
-    calls.retry();
-    let lines = emf::emf_lines(&tally, &calls, Duration::ZERO, true, Some("fn"), 0);
-    let mut sets = BTreeMap::new();
-    for line in std::str::from_utf8(&lines).unwrap().lines() {
-        let doc: Value = serde_json::from_str(line).unwrap();
-        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
-        let dims: BTreeSet<String> = directive["Dimensions"][0]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_str().unwrap().to_owned())
-            .collect();
-        for m in directive["Metrics"].as_array().unwrap() {
-            sets.insert(m["Name"].as_str().unwrap().to_owned(), dims.clone());
-        }
-    }
-    sets
-}
-
 /// What is wrong with one shown metric: a name the function does not emit, a dimension set
 /// CloudWatch would find nothing under, a dimension value that is not this stack's resource.
 fn metric_problems(s: &Shown, emitted: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
@@ -356,14 +435,6 @@ fn metric_problems(s: &Shown, emitted: &BTreeMap<String, BTreeSet<String>>) -> V
     let only = |name: &str| BTreeSet::from([name.to_owned()]);
     match s.namespace.as_str() {
         METRICS_NAMESPACE => {
-            if !METRICS.contains(&s.metric.as_str()) {
-                problems.push(format!("{what}: not in emf::METRICS"));
-            }
-            for name in &names {
-                if !DIMENSIONS.contains(&name.as_str()) {
-                    problems.push(format!("{what}: dimension {name} not in emf::DIMENSIONS"));
-                }
-            }
             match emitted.get(&s.metric) {
                 Some(set) if *set != names => problems.push(format!(
                     "{what}: dimensions {names:?}, the function emits {set:?}"
@@ -406,7 +477,7 @@ fn metric_problems(s: &Shown, emitted: &BTreeMap<String, BTreeSet<String>>) -> V
 
 /// Everything wrong with the template's dashboard, for both values of `UseBufferQueue`.
 fn cloudwatch_problems(template: &str) -> Vec<String> {
-    let emitted = emitted_dimension_sets();
+    let emitted = emitted_metrics();
     let mut problems = Vec::new();
     for buffered in [false, true] {
         match dashboard(template, buffered) {
@@ -414,7 +485,7 @@ fn cloudwatch_problems(template: &str) -> Vec<String> {
                 let (found, mut p) = shown(&d);
                 problems.append(&mut p);
                 for s in &found {
-                    problems.extend(metric_problems(s, &emitted));
+                    problems.extend(metric_problems(s, emitted));
                 }
             }
             Err(e) => problems.push(format!("UseBufferQueue={buffered}: {e}")),
@@ -604,42 +675,10 @@ fn search_expressions_are_read_exactly() {
 // ---------------------------------------------------------------------------------------------
 // New Relic: dashboards/newrelic-genesys-wrapup.json
 
-/// The values `status` and `dryRun` take in the function's events.
-fn event_values() -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut statuses = BTreeSet::new();
-    let mut dry_run = BTreeSet::new();
-    for dry in [false, true] {
-        let ctx = EventContext {
-            trigger: Trigger::Sqs,
-            request_id: "req",
-            attempt: 1,
-            duration: Duration::from_millis(1),
-            dry_run: dry,
-        };
-        let mut events: Vec<_> = [
-            Status::Applied,
-            Status::AlreadyApplied,
-            Status::Rejected,
-            Status::Skipped,
-            Status::WouldApply,
-        ]
-        .into_iter()
-        .map(|s| newrelic::outcome_event(&Outcome::new(s), ctx))
-        .collect();
-        let transient = Transient::new(TransientKind::RateLimited, "t");
-        events.push(newrelic::transient_event(&transient, None, None, ctx));
-        for e in events {
-            statuses.insert(e["status"].as_str().unwrap().to_owned());
-            dry_run.insert(e["dryRun"].to_string());
-        }
-    }
-    (statuses, dry_run)
-}
-
 /// What is wrong with one NRQL query: a backticked name that is neither the event type nor an
 /// attribute, an attribute written without backticks, no attribute at all, or a `status` /
 /// `dryRun` literal the events never carry.
-fn nrql_problems(query: &str) -> Vec<String> {
+fn nrql_problems(query: &str, events: &Events) -> Vec<String> {
     let mut problems = Vec::new();
     let parts: Vec<&str> = query.split('`').collect();
     if parts.len().is_multiple_of(2) {
@@ -647,13 +686,13 @@ fn nrql_problems(query: &str) -> Vec<String> {
     }
     let names: Vec<&str> = parts.iter().skip(1).step_by(2).copied().collect();
     for name in &names {
-        if *name != EVENT_TYPE && !ATTRIBUTES.contains(name) {
+        if *name != EVENT_TYPE && !events.attributes.contains(*name) {
             problems.push(format!(
                 "`{name}` is neither {EVENT_TYPE} nor an attribute: {query}"
             ));
         }
     }
-    if !names.iter().any(|n| ATTRIBUTES.contains(n)) {
+    if !names.iter().any(|n| events.attributes.contains(*n)) {
         problems.push(format!("no backticked attribute: {query}"));
     }
     if !query.contains(&format!("FROM `{EVENT_TYPE}`")) {
@@ -663,13 +702,12 @@ fn nrql_problems(query: &str) -> Vec<String> {
     for (i, part) in parts.iter().enumerate().step_by(2) {
         let unquoted: String = part.split('\'').step_by(2).collect::<Vec<_>>().join(" ");
         for word in unquoted.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            if ATTRIBUTES.contains(&word) || word == EVENT_TYPE {
+            if events.attributes.contains(word) || word == EVENT_TYPE {
                 problems.push(format!("{word} without backticks (part {i}): {query}"));
             }
         }
     }
-    let (statuses, dry_run) = event_values();
-    for (attribute, values) in [("status", &statuses), ("dryRun", &dry_run)] {
+    for (attribute, values) in [("status", &events.statuses), ("dryRun", &events.dry_run)] {
         let pattern = format!("`{attribute}` = ");
         for (at, _) in query.match_indices(&pattern) {
             let literal = query[at + pattern.len()..]
@@ -686,7 +724,7 @@ fn nrql_problems(query: &str) -> Vec<String> {
 }
 
 /// Everything wrong with the New Relic dashboard's JSON.
-fn new_relic_problems(doc: &Value) -> Vec<String> {
+fn new_relic_problems(doc: &Value, events: &Events) -> Vec<String> {
     let mut problems = Vec::new();
     for key in ["name", "description"] {
         if !doc[key].is_string() {
@@ -725,11 +763,11 @@ fn new_relic_problems(doc: &Value) -> Vec<String> {
             problems.push(format!("{title}: no nrqlQueries"));
         }
         for q in queries.into_iter().flatten() {
-            if q["accountIds"] != serde_json::json!([0]) {
+            if q["accountIds"] != json!([0]) {
                 problems.push(format!("{title}: accountIds is not [0]"));
             }
             match q["query"].as_str() {
-                Some(query) => problems.extend(nrql_problems(query)),
+                Some(query) => problems.extend(nrql_problems(query, events)),
                 None => problems.push(format!("{title}: no query")),
             }
         }
@@ -766,10 +804,11 @@ fn facets(query: &str) -> Vec<&str> {
     after[..end].split('`').skip(1).step_by(2).collect()
 }
 
-#[test]
-fn the_new_relic_dashboard_names_only_what_the_events_carry() {
+#[tokio::test]
+async fn the_new_relic_dashboard_names_only_what_the_events_carry() {
+    let events = emitted_events().await;
     let doc: Value = serde_json::from_str(NEW_RELIC).unwrap();
-    let problems = new_relic_problems(&doc);
+    let problems = new_relic_problems(&doc, &events);
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
@@ -813,10 +852,11 @@ fn the_new_relic_dashboard_has_the_required_views() {
 }
 
 /// The checker is not vacuous: each of these edits must be caught.
-#[test]
-fn the_new_relic_check_catches_misspelt_names() {
+#[tokio::test]
+async fn the_new_relic_check_catches_misspelt_names() {
+    let events = emitted_events().await;
     let doc: Value = serde_json::from_str(NEW_RELIC).unwrap();
-    assert!(new_relic_problems(&doc).is_empty());
+    assert!(new_relic_problems(&doc, &events).is_empty());
     for (from, to) in [
         ("`wrapUpCodeName`", "`wrapupCodeName`"),
         ("FROM `GenesysWrapUp`", "FROM `GenesysWrapup`"),
@@ -828,15 +868,16 @@ fn the_new_relic_check_catches_misspelt_names() {
         assert!(NEW_RELIC.contains(from), "{from}");
         let edited: Value = serde_json::from_str(&NEW_RELIC.replacen(from, to, 1)).unwrap();
         assert!(
-            !new_relic_problems(&edited).is_empty(),
+            !new_relic_problems(&edited, &events).is_empty(),
             "not caught: {from} -> {to}"
         );
     }
     let mut account = doc.clone();
     account["pages"][0]["widgets"][2]["rawConfiguration"]["nrqlQueries"][0]["accountIds"] =
-        serde_json::json!([1234567]);
-    assert!(!new_relic_problems(&account).is_empty());
-    assert!(!nrql_problems("SELECT count(*) FROM `GenesysWrapUp` SINCE 1 day ago").is_empty());
-    assert!(!nrql_problems("SELECT count(*) FROM `GenesysWrapUp` FACET `status").is_empty());
-    assert!(nrql_problems("SELECT count(*) FROM `GenesysWrapUp` FACET `status`").is_empty());
+        json!([1234567]);
+    assert!(!new_relic_problems(&account, &events).is_empty());
+    let nrql = |q: &str| nrql_problems(q, &events);
+    assert!(!nrql("SELECT count(*) FROM `GenesysWrapUp` SINCE 1 day ago").is_empty());
+    assert!(!nrql("SELECT count(*) FROM `GenesysWrapUp` FACET `status").is_empty());
+    assert!(nrql("SELECT count(*) FROM `GenesysWrapUp` FACET `status`").is_empty());
 }
