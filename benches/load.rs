@@ -4,8 +4,9 @@
 //! none written twice. Run: `cargo bench --bench load` (optionally `-- <requests>`).
 
 use genesys_wrapup::sandbox::demo::{conversation_id, ended_call, CODE_SALE};
+use genesys_wrapup::sandbox::ManualClock;
 use genesys_wrapup::sandbox::Sandbox;
-use genesys_wrapup::{handle, Deadline, Invocation, ManualClock};
+use genesys_wrapup::{handle, Deadline, Invocation};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

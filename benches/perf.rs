@@ -14,17 +14,13 @@ use genesys_wrapup::sandbox::demo::{
     communication, conversation_id, ended_call, participant, CLIENT_ID, CLIENT_SECRET, CODE_SALE,
 };
 use genesys_wrapup::sandbox::emulator::{Emulator, Route};
-use genesys_wrapup::sandbox::Sandbox;
+use genesys_wrapup::sandbox::runtime_api::{DeadlineMs, RuntimeApi, Step};
+use genesys_wrapup::sandbox::{secrets_manager, MemorySecretStore, Sandbox};
 use genesys_wrapup::{handle, App, Deadline, Invocation, SystemClock};
-use http_body_util::Full;
-use hyper::{Request, Response};
 use serde_json::{json, Value};
-use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// The artifact SAM deploys, built by [`deployed_binary`].
 static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
@@ -71,16 +67,19 @@ fn warm_events() -> Option<u32> {
     std::env::var("PERF_WARM_EVENTS").ok()?.parse().ok()
 }
 
-/// The Runtime API: hands out queued events and timestamps each step.
-#[derive(Default)]
+/// The sandbox's Runtime API for one process, with the time of each step and the CPU its
+/// process (or the floor's thread) had used by then.
 struct Runtime {
-    events: Mutex<VecDeque<(String, Value)>>,
+    api: RuntimeApi,
+    marks: Arc<Marks>,
+}
+
+#[derive(Default)]
+struct Marks {
     marks: Mutex<Vec<(&'static str, Instant, u64)>>,
     /// Marks by kind, so waiting for the n-th response does not rescan every mark.
     counts: Mutex<std::collections::HashMap<&'static str, usize>>,
     source: Mutex<Option<CpuSource>>,
-    responses: Mutex<Vec<Value>>,
-    changed: Notify,
 }
 
 /// Whose CPU a Runtime API's marks read: the function's process, or the floor's thread.
@@ -116,108 +115,45 @@ fn cpu_ns(source: CpuSource) -> u64 {
     }
 }
 
-impl Runtime {
-    /// Queues events and wakes a waiting `/next`.
-    fn feed(&self, events: impl Iterator<Item = (String, Value)>) {
-        self.events.lock().unwrap().extend(events);
-        self.changed.notify_waiters();
-    }
-
+impl Marks {
     fn mark(&self, what: &'static str) {
         let cpu = self.source.lock().unwrap().map(cpu_ns).unwrap_or(0);
         self.marks.lock().unwrap().push((what, Instant::now(), cpu));
         *self.counts.lock().unwrap().entry(what).or_default() += 1;
-        self.changed.notify_waiters();
     }
 }
 
-async fn serve_runtime(
-    rt: Arc<Runtime>,
-    req: Request<hyper::body::Incoming>,
-) -> Result<Response<Full<Bytes>>, std::io::Error> {
-    let path = req.uri().path().to_owned();
-    let body = genesys_wrapup::sandbox::read_body(req).await;
-    if path.ends_with("/invocation/next") {
-        rt.mark("next");
-        loop {
-            let notified = rt.changed.notified();
-            if let Some((id, event)) = rt.events.lock().unwrap().pop_front() {
-                let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis();
-                let mut r = Response::new(Full::new(Bytes::from(event.to_string())));
-                let h = r.headers_mut();
-                h.insert("lambda-runtime-aws-request-id", id.parse().unwrap());
-                h.insert(
-                    "lambda-runtime-deadline-ms",
-                    deadline.to_string().parse().unwrap(),
-                );
-                h.insert(
-                    "lambda-runtime-invoked-function-arn",
-                    "arn:aws:lambda:eu-west-1:123456789012:function:wrapup"
-                        .parse()
-                        .unwrap(),
-                );
-                h.insert(
-                    "lambda-runtime-trace-id",
-                    "Root=1-00000000-000000000000000000000000".parse().unwrap(),
-                );
-                rt.mark("event");
-                return Ok(r);
-            }
-            notified.await;
-        }
+impl Runtime {
+    async fn start() -> Self {
+        let marks = Arc::new(Marks::default());
+        let observer = {
+            let marks = marks.clone();
+            Box::new(move |step: Step| {
+                marks.mark(match step {
+                    Step::Next => "next",
+                    Step::Event => "event",
+                    Step::Response => "response",
+                    Step::Error => "error",
+                    Step::Other => "other",
+                })
+            })
+        };
+        let api = RuntimeApi::start(Some(observer)).await.unwrap();
+        Self { api, marks }
     }
-    if path.ends_with("/response") || path.ends_with("/error") {
-        // Recorded before the mark: the mark wakes whoever reads the responses.
-        rt.responses
-            .lock()
-            .unwrap()
-            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-        rt.mark(if path.ends_with("/error") {
-            "error"
-        } else {
-            "response"
-        });
-    } else {
-        rt.mark("other");
+
+    /// Queues events, each with Lambda's deadline 30 s after it is handed out.
+    fn feed(&self, events: impl IntoIterator<Item = (String, Value)>) {
+        self.api.feed(
+            events
+                .into_iter()
+                .map(|(id, event)| (id, DeadlineMs::After(Duration::from_secs(30)), event)),
+        );
     }
-    let mut r = Response::new(Full::new(Bytes::from_static(b"{}")));
-    *r.status_mut() = hyper::StatusCode::ACCEPTED;
-    Ok(r)
-}
 
-async fn listen<F, Fut>(handler: F) -> std::net::SocketAddr
-where
-    F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = genesys_wrapup::sandbox::Reply> + Send + 'static,
-{
-    let server = genesys_wrapup::sandbox::serve_loopback(handler)
-        .await
-        .unwrap();
-    let addr = server.addr;
-    // The servers live as long as the bench.
-    std::mem::forget(server);
-    addr
-}
-
-/// Secrets Manager's GetSecretValue, for any secret id: the sandbox's Genesys credentials.
-async fn secrets_stub(calls: Arc<AtomicUsize>) -> std::net::SocketAddr {
-    listen(move |req: Request<hyper::body::Incoming>| {
-        let calls = calls.clone();
-        async move {
-            calls.fetch_add(1, Ordering::Relaxed);
-            let body = genesys_wrapup::sandbox::read_body(req).await;
-            let id = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["SecretId"].as_str().map(str::to_owned)).unwrap_or_default();
-            let secret = json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "environment": "mypurecloud.ie"}).to_string();
-            let answer = json!({"ARN": format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:{id}-AbCdEf"), "Name": id, "SecretString": secret, "VersionId": "v1", "VersionStages": ["AWSCURRENT"], "CreatedDate": 1.7e9});
-            let mut r = Response::new(Full::new(Bytes::from(answer.to_string())));
-            r.headers_mut().insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
-            Ok(r)
-        }
-    })
-    .await
+    fn responses(&self) -> Vec<Value> {
+        self.api.replies().into_iter().map(|r| r.body).collect()
+    }
 }
 
 fn event(n: u32) -> Value {
@@ -228,7 +164,7 @@ fn event(n: u32) -> Value {
 
 struct Started {
     child: std::process::Child,
-    runtime: Arc<Runtime>,
+    runtime: Runtime,
 }
 
 async fn start_binary(
@@ -237,16 +173,15 @@ async fn start_binary(
     events: Vec<(String, Value)>,
     extra_env: &[(&str, &str)],
 ) -> Started {
-    let runtime = Arc::new(Runtime::default());
-    runtime.events.lock().unwrap().extend(events);
-    let rt = runtime.clone();
-    let addr = listen(move |req| serve_runtime(rt.clone(), req)).await;
+    let runtime = Runtime::start().await;
+    runtime.feed(events);
+    let addr = runtime.api.address();
     let base = emulator.base_url().to_string();
-    runtime.mark("spawn");
+    runtime.marks.mark("spawn");
     let child = std::process::Command::new(bin())
         .env_clear()
         .envs([
-            ("AWS_LAMBDA_RUNTIME_API", addr.to_string().as_str()),
+            ("AWS_LAMBDA_RUNTIME_API", addr.as_str()),
             ("AWS_LAMBDA_FUNCTION_NAME", "wrapup"),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
@@ -274,7 +209,7 @@ async fn start_binary(
         )
         .spawn()
         .expect("binary starts");
-    *runtime.source.lock().unwrap() = Some(CpuSource::Process(child.id()));
+    *runtime.marks.source.lock().unwrap() = Some(CpuSource::Process(child.id()));
     Started { child, runtime }
 }
 
@@ -285,6 +220,7 @@ async fn wait_for(runtime: &Runtime, what: &'static str, count: usize) {
         if Instant::now() > give_up {
             let marks: Vec<&str> = runtime
                 .marks
+                .marks
                 .lock()
                 .unwrap()
                 .iter()
@@ -292,22 +228,19 @@ async fn wait_for(runtime: &Runtime, what: &'static str, count: usize) {
                 .collect();
             panic!("no {what} #{count} in time; runtime saw {marks:?}");
         }
-        let notified = runtime.changed.notified();
+        let changed = runtime.api.changed();
         let (failed, seen) = {
-            let counts = runtime.counts.lock().unwrap();
+            let counts = runtime.marks.counts.lock().unwrap();
             let n = |w: &str| counts.get(w).copied().unwrap_or(0);
             (n("error") + n("other") > 0, n(what))
         };
         if failed {
-            panic!(
-                "the function failed: {:?}",
-                runtime.responses.lock().unwrap()
-            );
+            panic!("the function failed: {:?}", runtime.responses());
         }
         if seen >= count {
             return;
         }
-        let _ = tokio::time::timeout(Duration::from_millis(200), notified).await;
+        let _ = tokio::time::timeout(Duration::from_millis(200), changed).await;
     }
 }
 
@@ -343,8 +276,14 @@ async fn main() {
     for n in 1_000..1_000 + 2 * COLD_RUNS + warm_count + 10 {
         emulator.put_conversation(ended_call(n));
     }
-    let secret_calls = Arc::new(AtomicUsize::new(0));
-    let secrets = secrets_stub(secret_calls.clone()).await;
+    let secret_store = Arc::new(MemorySecretStore::default());
+    secret_store.put(
+        "genesys/wrapup",
+        json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "environment": "mypurecloud.ie"})
+            .to_string(),
+    );
+    let secrets_server = secrets_manager(secret_store.clone()).await.unwrap();
+    let secrets = secrets_server.addr;
 
     // Cold starts: a fresh process per run, one event each; first with the layout of
     // provided.al2023 (one CA bundle file, as Lambda has it), then with this machine's store
@@ -378,22 +317,17 @@ async fn main() {
     if profiling {
         eprintln!("warm process: pid {}", started.child.id());
     }
-    let floor = Arc::new(Runtime::default());
-    floor
-        .events
-        .lock()
-        .unwrap()
-        .push_back(("floor-0".to_owned(), json!({"n": first_floor})));
-    let floor_addr = listen({
-        let rt = floor.clone();
-        move |req| serve_runtime(rt.clone(), req)
-    })
-    .await;
-    start_floor(floor_addr, emulator.base_url().to_string(), floor.clone());
+    let floor = Runtime::start().await;
+    floor.feed([("floor-0".to_owned(), json!({"n": first_floor}))]);
+    start_floor(
+        floor.api.address(),
+        emulator.base_url().to_string(),
+        floor.marks.clone(),
+    );
     wait_for(&started.runtime, "response", 1).await;
     wait_for(&floor, "response", 1).await;
     emulator.clear_log();
-    let secret_calls_before = secret_calls.load(Ordering::Relaxed);
+    let secret_calls_before = secret_store.reads();
     let mut sent = 0;
     while sent < warm_count {
         let round = (sent + 1)..=(sent + ROUND).min(warm_count);
@@ -412,9 +346,7 @@ async fn main() {
     let rss = peak_rss_kib(started.child.id());
     let applied = started
         .runtime
-        .responses
-        .lock()
-        .unwrap()
+        .responses()
         .iter()
         .filter(|r| r["status"] == "applied")
         .count();
@@ -423,14 +355,12 @@ async fn main() {
         + emulator.count(Route::PostWrapup)
         - 2 * warm_count as usize; // the floor's read and write
     let token_calls = emulator.count(Route::Token);
-    let secret_calls_warm = secret_calls.load(Ordering::Relaxed) - secret_calls_before;
+    let secret_calls_warm = secret_store.reads() - secret_calls_before;
     let _ = started.child.kill();
     let _ = started.child.wait();
     assert_eq!(applied, warm_count as usize + 1);
     assert!(floor
-        .responses
-        .lock()
-        .unwrap()
+        .responses()
         .iter()
         .all(|r| r["write"] == 202 && r["read"].as_u64() > Some(1_000)));
 
@@ -634,7 +564,7 @@ async fn cold_starts(
         )
         .await;
         wait_for(&started.runtime, "response", 1).await;
-        let marks = started.runtime.marks.lock().unwrap().clone();
+        let marks = started.runtime.marks.marks.lock().unwrap().clone();
         let at = |w: &str| {
             marks
                 .iter()
@@ -649,10 +579,7 @@ async fn cold_starts(
         first_ms.push((done - spawn).as_secs_f64() * 1e3);
         init_cpu.push(next_cpu as f64 / 1e6);
         first_cpu.push((done_cpu - next_cpu) as f64 / 1e6);
-        assert_eq!(
-            started.runtime.responses.lock().unwrap()[0]["status"],
-            "applied"
-        );
+        assert_eq!(started.runtime.responses()[0]["status"], "applied");
         let _ = started.child.kill();
         let _ = started.child.wait();
     }
@@ -689,7 +616,7 @@ async fn timed_batch(app: &App, name: &str, conversations: &[u32]) -> (Duration,
 
 /// CPU and wall time per event (µs), from the Runtime API's marks, skipping the first event.
 fn per_event(runtime: &Runtime, count: u32) -> (Vec<f64>, Vec<f64>) {
-    let marks = runtime.marks.lock().unwrap().clone();
+    let marks = runtime.marks.marks.lock().unwrap().clone();
     let at = |what: &str| -> Vec<(Instant, u64)> {
         marks
             .iter()
@@ -713,10 +640,10 @@ fn per_event(runtime: &Runtime, count: u32) -> (Vec<f64>, Vec<f64>) {
 /// respond) with no logic at all, on a thread of this process with the same single-threaded
 /// runtime. Its CPU per event is what any function built on these crates pays in this VM;
 /// the function's own cost is the difference.
-fn start_floor(runtime_addr: std::net::SocketAddr, genesys: String, cpu: Arc<Runtime>) {
+fn start_floor(runtime_addr: String, genesys: String, cpu: Arc<Marks>) {
     // lambda_runtime reads its settings from the environment, as in Lambda.
     for (k, v) in [
-        ("AWS_LAMBDA_RUNTIME_API", runtime_addr.to_string()),
+        ("AWS_LAMBDA_RUNTIME_API", runtime_addr),
         ("AWS_LAMBDA_FUNCTION_NAME", "floor".to_owned()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_owned()),
@@ -734,7 +661,7 @@ fn start_floor(runtime_addr: std::net::SocketAddr, genesys: String, cpu: Arc<Run
             .build()
             .unwrap();
         rt.block_on(async move {
-            let http = genesys_wrapup::http_client(Duration::from_secs(3)).unwrap();
+            let http = genesys_wrapup::sandbox::http_client(Duration::from_secs(3)).unwrap();
             let token: Value = http
                 .post(format!("{genesys}/oauth/token"))
                 .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))

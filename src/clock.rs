@@ -32,54 +32,6 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to; `sleep` advances it instantly. Test scaffolding.
-#[cfg(any(test, feature = "sandbox"))]
-#[derive(Debug)]
-pub struct ManualClock {
-    now: std::sync::Mutex<SystemTime>,
-    slept: std::sync::Mutex<Vec<Duration>>,
-}
-
-#[cfg(any(test, feature = "sandbox"))]
-impl ManualClock {
-    pub fn new(now: SystemTime) -> Self {
-        Self {
-            now: std::sync::Mutex::new(now),
-            slept: std::sync::Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Starts at the real current time, which keeps signatures made with `SystemTime::now` valid.
-    pub fn starting_now() -> Self {
-        Self::new(SystemTime::now())
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
-        *now += by;
-    }
-
-    /// Every duration `sleep` was asked for, in order.
-    pub fn slept(&self) -> Vec<Duration> {
-        self.slept.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-#[cfg(any(test, feature = "sandbox"))]
-impl Clock for ManualClock {
-    fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner())
-    }
-    fn sleep(&self, duration: Duration) -> SleepFuture {
-        self.advance(duration);
-        self.slept
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(duration);
-        Box::pin(std::future::ready(()))
-    }
-}
-
 /// When the invocation must have answered (Lambda's deadline, or `invoke`'s own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline(SystemTime);
@@ -114,6 +66,7 @@ impl Deadline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::ManualClock;
 
     #[test]
     fn runtime_deadlines_are_epoch_times_or_budgets() {

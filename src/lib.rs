@@ -30,8 +30,6 @@ pub mod sandbox;
 
 pub use app::{App, Dependencies, StartupError};
 pub use cli::run;
-#[cfg(feature = "sandbox")]
-pub use clock::ManualClock;
 pub use clock::{Clock, Deadline, SystemClock};
 pub use config::Settings;
 pub use error::{Transient, TransientKind};

@@ -146,32 +146,8 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
-    use std::collections::HashMap;
-
-    /// Parameters in memory.
-    #[derive(Default)]
-    struct MemoryParameters(Mutex<HashMap<String, String>>);
-
-    impl MemoryParameters {
-        fn put(&self, name: &str, value: &str) {
-            self.0
-                .lock()
-                .unwrap()
-                .insert(name.to_owned(), value.to_owned());
-        }
-    }
-
-    #[async_trait]
-    impl ParameterStore for MemoryParameters {
-        async fn get(&self, name: &str) -> Result<String, String> {
-            let values = self.0.lock().unwrap();
-            values
-                .get(name)
-                .cloned()
-                .ok_or_else(|| format!("ParameterNotFound: {name}"))
-        }
-    }
+    use crate::sandbox::ManualClock;
+    use crate::sandbox::MemoryParameters;
 
     const RULES_A: &str =
         r#"[{"name": "a", "wrapUpCode": {"id": "c0de0000-0000-4000-8000-000000000001"}}]"#;

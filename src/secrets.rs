@@ -240,47 +240,16 @@ impl std::fmt::Debug for WebhookKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::sandbox::ManualClock;
+    use crate::sandbox::MemorySecretStore;
 
-    /// Secrets in memory, counting reads.
-    #[derive(Default)]
-    struct Store {
-        values: std::sync::Mutex<HashMap<String, String>>,
-        reads: AtomicUsize,
-    }
-
-    impl Store {
-        fn put(&self, id: &str, value: &str) {
-            self.values
-                .lock()
-                .unwrap()
-                .insert(id.to_owned(), value.to_owned());
-        }
-        fn reads(&self) -> usize {
-            self.reads.load(Ordering::SeqCst)
-        }
-    }
-
-    #[async_trait]
-    impl SecretStore for Store {
-        async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            let values = self.values.lock().unwrap();
-            values
-                .get(id)
-                .map(|v| SecretString::from(v.clone()))
-                .ok_or_else(|| SecretError::NotFound { id: id.to_owned() })
-        }
-    }
-
-    fn cache(store: Arc<Store>, clock: Arc<ManualClock>) -> SecretCache {
+    fn cache(store: Arc<MemorySecretStore>, clock: Arc<ManualClock>) -> SecretCache {
         SecretCache::new(store, clock, Duration::from_secs(300))
     }
 
     #[tokio::test]
     async fn cached_until_the_ttl_then_read_again() {
-        let store = Arc::new(Store::default());
+        let store = Arc::new(MemorySecretStore::default());
         store.put("g", r#"{"clientId":"a","clientSecret":"s1"}"#);
         let clock = Arc::new(ManualClock::starting_now());
         let c = cache(store.clone(), clock.clone());
@@ -316,7 +285,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stale_value_is_read_again_once_and_not_more_often_than_min_age() {
-        let store = Arc::new(Store::default());
+        let store = Arc::new(MemorySecretStore::default());
         store.put("k", r#"{"signingKey":"old"}"#);
         let clock = Arc::new(ManualClock::starting_now());
         let c = cache(store.clone(), clock.clone());
@@ -337,7 +306,7 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_secret_errors_never_quote_the_value() {
-        let store = Arc::new(Store::default());
+        let store = Arc::new(MemorySecretStore::default());
         store.put("g", r#"{"clientId":"a","clientSecret":12345678}"#);
         store.put("h", r#"{"clientId":"a", "clientSecret": "hunter2""#);
         let c = cache(store, Arc::new(ManualClock::starting_now()));

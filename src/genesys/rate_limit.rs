@@ -70,7 +70,7 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::sandbox::ManualClock;
 
     #[tokio::test]
     async fn the_burst_is_the_budget_then_tokens_refill_at_the_rate() {

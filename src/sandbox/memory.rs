@@ -1,6 +1,7 @@
-//! In-memory Secrets Manager and SQS for the sandbox and the tests.
+//! In-memory Secrets Manager, SQS and Parameter Store for the sandbox and the tests.
 
 use crate::queues::{QueueError, Queues};
+use crate::rules_source::ParameterStore;
 use crate::secrets::{SecretError, SecretStore};
 use async_trait::async_trait;
 use secrecy::SecretString;
@@ -8,11 +9,23 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Secrets by id; counts reads, so tests can prove the cache works.
+/// Secrets by id; counts reads, so tests can prove the cache works, and fails on demand as
+/// Secrets Manager would ([`MemorySecretStore::fail_with`]).
 #[derive(Default)]
 pub struct MemorySecretStore {
     secrets: Mutex<HashMap<String, String>>,
     reads: AtomicUsize,
+    failure: Mutex<Option<SecretsFailure>>,
+}
+
+/// A Secrets Manager error: its `__type` (e.g. `AccessDeniedException`, `ThrottlingException`,
+/// `DecryptionFailure`, `InternalServiceError`) and HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretsFailure {
+    /// The awsJson1.1 error type.
+    pub error_type: &'static str,
+    /// The HTTP status it comes with (400 for client errors, 500 for service errors).
+    pub status: u16,
 }
 
 impl MemorySecretStore {
@@ -30,13 +43,23 @@ impl MemorySecretStore {
             .remove(id);
     }
 
-    /// A secret's value, without counting it as a read.
-    pub fn value(&self, id: &str) -> Option<String> {
-        let secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
-        secrets.get(id).cloned()
+    /// Every read fails with `failure` from now on (`None`: reads work again).
+    pub fn fail_with(&self, failure: Option<SecretsFailure>) {
+        *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = failure;
     }
 
-    /// How many times a secret was fetched (cache misses).
+    /// One read, counted: the value, or the failure Secrets Manager would answer.
+    pub fn read(&self, id: &str) -> Result<Option<String>, SecretsFailure> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if let Some(failure) = *self.failure.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Err(failure);
+        }
+        let secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(secrets.get(id).cloned())
+    }
+
+    /// How many times a secret was read (cache misses), in memory or through the loopback
+    /// Secrets Manager.
     pub fn reads(&self) -> usize {
         self.reads.load(Ordering::SeqCst)
     }
@@ -45,12 +68,14 @@ impl MemorySecretStore {
 #[async_trait]
 impl SecretStore for MemorySecretStore {
     async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        let secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
-        secrets
-            .get(id)
-            .map(|s| SecretString::from(s.clone()))
-            .ok_or_else(|| SecretError::NotFound { id: id.to_owned() })
+        match self.read(id) {
+            Ok(Some(value)) => Ok(SecretString::from(value)),
+            Ok(None) => Err(SecretError::NotFound { id: id.to_owned() }),
+            Err(failure) => Err(SecretError::Unavailable {
+                id: id.to_owned(),
+                reason: format!("{}: injected", failure.error_type),
+            }),
+        }
     }
 }
 
@@ -168,5 +193,31 @@ impl Queues for MemoryQueues {
 
     async fn check(&self, queue_url: &str) -> Result<(), QueueError> {
         self.check_failing("GetQueueAttributes", queue_url)
+    }
+}
+
+/// Parameter Store in memory, for rules kept there: `put` replaces a parameter, as
+/// `put-parameter --overwrite` does.
+#[derive(Default)]
+pub struct MemoryParameters(Mutex<HashMap<String, String>>);
+
+impl MemoryParameters {
+    /// Sets `name` to `value`.
+    pub fn put(&self, name: &str, value: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), value.to_owned());
+    }
+}
+
+#[async_trait]
+impl ParameterStore for MemoryParameters {
+    async fn get(&self, name: &str) -> Result<String, String> {
+        let values = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        values
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("ParameterNotFound: {name}"))
     }
 }

@@ -3,12 +3,15 @@
 //! configuration at all. Compiled only with the `sandbox` feature: the deployed binary carries
 //! none of it (no server stack, no demo credentials).
 
+mod clock;
 pub mod demo;
 pub mod emulator;
 mod memory;
 pub mod newrelic;
+pub mod runtime_api;
 
-pub use memory::{MemoryQueues, MemorySecretStore, QueueCall};
+pub use clock::ManualClock;
+pub use memory::{MemoryParameters, MemoryQueues, MemorySecretStore, QueueCall, SecretsFailure};
 
 use crate::app::{App, Dependencies, StartupError};
 use crate::clock::Clock;
@@ -98,6 +101,11 @@ impl Sandbox {
     }
 }
 
+/// The HTTP client the function builds, for a bench's floor that must pay what the function pays.
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, reqwest::Error> {
+    crate::http::client(timeout)
+}
+
 /// Signs an HTTP sample again with the sandbox key at `now`, so samples never go stale. Only
 /// events that already carry a signature header are re-signed: an unsigned sample stays unsigned.
 pub fn resign_sample(event: &mut Value, now: i64) {
@@ -115,21 +123,25 @@ pub fn resign_sample(event: &mut Value, now: i64) {
 
 /// Secrets Manager's `GetSecretValue` on loopback, answering from `secrets` (awsJson1.1, as the
 /// AWS SDK speaks it): the deployed code path, `AWS_ENDPOINT_URL_SECRETS_MANAGER` and all, with
-/// the sandbox's secrets.
+/// the sandbox's secrets. Each request is a counted read; [`MemorySecretStore::fail_with`]
+/// makes it answer with Secrets Manager's error instead.
 pub async fn secrets_manager(secrets: Arc<MemorySecretStore>) -> std::io::Result<LoopbackServer> {
     serve_loopback(move |req| {
         let secrets = secrets.clone();
         async move {
             let body: Value = serde_json::from_slice(&read_body(req).await).unwrap_or(Value::Null);
             let id = body["SecretId"].as_str().unwrap_or_default().to_owned();
-            let (status, answer) = match secrets.value(&id) {
-                Some(value) => (200, json!({
+            let (status, answer) = match secrets.read(&id) {
+                Ok(Some(value)) => (200, json!({
                     "ARN": format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:{id}-AbCdEf"),
                     "Name": id, "SecretString": value, "VersionId": "v1", "VersionStages": ["AWSCURRENT"]
                 })),
-                None => (400, json!({
+                Ok(None) => (400, json!({
                     "__type": "ResourceNotFoundException",
                     "message": "Secrets Manager can't find the specified secret."
+                })),
+                Err(failure) => (failure.status, json!({
+                    "__type": failure.error_type, "message": "injected"
                 })),
             };
             let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(

@@ -5,9 +5,10 @@ pub mod moto;
 
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::Route;
+use genesys_wrapup::sandbox::ManualClock;
 use genesys_wrapup::sandbox::Sandbox;
 use genesys_wrapup::signature;
-use genesys_wrapup::{handle, App, Clock, Deadline, Invocation, ManualClock, Transient};
+use genesys_wrapup::{handle, App, Clock, Deadline, Invocation, Transient};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,24 +162,15 @@ pub fn failures(response: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Secrets Manager answering with an error of the awsJson1.1 protocol.
+/// The sandbox's loopback Secrets Manager answering every read with this error.
 pub async fn secrets_manager_failing(
     error_type: &'static str,
     status: u16,
 ) -> genesys_wrapup::sandbox::LoopbackServer {
-    genesys_wrapup::sandbox::serve_loopback(move |_req| async move {
-        let body = json!({"__type": error_type, "message": "injected"}).to_string();
-        let mut response =
-            hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
-        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-        response.headers_mut().insert(
-            "content-type",
-            "application/x-amz-json-1.1".parse().unwrap(),
-        );
-        Ok(response)
-    })
-    .await
-    .unwrap()
+    use genesys_wrapup::sandbox::{secrets_manager, MemorySecretStore, SecretsFailure};
+    let store = Arc::new(MemorySecretStore::default());
+    store.fail_with(Some(SecretsFailure { error_type, status }));
+    secrets_manager(store).await.unwrap()
 }
 
 /// Log lines exactly as the function writes them, captured by a subscriber scoped to the test's
