@@ -2,6 +2,7 @@
 //! Genesys requests failing transiently (503, 429, and writes that land but answer 503).
 //! Failed messages are re-delivered as SQS would. Every request must end applied, none lost,
 //! none written twice. Run: `cargo bench --bench load` (optionally `-- <requests>`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a harness: a failed setup stops the run
 
 use genesys_wrapup::sandbox::demo::{conversation_id, ended_call, CODE_SALE};
 use genesys_wrapup::sandbox::ManualClock;

@@ -8,6 +8,7 @@
 //! Run: `cargo bench --bench perf` (writes docs/performance.md).
 //! To profile the warm path: `PERF_WARM_EVENTS=20000 cargo bench --bench perf` prints the warm
 //! process's pid (attach `perf record -p`) and leaves docs/performance.md alone.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a harness: a failed setup stops the run
 
 use bytes::Bytes;
 use genesys_wrapup::sandbox::demo::{

@@ -1,9 +1,9 @@
 //! The binary's commands: the Lambda runtime (no arguments), `invoke` (one event through the
-//! exact handler the runtime runs) and `sign` (webhook signatures for real deployments).
+//! exact handler the runtime runs), `sign` (webhook signatures for real deployments), `doctor`
+//! (a deployment checked link by link, here or inside the function) and `help`.
 
 use crate::app::App;
 use crate::clock::{Clock, Deadline, SystemClock};
-use crate::config::Settings;
 use crate::doctor;
 use crate::error::{Transient, TransientKind};
 use crate::handler::{handle, Invocation};
@@ -63,6 +63,8 @@ fn parse(args: &[String]) -> Option<Args<'_>> {
     Some(parsed)
 }
 
+/// The binary: with no arguments the Lambda runtime (as Lambda starts it), else a command
+/// (`invoke`, `sign`, `doctor`, `help`). Returns the process's exit code.
 pub async fn run(args: Vec<String>) -> ExitCode {
     let usage = || {
         eprintln!("{USAGE}");
@@ -345,18 +347,11 @@ impl DoctorArgs {
 /// `doctor`: exit 0 when every check passes, 1 when one fails.
 async fn doctor(args: DoctorArgs) -> ExitCode {
     let (report, run_as) = match &args.function {
-        Some(function) => match doctor_remote(function, &args.options).await {
-            Ok(report) => (report, doctor::RunAs::Function),
-            Err(problem) => (
-                doctor::Report::new(vec![doctor::Check {
-                    name: "function".into(),
-                    ok: false,
-                    detail: problem,
-                }]),
-                doctor::RunAs::Function,
-            ),
-        },
-        None => (doctor_local(&args.options).await, doctor::RunAs::Caller),
+        Some(function) => (
+            doctor::remote(function, &args.options).await,
+            doctor::RunAs::Function,
+        ),
+        None => (doctor::local(&args.options).await, doctor::RunAs::Caller),
     };
     if args.json {
         print_json(&report);
@@ -368,60 +363,4 @@ async fn doctor(args: DoctorArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-/// The checks here, with this machine's AWS credentials.
-async fn doctor_local(options: &doctor::Options) -> doctor::Report {
-    let failed = |name: &str, detail: String| {
-        doctor::Report::new(vec![doctor::Check {
-            name: name.into(),
-            ok: false,
-            detail,
-        }])
-    };
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(e) => return failed("settings", e.to_string()),
-    };
-    match App::for_doctor(settings).await {
-        Ok((app, rules_problem)) => {
-            doctor::run(&app, options, rules_problem, doctor::RunAs::Caller).await
-        }
-        Err(e) => failed("settings", e.to_string()),
-    }
-}
-
-/// The checks inside the deployed function, as its role: a direct invoke only.
-async fn doctor_remote(
-    function: &str,
-    options: &doctor::Options,
-) -> Result<doctor::Report, String> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let payload = serde_json::to_vec(&json!({ "doctor": options }))
-        .map_err(|e| format!("could not encode the request: {e}"))?;
-    let out = aws_sdk_lambda::Client::new(&aws)
-        .invoke()
-        .function_name(function)
-        .payload(aws_sdk_lambda::primitives::Blob::new(payload))
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "could not invoke {function}: {} (you need lambda:InvokeFunction on it)",
-                aws_sdk_lambda::error::DisplayErrorContext(&e)
-            )
-        })?;
-    let body = out.payload.map(|p| p.into_inner()).unwrap_or_default();
-    if let Some(error) = out.function_error {
-        return Err(format!(
-            "the function failed ({error}): {}",
-            String::from_utf8_lossy(&body)
-                .chars()
-                .take(500)
-                .collect::<String>()
-        ));
-    }
-    serde_json::from_slice(&body).map_err(|e| {
-        format!("the function's answer is not a doctor report ({e}): is {function} this function, at this version?")
-    })
 }

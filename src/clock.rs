@@ -5,12 +5,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(crate) type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// Where the function reads the time and waits: the wall clock in production, a manual one in
+/// tests (`sandbox::ManualClock`).
 pub trait Clock: Send + Sync + 'static {
+    /// Now.
     fn now(&self) -> SystemTime;
+    /// A future that resolves after `duration`.
     fn sleep(&self, duration: Duration) -> SleepFuture;
 
+    /// Now, in whole seconds since the Unix epoch (negative before it).
     fn unix_seconds(&self) -> i64 {
         match self.now().duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
@@ -40,6 +45,7 @@ pub struct Deadline(SystemTime);
 const EARLIEST_EPOCH_DEADLINE_MS: u64 = 978_307_200_000;
 
 impl Deadline {
+    /// `budget` from now.
     pub fn after(clock: &dyn Clock, budget: Duration) -> Self {
         Self(clock.now() + budget)
     }
@@ -58,6 +64,7 @@ impl Deadline {
         (Self(now + Duration::from_millis(ms).min(cap)), true)
     }
 
+    /// Time left before the deadline (zero once it has passed).
     pub fn remaining(&self, clock: &dyn Clock) -> Duration {
         self.0.duration_since(clock.now()).unwrap_or(Duration::ZERO)
     }

@@ -28,6 +28,8 @@ impl ConfigError {
 /// Genesys's quoted limit per OAuth client.
 const GENESYS_REQUESTS_PER_MINUTE: u32 = 300;
 
+/// Every setting of a deployment, read and validated once from the environment
+/// ([`Settings::from_lookup`]). Only `GENESYS_SECRET_ID` is required.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Secrets Manager id/ARN of `{"clientId", "clientSecret", "environment"}`.
@@ -62,7 +64,7 @@ pub(crate) struct HandlerConfig {
 
 /// What the Genesys client needs: where Genesys is, how long a call may take, what to cache.
 #[derive(Debug, Clone)]
-pub struct GenesysConfig {
+pub(crate) struct GenesysConfig {
     /// Used when the secret has no `environment`, e.g. `mypurecloud.ie`.
     pub(crate) environment: Option<String>,
     pub(crate) api_base_url: Option<Url>,
@@ -76,7 +78,7 @@ pub struct GenesysConfig {
 
 /// The signed webhook.
 #[derive(Debug, Clone)]
-pub struct WebhookConfig {
+pub(crate) struct WebhookConfig {
     /// Without it every webhook request is refused (fail closed).
     pub(crate) secret_id: Option<String>,
     /// `WEBHOOK_MODE=enqueue`: verify, check the shape, send to this buffer queue, answer 202.
@@ -85,7 +87,7 @@ pub struct WebhookConfig {
 
 /// SQS batches.
 #[derive(Debug, Clone)]
-pub struct BatchConfig {
+pub(crate) struct BatchConfig {
     /// Messages of one batch in flight at once; `None` = the whole batch.
     pub(crate) concurrency: Option<usize>,
     /// Longest visibility timeout a failed message is given (the backoff cap).
@@ -110,13 +112,13 @@ pub enum RulesSetting {
 
 /// Where the New Relic license key comes from: preferably Secrets Manager.
 #[derive(Debug, Clone)]
-pub enum LicenseKey {
+pub(crate) enum LicenseKey {
     SecretId(String),
     Inline(secrecy::SecretString),
 }
 
 #[derive(Debug, Clone)]
-pub struct NewRelicConfig {
+pub(crate) struct NewRelicConfig {
     pub(crate) account_id: String,
     pub(crate) license_key: LicenseKey,
     /// `NEW_RELIC_EVENTS_URL`, else chosen from the region.
@@ -364,7 +366,7 @@ fn seconds(
 
 /// A Genesys environment is a bare host suffix such as `mypurecloud.ie`; anything else would
 /// let configuration steer the client to an arbitrary URL.
-pub fn validate_environment(env: &str) -> Result<String, String> {
+pub(crate) fn validate_environment(env: &str) -> Result<String, String> {
     let env = env.trim().trim_end_matches('.').to_ascii_lowercase();
     let labels_ok = env.split('.').count() >= 2
         && env.split('.').all(|label| {
@@ -384,7 +386,7 @@ pub fn validate_environment(env: &str) -> Result<String, String> {
 }
 
 /// Base URLs must be HTTPS; plain HTTP is allowed only for loopback (tests, the sandbox).
-pub fn parse_base_url(raw: &str) -> Result<Url, String> {
+pub(crate) fn parse_base_url(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw).map_err(|e| format!("is not a URL ({e})"))?;
     match url.scheme() {
         "https" => {}
@@ -403,7 +405,7 @@ pub fn parse_base_url(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -9,6 +9,7 @@
 
 use crate::app::App;
 use crate::clock::Deadline;
+use crate::config::Settings;
 use crate::error::TransientKind;
 use crate::genesys::models::WrapupCode;
 use crate::genesys::{ErrorClass, GenesysClient, GenesysError};
@@ -21,6 +22,7 @@ use crate::wrapup::{
 use futures_util::future::join;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
 use uuid::Uuid;
@@ -33,7 +35,7 @@ const GENESYS_BUDGET: Duration = Duration::from_secs(25);
 /// What to check beyond the configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Options {
+pub(crate) struct Options {
     #[serde(default)]
     pub conversation: Option<Uuid>,
     /// A code id or name, planned for `conversation` through the dry-run pipeline.
@@ -95,13 +97,93 @@ impl Report {
     }
 }
 
-fn check(name: &str, result: Result<String, String>) -> Check {
+/// Every check, in the order the report lists them. Their names are fixed: `--json` consumers
+/// and `doctor --function` rely on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name {
+    Settings,
+    GenesysSecret,
+    GenesysToken,
+    GenesysOrg,
+    WrapupCodes,
+    Rules,
+    RuleCodes,
+    Conversation,
+    Plan,
+    WritePermission,
+    WebhookSecret,
+    OrgMap,
+    NewRelic,
+    Queues,
+}
+
+impl Name {
+    const ALL: [Self; 14] = [
+        Self::Settings,
+        Self::GenesysSecret,
+        Self::GenesysToken,
+        Self::GenesysOrg,
+        Self::WrapupCodes,
+        Self::Rules,
+        Self::RuleCodes,
+        Self::Conversation,
+        Self::Plan,
+        Self::WritePermission,
+        Self::WebhookSecret,
+        Self::OrgMap,
+        Self::NewRelic,
+        Self::Queues,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Settings => "settings",
+            Self::GenesysSecret => "genesys_secret",
+            Self::GenesysToken => "genesys_token",
+            Self::GenesysOrg => "genesys_org",
+            Self::WrapupCodes => "wrapup_codes",
+            Self::Rules => "rules",
+            Self::RuleCodes => "rule_codes",
+            Self::Conversation => "conversation",
+            Self::Plan => "plan",
+            Self::WritePermission => "write_permission",
+            Self::WebhookSecret => "webhook_secret",
+            Self::OrgMap => "org_map",
+            Self::NewRelic => "new_relic",
+            Self::Queues => "queues",
+        }
+    }
+
+    /// The chain that needs Genesys, each link needing the ones before it: a broken link skips
+    /// the rest. (The rules sit in it, in report order, but need no Genesys.)
+    fn in_genesys_chain(self) -> bool {
+        matches!(
+            self,
+            Self::GenesysSecret
+                | Self::GenesysToken
+                | Self::GenesysOrg
+                | Self::WrapupCodes
+                | Self::RuleCodes
+                | Self::Conversation
+                | Self::Plan
+        )
+    }
+
+    fn position(name: &str) -> usize {
+        Self::ALL
+            .iter()
+            .position(|n| n.as_str() == name)
+            .unwrap_or(Self::ALL.len())
+    }
+}
+
+fn check(name: Name, result: Result<String, String>) -> Check {
     let (ok, detail) = match result {
         Ok(detail) => (true, detail),
         Err(detail) => (false, detail),
     };
     Check {
-        name: name.to_owned(),
+        name: name.as_str().to_owned(),
         ok,
         detail,
     }
@@ -121,7 +203,7 @@ async fn timed(fut: impl Future<Output = Result<String, String>>) -> Result<Stri
 
 /// Every check, in a fixed order with fixed names. `rules_problem`: the rules could not be
 /// loaded (locally; a deployed function with bad rules does not start).
-pub async fn run(
+pub(crate) async fn run(
     app: &App,
     options: &Options,
     rules_problem: Option<String>,
@@ -137,7 +219,7 @@ pub async fn run(
     )
     .await;
     let mut checks = vec![check(
-        "settings",
+        Name::Settings,
         Ok(format!(
             "configuration read; dry run {}",
             if app.handler.dry_run { "on" } else { "off" }
@@ -145,6 +227,7 @@ pub async fn run(
     )];
     checks.extend(genesys);
     checks.extend(others);
+    checks.sort_by_key(|c| Name::position(&c.name));
     Report::new(checks)
 }
 
@@ -160,7 +243,7 @@ async fn genesys_checks(
     let deadline = Deadline::after(app.clock.as_ref(), GENESYS_BUDGET);
     let rules = app.rules.current().await;
     let rules_check = check(
-        "rules",
+        Name::Rules,
         match rules_problem {
             Some(problem) => Err(problem),
             None if rules.rules.is_empty() => {
@@ -189,12 +272,12 @@ async fn genesys_checks(
                 (Ok(client), Some(secret_id)) => (client, secret_id.as_str()),
                 _ => {
                     checks.push(check(
-                        "genesys_secret",
+                        Name::GenesysSecret,
                         Err(format!(
                             "org {org} is not in GENESYS_ORG_SECRETS: add it, or leave out --org"
                         )),
                     ));
-                    return skip_after(checks, "genesys_secret", rules_check);
+                    return skip_after(checks, Name::GenesysSecret, rules_check);
                 }
             }
         }
@@ -205,18 +288,18 @@ async fn genesys_checks(
     };
     let secret = timed(genesys_secret(app, secret_id, whose)).await;
     let secret_ok = secret.is_ok();
-    checks.push(check("genesys_secret", secret));
+    checks.push(check(Name::GenesysSecret, secret));
     if !secret_ok {
-        return skip_after(checks, "genesys_secret", rules_check);
+        return skip_after(checks, Name::GenesysSecret, rules_check);
     }
     let token = timed(genesys_token(client, deadline)).await;
     let token_ok = token.is_ok();
-    checks.push(check("genesys_token", token));
+    checks.push(check(Name::GenesysToken, token));
     if !token_ok {
-        return skip_after(checks, "genesys_token", rules_check);
+        return skip_after(checks, Name::GenesysToken, rules_check);
     }
     checks.push(check(
-        "genesys_org",
+        Name::GenesysOrg,
         timed(genesys_org(client, options.org, deadline)).await,
     ));
     let codes = timed(async {
@@ -235,10 +318,10 @@ async fn genesys_checks(
     })
     .await;
     let codes_ok = codes.is_ok();
-    checks.push(check("wrapup_codes", codes));
+    checks.push(check(Name::WrapupCodes, codes));
     checks.push(rules_check);
     checks.push(check(
-        "rule_codes",
+        Name::RuleCodes,
         if codes_ok {
             timed(rule_codes(client, &rules.rules, deadline)).await
         } else {
@@ -246,43 +329,31 @@ async fn genesys_checks(
         },
     ));
     checks.push(check(
-        "conversation",
+        Name::Conversation,
         timed(conversation(client, options, deadline)).await,
     ));
-    checks.push(check("plan", timed(plan(app, options, deadline)).await));
+    checks.push(check(Name::Plan, timed(plan(app, options, deadline)).await));
     checks.push(write_permission());
     checks
 }
 
 fn write_permission() -> Check {
     check(
-        "write_permission",
+        Name::WritePermission,
         Ok("conversation:participant:wrapup is proven only by a write: reads cannot show it. Give the role it in every division the conversations are in; a missing one shows as rejected/forbidden on the first write".into()),
     )
 }
 
 /// The checks after a broken link: skipped, saying why, except the rules, which need none.
-fn skip_after(mut checks: Vec<Check>, broken: &str, rules: Check) -> Vec<Check> {
-    let chain = [
-        "genesys_secret",
-        "genesys_token",
-        "genesys_org",
-        "wrapup_codes",
-        "rules",
-        "rule_codes",
-        "conversation",
-        "plan",
-    ];
-    let mut rules = Some(rules);
-    for name in chain.iter().skip_while(|n| **n != broken).skip(1) {
-        match (*name, rules.take()) {
-            ("rules", Some(rules)) => checks.push(rules),
-            (_, kept) => {
-                rules = kept;
-                checks.push(check(name, Err(format!("skipped: needs {broken}"))));
-            }
-        }
+fn skip_after(mut checks: Vec<Check>, broken: Name, rules: Check) -> Vec<Check> {
+    let after = Name::ALL.iter().skip_while(|n| **n != broken).skip(1);
+    for name in after.copied().filter(|n| n.in_genesys_chain()) {
+        checks.push(check(
+            name,
+            Err(format!("skipped: needs {}", broken.as_str())),
+        ));
     }
+    checks.push(rules);
     checks.push(write_permission());
     checks
 }
@@ -564,10 +635,10 @@ async fn other_checks(app: &App, options: &Options, whose: &str) -> Vec<Check> {
     )
     .await;
     vec![
-        check("webhook_secret", webhook),
-        check("org_map", org_map),
-        check("new_relic", new_relic),
-        check("queues", queues),
+        check(Name::WebhookSecret, webhook),
+        check(Name::OrgMap, org_map),
+        check(Name::NewRelic, new_relic),
+        check(Name::Queues, queues),
     ]
 }
 
@@ -670,4 +741,62 @@ async fn queues(app: &App, whose: &str) -> Result<String, String> {
         (_, true) => Ok(format!("{}{whose}", reached.join("; "))),
         _ => Err(problems.join("; ")),
     }
+}
+
+/// The checks here, with this machine's AWS credentials.
+pub(crate) async fn local(options: &Options) -> Report {
+    let failed = |detail: String| Report::new(vec![check(Name::Settings, Err(detail))]);
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => return failed(e.to_string()),
+    };
+    match App::for_doctor(settings).await {
+        Ok((app, rules_problem)) => run(&app, options, rules_problem, RunAs::Caller).await,
+        Err(e) => failed(e.to_string()),
+    }
+}
+
+/// The checks inside the deployed function, as its role: a direct invoke only. A function that
+/// cannot be invoked, or answers no report, is one failed `function` check.
+pub(crate) async fn remote(function: &str, options: &Options) -> Report {
+    remote_report(function, options)
+        .await
+        .unwrap_or_else(|problem| {
+            Report::new(vec![Check {
+                name: "function".into(),
+                ok: false,
+                detail: problem,
+            }])
+        })
+}
+
+async fn remote_report(function: &str, options: &Options) -> Result<Report, String> {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let payload = serde_json::to_vec(&json!({ "doctor": options }))
+        .map_err(|e| format!("could not encode the request: {e}"))?;
+    let out = aws_sdk_lambda::Client::new(&aws)
+        .invoke()
+        .function_name(function)
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "could not invoke {function}: {} (you need lambda:InvokeFunction on it)",
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let body = out.payload.map(|p| p.into_inner()).unwrap_or_default();
+    if let Some(error) = out.function_error {
+        return Err(format!(
+            "the function failed ({error}): {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(500)
+                .collect::<String>()
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        format!("the function's answer is not a doctor report ({e}): is {function} this function, at this version?")
+    })
 }

@@ -5,12 +5,14 @@
 
 use std::time::Duration;
 
+/// Which transient trouble it was: what the webhook's status code and the metrics' reason say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransientKind {
     /// The agent's part has not ended yet (or, with `overwrite` `never`/`system`, the agent is
     /// still in after-call work, choosing).
     NotEnded,
-    /// Genesys answered 429.
+    /// Genesys's rate limit: a 429, the token endpoint's throttling, or this instance's own share
+    /// of the OAuth client's budget spent (the client-side limiter).
     RateLimited,
     /// 409, 5xx, timeouts, connection failures, malformed responses.
     Upstream,
@@ -19,6 +21,7 @@ pub enum TransientKind {
 }
 
 impl TransientKind {
+    /// The name in logs, metrics, New Relic and the error type (`Transient.<name>`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::NotEnded => "not_ended",
@@ -29,10 +32,14 @@ impl TransientKind {
     }
 }
 
+/// Trouble the platform should retry: the handler returns it as an error (the webhook as a
+/// status code with `Retry-After`), so the event is delivered again instead of lost.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("transient ({}): {message}", kind.as_str())]
 pub struct Transient {
+    /// Which trouble.
     pub kind: TransientKind,
+    /// What happened, for a person (never a secret).
     pub message: String,
     /// The wait Genesys asked for, or our own estimate; `None` when unknown.
     pub retry_after: Option<Duration>,
@@ -43,6 +50,7 @@ pub struct Transient {
 }
 
 impl Transient {
+    /// Trouble of `kind`, with no wait known yet.
     pub fn new(kind: TransientKind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -53,6 +61,7 @@ impl Transient {
         }
     }
 
+    /// The same trouble, with the wait to ask for.
     pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
         self.retry_after = retry_after;
         self

@@ -1,12 +1,41 @@
 //! genesys-wrapup: applies Genesys Cloud wrap-up codes to ended conversations from AWS Lambda,
 //! never writing the same request twice.
 //!
-//! The data path, in one direction: `triggers` recognise what arrived → `handler` runs each
-//! unit through the one `pipeline` (read → target → ended → rules → code → checks → one
-//! `Write`) → replies and `telemetry`. `wrapup` holds the pure decisions, `genesys` the API
-//! client; `secrets`, `queues`, `rules_source`, `config` and `clock` support them. The
-//! `sandbox` feature adds the Genesys Cloud emulator behind `invoke --sandbox`, the tests and
-//! the benches; the deployed binary is built without it.
+//! # Layout
+//!
+//! Data and imports run one way, from the edges in (no module imports one above it):
+//!
+//! - `cli` (the binary's commands) and `handler` (one invocation) on top; `doctor` checks a
+//!   deployment through the same parts; `app` builds them once per process.
+//! - `triggers` recognise the event's envelope and make deliveries; `telemetry` records
+//!   outcomes (logs, EMF metrics, New Relic).
+//! - `pipeline` runs one request to its outcome: the table of contents of every decision.
+//! - `wrapup` holds the decisions, one file each, on values already read (no I/O).
+//! - `genesys` is the API client; `secrets`, `queues` and `rules_source` the AWS adapters;
+//!   `http`, `config`, `clock` and `error` the ground everything stands on.
+//! - `sandbox` (feature `sandbox`, never in the deployed binary): the Genesys Cloud and New
+//!   Relic emulators, the demo org and in-memory AWS twins behind `invoke --sandbox`, the tests
+//!   and the benches.
+//!
+//! # Words
+//!
+//! One word for one thing, here and in the docs:
+//!
+//! - **event**: the JSON Lambda hands the function; its **envelope** ([`Envelope`]) is the
+//!   platform's shape: an HTTP request, an SQS batch, one EventBridge event or direct invoke.
+//! - **delivery**: one request as it arrived, with its **trigger** (how: `eventbridge`,
+//!   `webhook`, `sqs`, `direct`), event id and attempt. An SQS batch holds several.
+//! - **request** ([`Request`]): what a delivery asks, of one of two **kinds** ([`Kind`]): an
+//!   **apply request** ([`ApplyRequest`], the caller names the code) or a **Genesys event**
+//!   (`user.end`, `customer.end`, `acw` from Genesys's EventBridge integration; wrap-up
+//!   **rules** name the code). Never "native".
+//! - **wanted** ([`Wanted`]): the wrap-up a request or rule asks for (code, notes, tags,
+//!   overwrite). Genesys's own `Wrapup` is what the participant has now.
+//! - **target**: the participant and communication the code goes on; **ended**: the agent's
+//!   part has ended (after-call work counts as ended).
+//! - **write**: the one `POST .../wrapup`; a **dry run** stops right before it.
+//! - **outcome** ([`Outcome`]): a [`Status`], with a [`Reason`] when rejected or skipped;
+//!   **transient** trouble ([`Transient`]) is no outcome but an error the platform retries.
 
 mod app;
 mod cli;
@@ -30,6 +59,7 @@ pub mod sandbox;
 
 pub use app::{App, Dependencies, StartupError};
 pub use cli::run;
+
 pub use clock::{Clock, Deadline, SystemClock};
 pub use config::Settings;
 pub use error::{Transient, TransientKind};

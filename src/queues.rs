@@ -3,14 +3,19 @@
 
 use async_trait::async_trait;
 
+/// An SQS call that failed: which, on which queue, and SQS's error code and message.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("SQS {operation} on {queue} failed: {reason}")]
 pub struct QueueError {
+    /// The API operation, e.g. `SendMessage`.
     pub operation: &'static str,
+    /// The queue URL.
     pub queue: String,
+    /// SQS's error code and message.
     pub reason: String,
 }
 
+/// The queues the function writes to: SQS in Lambda, memory in the sandbox.
 #[async_trait]
 pub trait Queues: Send + Sync + 'static {
     /// Sends `body` with string message attributes; returns the message id.
@@ -20,6 +25,7 @@ pub trait Queues: Send + Sync + 'static {
         body: &str,
         attributes: &[(&str, String)],
     ) -> Result<String, QueueError>;
+    /// Hides a received message for `seconds` (a failed message's backoff).
     async fn change_visibility(
         &self,
         queue_url: &str,
@@ -30,12 +36,12 @@ pub trait Queues: Send + Sync + 'static {
     async fn check(&self, queue_url: &str) -> Result<(), QueueError>;
 }
 
-pub struct SqsQueues {
+pub(crate) struct SqsQueues {
     client: aws_sdk_sqs::Client,
 }
 
 impl SqsQueues {
-    pub fn new(client: aws_sdk_sqs::Client) -> Self {
+    pub(crate) fn new(client: aws_sdk_sqs::Client) -> Self {
         Self { client }
     }
 }

@@ -14,12 +14,12 @@ pub trait ParameterStore: Send + Sync + 'static {
     async fn get(&self, name: &str) -> Result<String, String>;
 }
 
-pub struct SsmParameters {
+pub(crate) struct SsmParameters {
     client: aws_sdk_ssm::Client,
 }
 
 impl SsmParameters {
-    pub fn new(client: aws_sdk_ssm::Client) -> Self {
+    pub(crate) fn new(client: aws_sdk_ssm::Client) -> Self {
         Self { client }
     }
 }

@@ -12,28 +12,46 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
+/// Why a secret could not be had. Each names the secret by id, never its value.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SecretError {
+    /// No secret has that id.
     #[error("secret {id} was not found in Secrets Manager")]
-    NotFound { id: String },
+    NotFound {
+        /// The secret's id or ARN.
+        id: String,
+    },
+    /// The secret exists but is not what was expected (binary, or not the expected JSON).
     #[error("secret {id} could not be read: {reason}")]
-    Unreadable { id: String, reason: String },
+    Unreadable {
+        /// The secret's id or ARN.
+        id: String,
+        /// What is wrong with it (field names and positions, never values).
+        reason: String,
+    },
+    /// Secrets Manager (or KMS, or IAM) refused or failed.
     #[error("Secrets Manager is unavailable while reading {id}: {reason}")]
-    Unavailable { id: String, reason: String },
+    Unavailable {
+        /// The secret's id or ARN.
+        id: String,
+        /// The service's error code and message.
+        reason: String,
+    },
 }
 
 /// Where secret strings come from: Secrets Manager in Lambda, memory in the sandbox.
 #[async_trait]
 pub trait SecretStore: Send + Sync + 'static {
+    /// The secret string of `id`.
     async fn fetch(&self, id: &str) -> Result<SecretString, SecretError>;
 }
 
-pub struct SecretsManagerStore {
+pub(crate) struct SecretsManagerStore {
     client: aws_sdk_secretsmanager::Client,
 }
 
 impl SecretsManagerStore {
-    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+    pub(crate) fn new(client: aws_sdk_secretsmanager::Client) -> Self {
         Self { client }
     }
 }
@@ -84,7 +102,7 @@ struct Cached {
 
 /// A TTL cache in front of a [`SecretStore`]. One lock per cache keeps concurrent messages of
 /// a batch from fetching the same secret twice.
-pub struct SecretCache {
+pub(crate) struct SecretCache {
     store: Arc<dyn SecretStore>,
     clock: Arc<dyn Clock>,
     ttl: Duration,
@@ -92,7 +110,7 @@ pub struct SecretCache {
 }
 
 impl SecretCache {
-    pub fn new(store: Arc<dyn SecretStore>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
+    pub(crate) fn new(store: Arc<dyn SecretStore>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
         Self {
             store,
             clock,
@@ -101,7 +119,7 @@ impl SecretCache {
         }
     }
 
-    pub async fn get(&self, id: &str) -> Result<SecretString, SecretError> {
+    pub(crate) async fn get(&self, id: &str) -> Result<SecretString, SecretError> {
         let mut entries = self.entries.lock().await;
         let now = self.clock.now();
         if let Some(c) = entries.get(id) {
@@ -125,7 +143,7 @@ impl SecretCache {
     /// stale (a rotated client secret or signing key) and the cached copy is at least `min_age`
     /// old, the secret is read once more from the store and the attempt repeated: rotation
     /// needs no restart, and a caller cannot make every request a Secrets Manager read.
-    pub async fn with_rotation<T, R, Fut>(
+    pub(crate) async fn with_rotation<T, R, Fut>(
         &self,
         id: &str,
         min_age: Duration,
@@ -162,7 +180,10 @@ impl SecretCache {
     }
 
     /// Reads and parses a JSON secret.
-    pub async fn get_json<T: for<'de> Deserialize<'de>>(&self, id: &str) -> Result<T, SecretError> {
+    pub(crate) async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        id: &str,
+    ) -> Result<T, SecretError> {
         let raw = self.get(id).await?;
         serde_json::from_str(raw.expose_secret()).map_err(|e| SecretError::Unreadable {
             id: id.to_owned(),
@@ -176,7 +197,7 @@ impl SecretCache {
 }
 
 /// What an attempt with a secret's value found.
-pub enum Attempt<R> {
+pub(crate) enum Attempt<R> {
     Done(R),
     /// The value was refused in a way a rotated secret explains.
     Stale(R),
@@ -193,7 +214,7 @@ impl<R> Attempt<R> {
 /// `{"clientId", "clientSecret", "environment"}` of a Genesys Cloud OAuth client.
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct GenesysCredentials {
+pub(crate) struct GenesysCredentials {
     pub client_id: String,
     pub client_secret: SecretString,
     #[serde(default)]
@@ -214,12 +235,15 @@ impl std::fmt::Debug for GenesysCredentials {
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookKeys {
+    /// The current key, used as raw UTF-8 bytes.
     pub signing_key: SecretString,
+    /// The key before a rotation, still accepted until it is removed.
     #[serde(default)]
     pub previous_signing_key: Option<SecretString>,
 }
 
 impl WebhookKeys {
+    /// Every key a signature may be made with: the current, then the previous.
     pub fn all(&self) -> impl Iterator<Item = &SecretString> {
         std::iter::once(&self.signing_key).chain(self.previous_signing_key.iter())
     }

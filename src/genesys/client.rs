@@ -46,7 +46,7 @@ struct Answer {
 }
 
 /// One org's client: its OAuth client, token, code cache and rate limiter.
-pub struct GenesysClient {
+pub(crate) struct GenesysClient {
     pub(super) http: reqwest::Client,
     pub(super) secret_id: String,
     pub(super) config: Arc<GenesysConfig>,
@@ -73,7 +73,7 @@ struct CodeIndex {
 
 /// What every org's client shares: the HTTP client, secrets, clock and call statistics.
 #[derive(Clone)]
-pub struct Shared {
+pub(crate) struct Shared {
     pub http: reqwest::Client,
     pub secrets: Arc<SecretCache>,
     pub clock: Arc<dyn Clock>,
@@ -81,7 +81,7 @@ pub struct Shared {
 }
 
 impl GenesysClient {
-    pub fn new(shared: Shared, secret_id: String, config: Arc<GenesysConfig>) -> Self {
+    pub(crate) fn new(shared: Shared, secret_id: String, config: Arc<GenesysConfig>) -> Self {
         let limiter = RateLimiter::per_minute(config.rate_limit_per_minute, shared.clock.clone());
         Self {
             http: shared.http,
@@ -99,12 +99,12 @@ impl GenesysClient {
     }
 
     /// Obtains a token (from cache or the login host): proves the client credentials.
-    pub async fn check_token(&self, deadline: Deadline) -> Result<(), GenesysError> {
+    pub(crate) async fn check_token(&self, deadline: Deadline) -> Result<(), GenesysError> {
         self.bearer(deadline).await.map(|_| ())
     }
 
     /// `GET /api/v2/tokens/me`: the org and OAuth client the token belongs to.
-    pub async fn token_info(&self, deadline: Deadline) -> Result<TokenInfo, GenesysError> {
+    pub(crate) async fn token_info(&self, deadline: Deadline) -> Result<TokenInfo, GenesysError> {
         let answer = self
             .call(
                 Endpoint::TokenInfo,
@@ -119,7 +119,7 @@ impl GenesysClient {
     }
 
     /// `GET /api/v2/conversations/{id}`.
-    pub async fn get_conversation(
+    pub(crate) async fn get_conversation(
         &self,
         id: Uuid,
         deadline: Deadline,
@@ -140,7 +140,7 @@ impl GenesysClient {
     }
 
     /// `GET /api/v2/routing/wrapupcodes/{id}`, cached: codes change rarely and every event needs one.
-    pub async fn get_wrapup_code(
+    pub(crate) async fn get_wrapup_code(
         &self,
         id: Uuid,
         deadline: Deadline,
@@ -178,7 +178,7 @@ impl GenesysClient {
     /// Every wrap-up code of the org (`GET /api/v2/routing/wrapupcodes`, every page), cached for
     /// the code TTL. `after_miss`: a name was not in the cached codes; they are read again
     /// unless that happened in the last minute.
-    pub async fn all_codes(
+    pub(crate) async fn all_codes(
         &self,
         after_miss: bool,
         deadline: Deadline,
@@ -228,7 +228,7 @@ impl GenesysClient {
 
     /// The codes this participant may use (`GET .../participants/{pid}/wrapupcodes`), to break
     /// a tie between codes of one name.
-    pub async fn participant_codes(
+    pub(crate) async fn participant_codes(
         &self,
         conversation: Uuid,
         participant: Uuid,
@@ -262,7 +262,7 @@ impl GenesysClient {
     /// Forgets a code Genesys refused (deleted or moved since it was cached): the next request
     /// reads it again, and the names too, though no sooner than a missed name would, so a
     /// burst of refusals costs one listing a minute.
-    pub async fn forget_code(&self, id: Uuid) {
+    pub(crate) async fn forget_code(&self, id: Uuid) {
         self.codes
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// Which Genesys call failed; also the low-cardinality name used in logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+pub(crate) enum Endpoint {
     Token,
     TokenInfo,
     GetConversation,
@@ -16,7 +16,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Token => "oauth_token",
             Self::TokenInfo => "get_token_info",
@@ -30,7 +30,7 @@ impl Endpoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ErrorClass {
+pub(crate) enum ErrorClass {
     /// 404.
     NotFound,
     /// 403: the OAuth client's role or divisions do not allow the call.
@@ -42,7 +42,7 @@ pub enum ErrorClass {
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{} failed{}: {}{}", endpoint.as_str(), status.map(|s| format!(" with HTTP {s}")).unwrap_or_default(), code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(), message)]
-pub struct GenesysError {
+pub(crate) struct GenesysError {
     pub endpoint: Endpoint,
     pub class: ErrorClass,
     pub status: Option<u16>,
@@ -57,7 +57,11 @@ pub struct GenesysError {
 }
 
 impl GenesysError {
-    pub fn transient(endpoint: Endpoint, kind: TransientKind, message: impl Into<String>) -> Self {
+    pub(crate) fn transient(
+        endpoint: Endpoint,
+        kind: TransientKind,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             endpoint,
             class: ErrorClass::Transient(kind),
@@ -72,7 +76,7 @@ impl GenesysError {
     }
 
     /// Genesys's `code` and `message`, quoted for a rejection.
-    pub fn quoted(&self) -> String {
+    pub(crate) fn quoted(&self) -> String {
         match &self.code {
             Some(code) => format!(
                 "Genesys {}: {code}: {}",

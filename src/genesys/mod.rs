@@ -3,21 +3,22 @@
 mod calls;
 mod client;
 mod error;
-pub mod models;
+pub(crate) mod models;
 mod rate_limit;
 mod token;
 mod write;
 
 pub(crate) use calls::CallStats;
-pub use client::{GenesysClient, Shared};
-pub use error::{ErrorClass, GenesysError};
-pub use write::{MediaKind, Write};
+pub(crate) use client::{GenesysClient, Shared};
+pub(crate) use error::{ErrorClass, GenesysError};
+pub use write::MediaKind;
+pub(crate) use write::Write;
 
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// The client of each configured org: one per mapped org, else the default for every event.
-pub struct Orgs {
+pub(crate) struct Orgs {
     /// The client of `GENESYS_SECRET_ID`'s org (every event, without an org map).
     default: GenesysClient,
     mapped: BTreeMap<Uuid, GenesysClient>,
@@ -25,21 +26,21 @@ pub struct Orgs {
 
 /// An org the org map does not list.
 #[derive(Debug, Clone, Copy)]
-pub struct UnknownOrg(pub Uuid);
+pub(crate) struct UnknownOrg(pub Uuid);
 
 impl Orgs {
-    pub fn new(default: GenesysClient, mapped: BTreeMap<Uuid, GenesysClient>) -> Self {
+    pub(crate) fn new(default: GenesysClient, mapped: BTreeMap<Uuid, GenesysClient>) -> Self {
         Self { default, mapped }
     }
 
     /// The client of `GENESYS_SECRET_ID`.
-    pub fn default_client(&self) -> &GenesysClient {
+    pub(crate) fn default_client(&self) -> &GenesysClient {
         &self.default
     }
 
     /// The client for `org`: its own with an org map, the default one otherwise. An org the
     /// map does not list is refused before any Genesys call.
-    pub fn client(&self, org: Option<Uuid>) -> Result<&GenesysClient, UnknownOrg> {
+    pub(crate) fn client(&self, org: Option<Uuid>) -> Result<&GenesysClient, UnknownOrg> {
         match org {
             Some(org) if !self.mapped.is_empty() => self.mapped.get(&org).ok_or(UnknownOrg(org)),
             _ => Ok(&self.default),

@@ -1,6 +1,9 @@
 //! The parts of Genesys Cloud's models this function reads and writes (field names from the
 //! platform's Swagger). Every field is optional or defaulted: Genesys omits nulls and adds
-//! fields over time, and neither may break a read.
+//! fields over time, and neither may break a read. Each field is the platform's field of the
+//! same (camelCase) name, documented in Genesys's API reference; only what this function makes
+//! of a field is said here.
+#![allow(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 
@@ -152,7 +155,7 @@ pub struct WrapupCode {
 /// `GET /api/v2/tokens/me`: whose token this is (needs no permission).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TokenInfo {
+pub(crate) struct TokenInfo {
     #[serde(default)]
     pub organization: Option<EntityRef>,
     #[serde(default, rename = "OAuthClient")]
@@ -162,7 +165,7 @@ pub struct TokenInfo {
 /// A page of `GET /api/v2/routing/wrapupcodes`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WrapupCodeEntityListing {
+pub(crate) struct WrapupCodeEntityListing {
     #[serde(default, deserialize_with = "null_as_default")]
     pub entities: Vec<WrapupCode>,
     #[serde(default)]
@@ -176,7 +179,7 @@ pub struct WrapupCodeEntityListing {
 /// Body of the media-specific `.../communications/{id}/wrapup` POST.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct WrapupInput {
+pub(crate) struct WrapupInput {
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -217,7 +220,7 @@ impl std::fmt::Debug for TokenResponse {
 
 /// Errors of `login.<environment>/oauth/token`.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct TokenErrorBody {
+pub(crate) struct TokenErrorBody {
     #[serde(default)]
     pub error: Option<String>,
     #[serde(default)]

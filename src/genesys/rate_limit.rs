@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     capacity: f64,
     per_second: f64,
     clock: Arc<dyn Clock>,
@@ -20,7 +20,7 @@ struct Bucket {
 
 impl RateLimiter {
     /// A bucket whose burst equals its per-minute budget.
-    pub fn per_minute(budget: u32, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn per_minute(budget: u32, clock: Arc<dyn Clock>) -> Self {
         let capacity = f64::from(budget.max(1));
         let at = clock.now();
         Self {
@@ -56,7 +56,7 @@ impl RateLimiter {
 
     /// Waits for a token, but never longer than `max_wait`: a longer wait is returned so the
     /// caller can hand the request back to the platform instead.
-    pub async fn acquire(&self, max_wait: Duration) -> Result<(), Duration> {
+    pub(crate) async fn acquire(&self, max_wait: Duration) -> Result<(), Duration> {
         loop {
             match self.try_take() {
                 Ok(()) => return Ok(()),

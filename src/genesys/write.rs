@@ -8,11 +8,17 @@ use uuid::Uuid;
 /// A media type whose wrap-up endpoint we call, named by the participant's array it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaKind {
+    /// `calls`: voice.
     Call,
+    /// `callbacks`.
     Callback,
+    /// `emails`.
     Email,
+    /// `messages`: web messaging, SMS, social messaging.
     Message,
+    /// `socialExpressions`, written through `socials`.
     Social,
+    /// `videos`.
     Video,
 }
 
@@ -45,7 +51,7 @@ impl MediaKind {
 /// `POST /api/v2/conversations/{media}/{id}/participants/{pid}/communications/{cid}/wrapup`
 /// with a `WrapupInput` body. Ids are parsed UUIDs, so the path can only have this shape.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Write {
+pub(crate) struct Write {
     pub(crate) media: MediaKind,
     pub(crate) conversation_id: Uuid,
     pub(crate) participant_id: Uuid,
@@ -54,7 +60,7 @@ pub struct Write {
 }
 
 impl Write {
-    pub const METHOD: &'static str = "POST";
+    pub(crate) const METHOD: &'static str = "POST";
 
     /// The path's segments, each from a canonical hyphenated UUID.
     pub(crate) fn segments(&self) -> [String; 10] {
@@ -72,7 +78,7 @@ impl Write {
         ]
     }
 
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         self.segments()
             .iter()
             .fold(String::new(), |path, s| path + "/" + s)

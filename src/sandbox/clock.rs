@@ -12,6 +12,7 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock stopped at `now`.
     pub fn new(now: SystemTime) -> Self {
         Self {
             now: std::sync::Mutex::new(now),
@@ -24,6 +25,7 @@ impl ManualClock {
         Self::new(SystemTime::now())
     }
 
+    /// Moves the clock on by `by`.
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
         *now += by;

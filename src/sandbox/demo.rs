@@ -6,16 +6,23 @@ use std::collections::HashMap;
 
 /// The sandbox's secret ids (in memory).
 pub const GENESYS_SECRET_ID: &str = "sandbox/genesys";
+/// The webhook secret's id in the sandbox's Secrets Manager.
 pub const WEBHOOK_SECRET_ID: &str = "sandbox/webhook";
 
 /// The demo org (the `source` of the `events/` samples of Genesys events).
 pub const ORG_ID: &str = "6d2b4a3c-1f0e-4b8a-9c7d-5e4f3a2b1c0d";
+/// The demo org's OAuth client id.
 pub const CLIENT_ID: &str = "sandbox-client";
+/// The demo org's OAuth client secret (never in the deployed binary).
 pub const CLIENT_SECRET: &str = "sandbox-client-secret-not-for-production";
+/// The demo webhook signing key (never in the deployed binary).
 pub const SIGNING_KEY: &str = "sandbox-signing-key-not-for-production";
 
+/// The Sales division.
 pub const DIVISION_SALES: &str = "d1d00000-0000-4000-8000-000000000001";
+/// The Support division.
 pub const DIVISION_SUPPORT: &str = "d1d00000-0000-4000-8000-000000000002";
+/// The Sales queue.
 pub const QUEUE_SALES: &str = "9ee00000-0000-4000-8000-000000000001";
 
 /// "Sale completed", division Sales.
@@ -28,9 +35,11 @@ pub const CODE_SUPPORT: &str = "c0de0000-0000-4000-8000-000000000003";
 pub const CODE_SALE_SUPPORT: &str = "c0de0000-0000-4000-8000-000000000004";
 /// Two codes named "Escalated", both division Sales; the Sales queue offers only the first.
 pub const CODE_ESCALATED: &str = "c0de0000-0000-4000-8000-000000000005";
+/// The second "Escalated" code, which the Sales queue does not offer.
 pub const CODE_ESCALATED_TWIN: &str = "c0de0000-0000-4000-8000-000000000006";
 /// "Follow-up" for every division, and "Follow-up" in division Sales (which wins there).
 pub const CODE_FOLLOW_UP_ALL: &str = "c0de0000-0000-4000-8000-000000000007";
+/// "Follow-up" in division Sales.
 pub const CODE_FOLLOW_UP_SALES: &str = "c0de0000-0000-4000-8000-000000000008";
 
 /// Ended voice call, agent in after-call work: `events/eventbridge-custom.json`.
@@ -73,12 +82,16 @@ pub fn participant(conversation: u32, k: u8) -> String {
     format!("a000000{k}-0000-4000-8000-{conversation:012}")
 }
 
+/// Conversation `n`'s communication `k`.
 pub fn communication(conversation: u32, k: u8) -> String {
     format!("e000000{k}-0000-4000-8000-{conversation:012}")
 }
 
+/// The agent's user.
 pub const AGENT_USER: &str = "05e70000-0000-4000-8000-000000000001";
+/// A supervisor's user.
 pub const SUPERVISOR_USER: &str = "05e70000-0000-4000-8000-000000000003";
+/// A second agent's user (transfers).
 pub const SECOND_AGENT_USER: &str = "05e70000-0000-4000-8000-000000000002";
 
 fn time(minute: u32) -> String {
@@ -196,6 +209,7 @@ pub fn ended_call(n: u32) -> Value {
     conversation(n, "calls", Some(7), &[agent], "agent")
 }
 
+/// The demo org: its client, codes, queues and every `CONV_*` conversation.
 pub fn org() -> OrgData {
     let agent = |from, to, acw| Agent {
         user: AGENT_USER,

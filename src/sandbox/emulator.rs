@@ -15,23 +15,36 @@ use std::time::Duration;
 /// Which emulated call a request was, for the log and for fault rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
+    /// `POST /oauth/token`.
     Token,
+    /// `GET /api/v2/tokens/me`.
     TokenInfo,
+    /// `GET /api/v2/conversations/{id}`.
     GetConversation,
+    /// `GET /api/v2/routing/wrapupcodes/{id}`.
     GetWrapupCode,
+    /// `GET /api/v2/routing/wrapupcodes`.
     ListWrapupCodes,
+    /// `GET .../participants/{pid}/wrapupcodes`.
     ParticipantWrapupCodes,
+    /// `POST .../communications/{cid}/wrapup`.
     PostWrapup,
+    /// Any other path (answered 404).
     Other,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A fault the emulator answers with, instead of the real answer.
 pub enum FaultKind {
     /// Answer with this status and a Genesys `ErrorBody` (token route: an OAuth error body).
     Status {
+        /// The HTTP status.
         status: u16,
+        /// Genesys's error `code`.
         code: String,
+        /// Genesys's error `message`.
         message: String,
+        /// The `Retry-After` header, in seconds.
         retry_after: Option<u64>,
     },
     /// Never answer (the client's timeout fires).
@@ -54,30 +67,47 @@ struct FaultRule {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// One request the emulator received.
 pub struct LoggedRequest {
+    /// Which call it was.
     pub route: Route,
+    /// The HTTP method.
     pub method: String,
+    /// The path.
     pub path: String,
+    /// The status answered.
     pub status: u16,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// One wrap-up the emulator applied.
 pub struct LoggedWrite {
+    /// The media segment of the path (`calls`, `emails`, ...).
     pub media: String,
+    /// The conversation.
     pub conversation_id: String,
+    /// The participant.
     pub participant_id: String,
+    /// The communication.
     pub communication_id: String,
+    /// The `WrapupInput` body.
     pub body: Value,
 }
 
 /// The emulated org: data and behaviour switches.
 #[derive(Debug, Clone, Default)]
 pub struct OrgData {
+    /// The org's id (`GET /api/v2/tokens/me`).
     pub org_id: String,
+    /// The org's name.
     pub org_name: String,
+    /// The one OAuth client id accepted.
     pub client_id: String,
+    /// Its secret.
     pub client_secret: String,
+    /// Conversations by id, as `GET /api/v2/conversations/{id}` answers them.
     pub conversations: HashMap<String, Value>,
+    /// Wrap-up codes by id.
     pub wrapup_codes: HashMap<String, Value>,
     /// The codes each queue offers its agents (`.../participants/{pid}/wrapupcodes`).
     pub queue_codes: HashMap<String, Vec<String>>,
@@ -150,6 +180,7 @@ impl RandomFaults {
     }
 }
 
+/// The Genesys Cloud emulator on a loopback port; it stops when dropped.
 pub struct Emulator {
     state: Arc<Mutex<State>>,
     base_url: reqwest::Url,
@@ -157,6 +188,7 @@ pub struct Emulator {
 }
 
 impl Emulator {
+    /// Serves `org` on a fresh loopback port.
     pub async fn start(org: OrgData) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State {
             org,
@@ -196,18 +228,22 @@ impl Emulator {
         });
     }
 
+    /// Every request received, in order.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.with(|s| s.log.clone())
     }
 
+    /// How many requests of `route` were received.
     pub fn count(&self, route: Route) -> usize {
         self.with(|s| s.log.iter().filter(|r| r.route == route).count())
     }
 
+    /// Every wrap-up applied, in order.
     pub fn writes(&self) -> Vec<LoggedWrite> {
         self.with(|s| s.writes.clone())
     }
 
+    /// Forgets the requests and writes received so far.
     pub fn clear_log(&self) {
         self.with(|s| {
             s.log.clear();
@@ -220,6 +256,7 @@ impl Emulator {
         self.with(|s| s.tokens.clear());
     }
 
+    /// Tokens issued from now on expire after `seconds`.
     pub fn set_token_lifetime(&self, seconds: u64) {
         self.with(|s| s.token_lifetime = seconds);
     }
@@ -252,6 +289,7 @@ impl Emulator {
         self.with(|s| s.writes_after_acw = false);
     }
 
+    /// Adds or replaces a wrap-up code.
     pub fn put_wrapup_code(&self, code: Value) {
         let id = code["id"].as_str().unwrap_or_default().to_owned();
         self.with(|s| s.org.wrapup_codes.insert(id, code));
@@ -267,10 +305,12 @@ impl Emulator {
         self.with(|s| s.latency = latency);
     }
 
+    /// A conversation as the emulator holds it now.
     pub fn conversation(&self, id: &str) -> Option<Value> {
         self.with(|s| s.org.conversations.get(id).cloned())
     }
 
+    /// Adds or replaces a conversation.
     pub fn put_conversation(&self, conversation: Value) {
         let id = conversation["id"].as_str().unwrap_or_default().to_owned();
         self.with(|s| s.org.conversations.insert(id, conversation));

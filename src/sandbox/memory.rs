@@ -29,6 +29,7 @@ pub struct SecretsFailure {
 }
 
 impl MemorySecretStore {
+    /// Sets secret `id` to `value`.
     pub fn put(&self, id: &str, value: impl Into<String>) {
         self.secrets
             .lock()
@@ -36,6 +37,7 @@ impl MemorySecretStore {
             .insert(id.to_owned(), value.into());
     }
 
+    /// Deletes secret `id`.
     pub fn remove(&self, id: &str) {
         self.secrets
             .lock()
@@ -82,14 +84,22 @@ impl SecretStore for MemorySecretStore {
 /// What the in-memory queues recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueueCall {
+    /// `SendMessage`.
     Send {
+        /// The queue.
         queue_url: String,
+        /// The message body.
         body: String,
+        /// The string message attributes.
         attributes: HashMap<String, String>,
     },
+    /// `ChangeMessageVisibility`.
     ChangeVisibility {
+        /// The queue.
         queue_url: String,
+        /// The message's receipt handle.
         receipt_handle: String,
+        /// The new visibility timeout.
         seconds: i32,
     },
 }
@@ -102,6 +112,7 @@ pub struct MemoryQueues {
 }
 
 impl MemoryQueues {
+    /// Every call, in order.
     pub fn calls(&self) -> Vec<QueueCall> {
         self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -136,6 +147,7 @@ impl MemoryQueues {
             .collect()
     }
 
+    /// Every call fails from now on (`false`: they work again).
     pub fn set_failing(&self, failing: bool) {
         *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = failing;
     }

@@ -28,13 +28,18 @@ use std::sync::Arc;
 /// samples of Genesys events rely on them.
 const SANDBOX_RULES: &str = include_str!("../../rules/sandbox.json");
 
+/// The sandbox: the Genesys Cloud emulator with the demo org, and in-memory secrets and queues.
 pub struct Sandbox {
+    /// The Genesys Cloud emulator.
     pub emulator: Emulator,
+    /// Secrets Manager, in memory (the demo org's client and the webhook key).
     pub secrets: Arc<MemorySecretStore>,
+    /// SQS, in memory.
     pub queues: Arc<MemoryQueues>,
 }
 
 impl Sandbox {
+    /// Starts the emulator and fills the secrets.
     pub async fn start() -> std::io::Result<Self> {
         let emulator = Emulator::start(demo::org()).await?;
         let secrets = Arc::new(MemorySecretStore::default());
@@ -164,6 +169,7 @@ pub type Reply = Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std
 
 /// A loopback HTTP server; it stops when dropped.
 pub struct LoopbackServer {
+    /// Where it listens.
     pub addr: std::net::SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }

@@ -13,8 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
+/// A fault the New Relic emulator answers the next POST with.
 pub enum NrFault {
+    /// This status, with this `Retry-After` (seconds).
     Status(u16, Option<u64>),
+    /// Never answer.
     Hang,
 }
 
@@ -29,6 +32,7 @@ struct State {
     max_events: Option<usize>,
 }
 
+/// New Relic's Event API on a loopback port: gzip JSON events, checked and kept; it stops when dropped.
 pub struct NewRelicEmulator {
     state: Arc<Mutex<State>>,
     url: reqwest::Url,
@@ -36,6 +40,7 @@ pub struct NewRelicEmulator {
 }
 
 impl NewRelicEmulator {
+    /// Accepts events for `account_id` sent with `license_key`.
     pub async fn start(account_id: &str, license_key: &str) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State {
             key: license_key.to_owned(),
@@ -57,12 +62,15 @@ impl NewRelicEmulator {
         f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Its events URL, for `NEW_RELIC_EVENTS_URL`.
     pub fn url(&self) -> reqwest::Url {
         self.url.clone()
     }
+    /// Every event accepted, in order.
     pub fn events(&self) -> Vec<Value> {
         self.with(|s| s.events.clone())
     }
+    /// How many POSTs came.
     pub fn posts(&self) -> usize {
         self.with(|s| s.posts)
     }
@@ -70,9 +78,11 @@ impl NewRelicEmulator {
     pub fn problems(&self) -> Vec<String> {
         self.with(|s| s.problems.clone())
     }
+    /// Answers the next POST with `fault`.
     pub fn fail_next(&self, fault: NrFault) {
         self.with(|s| s.faults.push_back(fault));
     }
+    /// Answers 413 to any POST with more events than `max`.
     pub fn set_max_events_per_post(&self, max: usize) {
         self.with(|s| s.max_events = Some(max));
     }

@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-pub const METRICS_NAMESPACE: &str = "GenesysWrapUp";
+pub(crate) const METRICS_NAMESPACE: &str = "GenesysWrapUp";
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
 /// What one invocation did.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     applied: AtomicU64,
     already_applied: AtomicU64,
     rejected: AtomicU64,
@@ -32,7 +32,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn outcome(&self, outcome: &Outcome) {
+    pub(crate) fn outcome(&self, outcome: &Outcome) {
         let counter = match outcome.status {
             Status::Applied => &self.applied,
             Status::AlreadyApplied => &self.already_applied,
@@ -51,7 +51,7 @@ impl Tally {
         }
     }
 
-    pub fn transient(&self) {
+    pub(crate) fn transient(&self) {
         self.transient.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -154,7 +154,7 @@ fn write_document(out: &mut Vec<u8>, doc: Document<'_>) {
 /// The invocation's EMF lines: outcomes, latency, cold start and retries; rejections by reason;
 /// Genesys calls by endpoint and status. A buffered batch with failures still succeeds, so
 /// `TransientFailures` is what alarms watch (the function's `Errors` stays 0).
-pub fn emf_lines(
+pub(crate) fn emf_lines(
     tally: &Tally,
     calls: &CallStats,
     latency: Duration,
@@ -221,7 +221,7 @@ pub fn emf_lines(
 
 /// Writes the invocation's metrics to stderr (CloudWatch in Lambda; stdout stays the CLI's),
 /// in one write so concurrent log lines cannot split a document.
-pub fn emit_metrics(tally: &Tally, calls: &CallStats, latency: Duration) {
+pub(crate) fn emit_metrics(tally: &Tally, calls: &CallStats, latency: Duration) {
     static FUNCTION: OnceLock<Option<String>> = OnceLock::new();
     let function = FUNCTION.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok());
     let cold_start = COLD.swap(false, Ordering::Relaxed);

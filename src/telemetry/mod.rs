@@ -4,7 +4,7 @@
 pub(crate) mod emf;
 pub(crate) mod newrelic;
 
-pub use emf::{emit_metrics, Tally};
+pub(crate) use emf::{emit_metrics, Tally};
 
 use crate::error::Transient;
 use crate::triggers::Trigger;
@@ -58,7 +58,7 @@ fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
     }
 }
 
-pub fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
+pub(crate) fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
     let d = &outcome.details;
     tracing::info!(
         event = "outcome",
@@ -86,7 +86,11 @@ pub fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
     );
 }
 
-pub fn log_transient(t: &Transient, conversation_id: Option<uuid::Uuid>, ctx: LogContext<'_>) {
+pub(crate) fn log_transient(
+    t: &Transient,
+    conversation_id: Option<uuid::Uuid>,
+    ctx: LogContext<'_>,
+) {
     tracing::warn!(
         event = "outcome",
         status = "transient_failure",

@@ -17,17 +17,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub const EVENT_TYPE: &str = "GenesysWrapUp";
+pub(crate) const EVENT_TYPE: &str = "GenesysWrapUp";
 /// What `doctor --send-test-event` posts, so a test never counts as an outcome.
-pub const DOCTOR_EVENT_TYPE: &str = "GenesysWrapUpDoctor";
+pub(crate) const DOCTOR_EVENT_TYPE: &str = "GenesysWrapUpDoctor";
 
 /// New Relic accepts 1 MB per POST; chunks stay under this before compression.
-pub const MAX_CHUNK_BYTES: usize = 900_000;
-pub const MAX_VALUE_CHARS: usize = 4_096;
+pub(crate) const MAX_CHUNK_BYTES: usize = 900_000;
+pub(crate) const MAX_VALUE_CHARS: usize = 4_096;
 const US_COLLECTOR: &str = "https://insights-collector.newrelic.com";
 const EU_COLLECTOR: &str = "https://insights-collector.eu01.nr-data.net";
 
-pub type Event = Map<String, Value>;
+pub(crate) type Event = Map<String, Value>;
 
 /// What an event knows besides the outcome.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +65,7 @@ fn base(ctx: EventContext<'_>) -> Event {
     e
 }
 
-pub fn outcome_event(outcome: &Outcome, ctx: EventContext<'_>) -> Event {
+pub(crate) fn outcome_event(outcome: &Outcome, ctx: EventContext<'_>) -> Event {
     let mut e = base(ctx);
     let d = &outcome.details;
     put(&mut e, "status", Some(outcome.status.as_str()));
@@ -98,7 +98,7 @@ pub fn outcome_event(outcome: &Outcome, ctx: EventContext<'_>) -> Event {
     e
 }
 
-pub fn transient_event(
+pub(crate) fn transient_event(
     t: &Transient,
     conversation_id: Option<uuid::Uuid>,
     code_id: Option<uuid::Uuid>,
@@ -120,7 +120,7 @@ pub fn transient_event(
     e
 }
 
-pub struct NewRelicSink {
+pub(crate) struct NewRelicSink {
     http: reqwest::Client,
     settings: NewRelicConfig,
     secrets: Arc<SecretCache>,
@@ -135,7 +135,7 @@ enum Delivery {
 }
 
 impl NewRelicSink {
-    pub fn new(
+    pub(crate) fn new(
         http: reqwest::Client,
         settings: NewRelicConfig,
         secrets: Arc<SecretCache>,
@@ -151,7 +151,7 @@ impl NewRelicSink {
     }
 
     /// Sends `events`; returns within the budget whatever New Relic does.
-    pub async fn deliver(&self, events: Vec<Event>) {
+    pub(crate) async fn deliver(&self, events: Vec<Event>) {
         if events.is_empty() {
             return;
         }
@@ -165,7 +165,7 @@ impl NewRelicSink {
     }
 
     /// For `doctor`: the license key is readable, and where events go.
-    pub async fn describe(&self) -> Result<String, String> {
+    pub(crate) async fn describe(&self) -> Result<String, String> {
         let key = self.license_key().await?;
         if key.expose_secret().trim().is_empty() {
             return Err("the license key is empty".into());
@@ -181,7 +181,7 @@ impl NewRelicSink {
     }
 
     /// For `doctor --send-test-event`: one `GenesysWrapUpDoctor` event, and what New Relic said.
-    pub async fn send_test_event(&self, attributes: Event) -> Result<(), String> {
+    pub(crate) async fn send_test_event(&self, attributes: Event) -> Result<(), String> {
         let key = self.license_key().await?;
         let url = self
             .events_url(&key)

@@ -7,21 +7,28 @@ use hmac::{KeyInit, Mac};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 
+/// The header with the signing time, in Unix seconds.
 pub const TIMESTAMP_HEADER: &str = "x-signature-timestamp";
+/// The header with `sha256=<hex HMAC>`.
 pub const SIGNATURE_HEADER: &str = "x-signature-256";
 /// Largest accepted distance between the signed timestamp and now, either way.
 pub const WINDOW_SECONDS: i64 = 300;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
+/// Why a webhook signature is refused (a 401).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
+    /// A header is absent.
     #[error("the X-Signature-256 or X-Signature-Timestamp header is missing")]
     Missing,
+    /// A header is there twice, or not in its format.
     #[error("the X-Signature-256 or X-Signature-Timestamp header is malformed")]
     Malformed,
+    /// Signed more than 300 s before or after now.
     #[error("the signature timestamp is outside the 300 s window")]
     OutsideWindow,
+    /// No key makes this signature.
     #[error("the signature does not match")]
     Mismatch,
 }

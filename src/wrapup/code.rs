@@ -7,7 +7,9 @@ use crate::genesys::models::{Conversation, WrapupCode};
 /// The codes a name can mean for this conversation.
 #[derive(Debug, PartialEq)]
 pub enum ByName<'a> {
+    /// Exactly one code fits.
     Found(&'a WrapupCode),
+    /// No code has that name.
     Missing,
     /// Several codes of that name, equally good for this conversation.
     Ambiguous(Vec<&'a WrapupCode>),
@@ -74,7 +76,7 @@ fn in_divisions(conversation: &Conversation, division: &str) -> bool {
 }
 
 /// `name (id), …` of codes, for messages.
-pub fn list_codes(codes: &[&WrapupCode]) -> String {
+pub(crate) fn list_codes(codes: &[&WrapupCode]) -> String {
     codes
         .iter()
         .map(|c| {

@@ -27,7 +27,8 @@ pub(crate) use outcome::Details;
 pub use outcome::{Outcome, Reason, Rejection, Status};
 pub use overwrite::{is_already_applied, keep_current, Keep};
 pub use participant::supervisor;
-pub use request::{ApplyRequest, CodeRef, InvalidRequest, Overwrite, Wanted};
+pub(crate) use request::InvalidRequest;
+pub use request::{ApplyRequest, CodeRef, Overwrite, Wanted};
 pub use target::{select_target, Target};
 
 /// What a delivery asks: an apply request (the caller names the code), a Genesys event (rules

@@ -131,6 +131,8 @@ impl Serialize for Reason {
     }
 }
 
+/// The result of one request: what the caller, the logs, the metrics and New Relic are told.
+/// Serialises to the contract's JSON (`status`, ids, `reason`, `message`, `rule`, `write`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
@@ -166,7 +168,7 @@ pub struct Outcome {
 
 /// What logs and metrics want to know beyond the contract's fields.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Details {
+pub(crate) struct Details {
     pub(crate) media: Option<&'static str>,
     pub(crate) division_id: Option<String>,
     pub(crate) queue_id: Option<String>,
@@ -211,6 +213,7 @@ impl Outcome {
         }
     }
 
+    /// How the request ended.
     pub fn status(&self) -> Status {
         self.status
     }

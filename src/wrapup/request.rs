@@ -9,6 +9,8 @@ use uuid::Uuid;
 /// Genesys refuses request bodies over this many bytes.
 const GENESYS_MAX_BODY_BYTES: usize = 512_000;
 
+/// A request to apply a wrap-up code, from a CRM, a rule engine or a person: parsed strictly,
+/// with every id a UUID. Only its parsed ids ever reach a URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyRequest {
     pub(crate) conversation_id: Uuid,
@@ -35,6 +37,7 @@ pub struct Wanted {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "WireCode")]
 pub enum CodeRef {
+    /// A code's id.
     Id(Uuid),
     /// Trimmed; matched against codes' names ignoring case, never as a prefix or wildcard.
     Name(String),
@@ -56,6 +59,7 @@ impl CodeRef {
         Self::try_from(wire)
     }
 
+    /// The id, when the code is named by id.
     pub fn id(&self) -> Option<Uuid> {
         match self {
             Self::Id(id) => Some(*id),
@@ -78,6 +82,7 @@ pub enum Overwrite {
 }
 
 impl Overwrite {
+    /// The name requests and rules use.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Always => "always",
@@ -155,6 +160,7 @@ struct Wire {
 pub struct InvalidRequest(pub String);
 
 impl ApplyRequest {
+    /// Parses the raw bytes of a webhook body.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, InvalidRequest> {
         let wire: Wire = serde_json::from_slice(bytes).map_err(json_problem)?;
         Self::from_wire(wire)
@@ -167,6 +173,7 @@ impl ApplyRequest {
         Self::from_wire(wire)
     }
 
+    /// The conversation to wrap up.
     pub fn conversation_id(&self) -> Uuid {
         self.conversation_id
     }

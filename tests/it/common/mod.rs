@@ -1,7 +1,7 @@
 //! Shared harness: the real handler, the sandbox emulator and a manual clock.
 #![allow(dead_code)]
 
-pub mod moto;
+pub(crate) mod moto;
 
 use genesys_wrapup::sandbox::demo;
 use genesys_wrapup::sandbox::emulator::Route;
@@ -13,19 +13,19 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub sandbox: Sandbox,
     pub clock: Arc<ManualClock>,
     pub app: App,
 }
 
 impl Harness {
-    pub async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::with_env(&[]).await
     }
 
     /// The sandbox's deployment, with these environment variables on top.
-    pub async fn with_env(env: &[(&str, &str)]) -> Self {
+    pub(crate) async fn with_env(env: &[(&str, &str)]) -> Self {
         let sandbox = Sandbox::start().await.expect("sandbox starts");
         let clock = Arc::new(ManualClock::starting_now());
         let app = sandbox.app(env, clock.clone()).await.expect("app builds");
@@ -36,43 +36,47 @@ impl Harness {
         }
     }
 
-    pub fn invocation(&self) -> Invocation {
+    pub(crate) fn invocation(&self) -> Invocation {
         Invocation::new(
             "test-request",
             Deadline::after(self.clock.as_ref(), Duration::from_secs(30)),
         )
     }
 
-    pub async fn invoke(&self, event: Value) -> Result<Value, Transient> {
+    pub(crate) async fn invoke(&self, event: Value) -> Result<Value, Transient> {
         self.invoke_with(event, &self.invocation()).await
     }
 
-    pub async fn invoke_with(&self, event: Value, inv: &Invocation) -> Result<Value, Transient> {
+    pub(crate) async fn invoke_with(
+        &self,
+        event: Value,
+        inv: &Invocation,
+    ) -> Result<Value, Transient> {
         let reply = handle(&self.app, &event, inv).await?;
         Ok(serde_json::to_value(reply).expect("replies serialise"))
     }
 
-    pub fn emulator(&self) -> &genesys_wrapup::sandbox::emulator::Emulator {
+    pub(crate) fn emulator(&self) -> &genesys_wrapup::sandbox::emulator::Emulator {
         &self.sandbox.emulator
     }
 
-    pub fn count(&self, route: Route) -> usize {
+    pub(crate) fn count(&self, route: Route) -> usize {
         self.emulator().count(route)
     }
 
     /// Calls to the Genesys API (not the token endpoint).
-    pub fn api_calls(&self) -> usize {
+    pub(crate) fn api_calls(&self) -> usize {
         self.count(Route::GetConversation)
             + self.count(Route::GetWrapupCode)
             + self.count(Route::PostWrapup)
     }
 
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.unix_seconds()
     }
 
     /// A Function URL event for `body`, signed now with the sandbox key.
-    pub fn webhook(&self, body: &str) -> Value {
+    pub(crate) fn webhook(&self, body: &str) -> Value {
         let signed = signature::sign(demo::SIGNING_KEY.as_bytes(), self.now(), body.as_bytes());
         http_event(
             "POST",
@@ -87,11 +91,11 @@ impl Harness {
     }
 }
 
-pub fn apply_request(conversation: &str, code: &str) -> Value {
+pub(crate) fn apply_request(conversation: &str, code: &str) -> Value {
     json!({"conversationId": conversation, "wrapUpCode": {"id": code}})
 }
 
-pub fn eventbridge(detail: Value) -> Value {
+pub(crate) fn eventbridge(detail: Value) -> Value {
     json!({
         "version": "0", "id": "11111111-2222-4333-8444-555555555555",
         "detail-type": "Apply Wrap-Up", "source": "com.example.crm",
@@ -101,7 +105,7 @@ pub fn eventbridge(detail: Value) -> Value {
 }
 
 /// A Function URL (payload 2.0) request.
-pub fn http_event(method: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> Value {
+pub(crate) fn http_event(method: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> Value {
     let headers: serde_json::Map<String, Value> = headers
         .iter()
         .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
@@ -120,7 +124,7 @@ pub fn http_event(method: &str, path: &str, body: &str, headers: &[(&str, &str)]
 }
 
 /// Status code, parsed JSON body and `Retry-After` of a webhook response.
-pub fn http_parts(response: &Value) -> (u16, Value, Option<u64>) {
+pub(crate) fn http_parts(response: &Value) -> (u16, Value, Option<u64>) {
     let status = response["statusCode"].as_u64().expect("statusCode") as u16;
     let body: Value =
         serde_json::from_str(response["body"].as_str().unwrap_or("null")).expect("JSON body");
@@ -130,13 +134,14 @@ pub fn http_parts(response: &Value) -> (u16, Value, Option<u64>) {
     (status, body, retry_after)
 }
 
-pub const BUFFER_QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:wrapup-buffer";
-pub const BUFFER_QUEUE_URL: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/wrapup-buffer";
-pub const ATTENTION_QUEUE_URL: &str =
+pub(crate) const BUFFER_QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:wrapup-buffer";
+pub(crate) const BUFFER_QUEUE_URL: &str =
+    "https://sqs.eu-west-1.amazonaws.com/123456789012/wrapup-buffer";
+pub(crate) const ATTENTION_QUEUE_URL: &str =
     "https://sqs.eu-west-1.amazonaws.com/123456789012/wrapup-attention";
 
 /// An SQS batch as Lambda delivers it: `(messageId, body, ApproximateReceiveCount)`.
-pub fn sqs_batch(messages: &[(&str, String, u32)]) -> Value {
+pub(crate) fn sqs_batch(messages: &[(&str, String, u32)]) -> Value {
     let records: Vec<Value> = messages
         .iter()
         .map(|(id, body, receives)| {
@@ -153,7 +158,7 @@ pub fn sqs_batch(messages: &[(&str, String, u32)]) -> Value {
 }
 
 /// The ids in a batch response's `batchItemFailures`.
-pub fn failures(response: &Value) -> Vec<String> {
+pub(crate) fn failures(response: &Value) -> Vec<String> {
     response["batchItemFailures"]
         .as_array()
         .expect("batchItemFailures")
@@ -163,7 +168,7 @@ pub fn failures(response: &Value) -> Vec<String> {
 }
 
 /// The sandbox's loopback Secrets Manager answering every read with this error.
-pub async fn secrets_manager_failing(
+pub(crate) async fn secrets_manager_failing(
     error_type: &'static str,
     status: u16,
 ) -> genesys_wrapup::sandbox::LoopbackServer {
@@ -176,7 +181,7 @@ pub async fn secrets_manager_failing(
 /// Log lines exactly as the function writes them, captured by a subscriber scoped to the test's
 /// thread (every test of this one binary shares the process, so no global subscriber is set).
 /// `#[tokio::test]`'s runtime runs the handler's tasks on that thread.
-pub struct Capture {
+pub(crate) struct Capture {
     buffer: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     _guard: tracing::subscriber::DefaultGuard,
 }
@@ -196,7 +201,7 @@ impl std::io::Write for Writer {
 
 impl Capture {
     /// Captures every level, as JSON, until dropped.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let writer = Writer(buffer.clone());
         let subscriber = tracing_subscriber::fmt()
@@ -210,14 +215,14 @@ impl Capture {
         }
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(self.buffer.lock().unwrap().clone()).unwrap()
     }
 }
 
 /// The AWS SDK's variables for loopback services: a region and dummy credentials, and no
 /// instance metadata lookups.
-pub const AWS_TEST_ENV: [(&str, &str); 4] = [
+pub(crate) const AWS_TEST_ENV: [(&str, &str); 4] = [
     ("AWS_REGION", "us-east-1"),
     ("AWS_ACCESS_KEY_ID", "test"),
     ("AWS_SECRET_ACCESS_KEY", "test"),

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-pub struct Moto {
+pub(crate) struct Moto {
     pub endpoint: String,
     child: Option<std::process::Child>,
 }
@@ -18,7 +18,7 @@ impl Drop for Moto {
     }
 }
 
-pub async fn moto() -> Moto {
+pub(crate) async fn moto() -> Moto {
     if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
         return Moto {
             endpoint,
@@ -52,7 +52,7 @@ pub async fn moto() -> Moto {
     panic!("moto_server did not become ready");
 }
 
-pub async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+pub(crate) async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
     let config = aws_sdk_sqs::Config::builder()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(aws_sdk_sqs::config::Region::new("us-east-1"))
@@ -64,7 +64,7 @@ pub async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(config)
 }
 
-pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+pub(crate) async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
     sqs.create_queue()
         .queue_name(name)
         .send()
