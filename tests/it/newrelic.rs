@@ -49,6 +49,7 @@ async fn every_outcome_becomes_one_event_with_the_contract_attributes() {
         ("userId", AGENT_USER),
         ("mediaType", "voice"),
         ("trigger", "eventbridge"),
+        ("request", "apply"),
         ("awsRequestId", "test-request"),
     ] {
         assert_eq!(e[k], json!(v), "{k}: {e}");
@@ -59,6 +60,38 @@ async fn every_outcome_becomes_one_event_with_the_contract_attributes() {
     assert!(e["durationMs"].is_number());
     assert!(e["genesysCorrelationId"].is_string());
     assert!(nr.problems().is_empty(), "{:?}", nr.problems());
+}
+
+#[tokio::test]
+async fn a_genesys_event_says_how_it_arrived_and_what_it_is_apart() {
+    let (h, nr) = harness().await;
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/genesys-acw.json"
+    ))
+    .unwrap();
+    let event: serde_json::Value = serde_json::from_str(&sample).unwrap();
+    assert_eq!(h.invoke(event.clone()).await.unwrap()["status"], "applied");
+    // The same event through the buffer queue: only the trigger differs.
+    h.invoke(sqs_batch(&[("m", event.to_string(), 1)]))
+        .await
+        .unwrap();
+    let seen: Vec<(String, String, String)> = nr
+        .events()
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or("").to_owned();
+            (text("trigger"), text("request"), text("rule"))
+        })
+        .collect();
+    let rule = "sales-default-when-missing".to_owned();
+    assert_eq!(
+        seen,
+        vec![
+            ("eventbridge".into(), "genesys_event".into(), rule.clone()),
+            ("sqs".into(), "genesys_event".into(), rule),
+        ]
+    );
 }
 
 #[tokio::test]
