@@ -152,7 +152,7 @@ async fn invoke(file: &str, use_sandbox: bool, dry_run: bool) -> ExitCode {
         Ok(v) => v,
         Err(e) => {
             let outcome =
-                Outcome::rejected(Reason::InvalidEvent, format!("the event is not JSON: {e}"));
+                Outcome::decided(Reason::InvalidEvent, format!("the event is not JSON: {e}"));
             print_json(&outcome);
             return ExitCode::SUCCESS;
         }

@@ -38,19 +38,15 @@ enum Asked<'a> {
 
 /// Why the steps stopped before a write.
 enum Stop {
-    /// A final outcome: rejected or skipped, with its reason.
-    Final(Status, Reason, String),
+    /// A final outcome: rejected or skipped (the reason says which), and why in words.
+    Final(Reason, String),
     /// Trouble the platform should retry.
     Retry(Transient),
 }
 
 impl Stop {
-    fn rejected(reason: Reason, message: impl Into<String>) -> Self {
-        Self::Final(Status::Rejected, reason, message.into())
-    }
-
-    fn skipped(reason: Reason, message: impl Into<String>) -> Self {
-        Self::Final(Status::Skipped, reason, message.into())
+    fn because(reason: Reason, message: impl Into<String>) -> Self {
+        Self::Final(reason, message.into())
     }
 
     /// The agent's part has not ended (or the agent has not chosen yet): retry later.
@@ -85,11 +81,11 @@ impl Trace {
         self.correlation_id = e.correlation_id.clone().or(self.correlation_id.take());
         self.context_id = e.context_id.clone();
         match (&e.class, not_found) {
-            (ErrorClass::NotFound, Some(reason)) => Stop::rejected(reason, e.to_string()),
+            (ErrorClass::NotFound, Some(reason)) => Stop::because(reason, e.to_string()),
             (ErrorClass::NotFound | ErrorClass::Rejected, _) => {
-                Stop::rejected(Reason::GenesysRejected, e.quoted())
+                Stop::because(Reason::GenesysRejected, e.quoted())
             }
-            (ErrorClass::Forbidden, _) => Stop::rejected(
+            (ErrorClass::Forbidden, _) => Stop::because(
                 Reason::Forbidden,
                 format!(
                     "{}; the OAuth client's role lacks the permission or division for this call",
@@ -170,8 +166,8 @@ pub(crate) async fn run(
     let result = steps(orgs, org_id, rules, asked, deadline, dry_run, &mut trace).await;
     match result {
         Ok(status) => Ok(trace.outcome(status, None, None)),
-        Err(Stop::Final(status, reason, message)) => {
-            Ok(trace.outcome(status, Some(reason), Some(message)))
+        Err(Stop::Final(reason, message)) => {
+            Ok(trace.outcome(reason.status(), Some(reason), Some(message)))
         }
         Err(Stop::Retry(mut t)) => {
             t.current_wrap_up_code = trace.current_code;
@@ -195,7 +191,7 @@ async fn steps(
         Asked::Event(event) => {
             let candidates: Vec<&Rule> = rules.candidates(&event.facts).collect();
             if candidates.is_empty() {
-                return Err(Stop::skipped(
+                return Err(Stop::because(
                     Reason::NoRule,
                     format!(
                         "no wrap-up rule matches this {} event",
@@ -210,7 +206,7 @@ async fn steps(
 
     // Org: its own client with an org map; one the map does not list is refused before any call.
     let genesys = orgs.client(org_id).map_err(|unknown| {
-        Stop::rejected(
+        Stop::because(
             Reason::UnknownOrg,
             format!("Genesys org {} is not in GENESYS_ORG_SECRETS", unknown.0),
         )
@@ -234,11 +230,11 @@ async fn steps(
     if let (Asked::Event(_), Some(pid)) = (asked, named) {
         // A supervisor's own leg ending is no request for a wrap-up.
         if let Some(why) = supervisor(&conversation, pid) {
-            return Err(Stop::skipped(Reason::SupervisorParticipant, why));
+            return Err(Stop::because(Reason::SupervisorParticipant, why));
         }
     }
     let target = select_target(&conversation, named, session)
-        .map_err(|r| Stop::rejected(r.reason, r.message))?;
+        .map_err(|r| Stop::because(r.reason, r.message))?;
     // The read's code, else what an `acw` event said (a read can lag behind the event).
     trace.current_code = target
         .final_code()
@@ -275,7 +271,7 @@ async fn steps(
                 .into_iter()
                 .find(|r| r.matches_participant(&facts))
                 .ok_or_else(|| {
-                    Stop::skipped(
+                    Stop::because(
                         Reason::NoRule,
                         format!(
                             "no wrap-up rule matches this {} event and participant {}",
@@ -295,7 +291,7 @@ async fn steps(
     }
     let code = resolve_code(genesys, &want.code, &conversation, &target, deadline, trace).await?;
     let code_id = Uuid::parse_str(code.id.trim()).map_err(|_| {
-        Stop::rejected(
+        Stop::because(
             Reason::WrapupCodeNotFound,
             "Genesys returned a wrap-up code id that is not a UUID",
         )
@@ -304,7 +300,7 @@ async fn steps(
     trace.code = Some(code.clone());
 
     // Division.
-    check_division(&conversation, &code).map_err(|r| Stop::rejected(r.reason, r.message))?;
+    check_division(&conversation, &code).map_err(|r| Stop::because(r.reason, r.message))?;
 
     // Already applied.
     if is_already_applied(&target, code_id, &want) {
@@ -314,7 +310,7 @@ async fn steps(
     // Overwrite: keep what the agent chose, when asked.
     match keep_current(&target, want.overwrite) {
         Keep::No => {}
-        Keep::Yes(why) => return Err(Stop::skipped(Reason::CodePresent, why)),
+        Keep::Yes(why) => return Err(Stop::because(Reason::CodePresent, why)),
         Keep::NotYet(why) => return Err(Stop::not_ended(why, trace.correlation_id.clone())),
     }
 
@@ -388,13 +384,13 @@ async fn resolve_code(
     let tied: Vec<WrapupCode> = match codes_named(&codes, name, conversation) {
         ByName::Found(code) => return Ok(code.clone()),
         ByName::Missing => {
-            return Err(Stop::rejected(
+            return Err(Stop::because(
                 Reason::WrapupCodeNotFound,
                 format!("no wrap-up code is named {name:?}"),
             ))
         }
         ByName::Elsewhere(codes) => {
-            return Err(Stop::rejected(
+            return Err(Stop::because(
                 Reason::DivisionMismatch,
                 format!(
                     "no wrap-up code named {name:?} is in conversation {}'s divisions or in all divisions; codes of that name: {}",
@@ -421,7 +417,7 @@ async fn resolve_code(
     });
     match (left.next(), left.next()) {
         (Some(one), None) => Ok(one.clone()),
-        _ => Err(Stop::rejected(
+        _ => Err(Stop::because(
             Reason::WrapupCodeAmbiguous,
             format!(
                 "several wrap-up codes are named {name:?} for conversation {}: {}; name the code by id",

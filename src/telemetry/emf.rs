@@ -253,7 +253,7 @@ mod tests {
         let tally = Tally::default();
         tally.outcome(&Outcome::new(Status::Applied));
         tally.outcome(&Outcome::new(Status::Applied));
-        tally.outcome(&Outcome::rejected(Reason::DivisionMismatch, "x"));
+        tally.outcome(&Outcome::decided(Reason::DivisionMismatch, "x"));
         tally.transient();
         let calls = CallStats::default();
         calls.call("get_conversation", 200);

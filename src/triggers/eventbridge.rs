@@ -40,7 +40,7 @@ pub(crate) fn genesys_event(event: &Value, trigger: Trigger) -> Delivery {
     let delivery = |request| Delivery::new(trigger, event.id.clone(), request);
     let decided = |outcome| delivery(Request::Decided(Kind::GenesysEvent, outcome));
     let Some(topic) = Topic::from_detail_type(&event.detail_type) else {
-        return decided(Outcome::skipped(
+        return decided(Outcome::decided(
             Reason::NoRule,
             format!(
                 "Genesys topic {} is not one this function acts on",
@@ -52,7 +52,7 @@ pub(crate) fn genesys_event(event: &Value, trigger: Trigger) -> Delivery {
     let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
     let id = |key: &str| text(key).and_then(|v| Uuid::parse_str(&v).ok());
     let Some(conversation_id) = id("conversationId") else {
-        return decided(Outcome::rejected(
+        return decided(Outcome::decided(
             Reason::InvalidEvent,
             "the Genesys event has no conversationId UUID in detail.eventBody",
         ));

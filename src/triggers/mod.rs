@@ -69,7 +69,7 @@ impl Delivery {
             Ok(request) => Request::Apply(request),
             Err(invalid) => Request::Decided(
                 Kind::Apply,
-                Outcome::rejected(Reason::InvalidEvent, invalid.0),
+                Outcome::decided(Reason::InvalidEvent, invalid.0),
             ),
         };
         Self::new(trigger, event_id, request)
@@ -80,7 +80,7 @@ impl Delivery {
         Self::new(
             trigger,
             None,
-            Request::Decided(kind, Outcome::rejected(Reason::InvalidEvent, message)),
+            Request::Decided(kind, Outcome::decided(Reason::InvalidEvent, message)),
         )
     }
 }

@@ -195,21 +195,13 @@ impl Outcome {
         }
     }
 
-    /// A rejection decided before anything was read (the event itself is wrong).
-    pub(crate) fn rejected(reason: Reason, message: impl Into<String>) -> Self {
+    /// An outcome decided from the event alone, before anything was read: rejected or
+    /// skipped, as the reason says.
+    pub(crate) fn decided(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             reason: Some(reason),
             message: Some(message.into()),
-            ..Self::new(Status::Rejected)
-        }
-    }
-
-    /// A skip decided from the event alone (a topic no rule acts on).
-    pub(crate) fn skipped(reason: Reason, message: impl Into<String>) -> Self {
-        Self {
-            reason: Some(reason),
-            message: Some(message.into()),
-            ..Self::new(Status::Skipped)
+            ..Self::new(reason.status())
         }
     }
 
