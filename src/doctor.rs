@@ -218,17 +218,30 @@ pub(crate) async fn run(
         other_checks(app, options, whose),
     )
     .await;
-    let mut checks = vec![check(
-        Name::Settings,
-        Ok(format!(
-            "configuration read; dry run {}",
-            if app.handler.dry_run { "on" } else { "off" }
-        )),
-    )];
+    let platform_level = match run_as {
+        RunAs::Function => std::env::var("AWS_LAMBDA_LOG_LEVEL").ok(),
+        RunAs::Caller => None,
+    };
+    let mut checks = vec![check(Name::Settings, settings(app, platform_level))];
     checks.extend(genesys);
     checks.extend(others);
     checks.sort_by_key(|c| Name::position(&c.name));
     Report::new(checks)
+}
+
+/// The configuration as read, and Lambda's log level: one above INFO drops the metric lines.
+fn settings(app: &App, platform_level: Option<String>) -> Result<String, String> {
+    let dry_run = if app.handler.dry_run { "on" } else { "off" };
+    match platform_level {
+        Some(level)
+            if ["warn", "error", "fatal"].contains(&level.trim().to_ascii_lowercase().as_str()) =>
+        {
+            Err(format!(
+                "Lambda's ApplicationLogLevel is {level}: it drops the metric lines (Lambda counts a line without a level as INFO), so dashboards and alarms go blind; set ApplicationLogLevel to TRACE and the function's own level in WRAPUP_LOG_LEVEL (the template does)"
+            ))
+        }
+        _ => Ok(format!("configuration read; dry run {dry_run}")),
+    }
 }
 
 /// The chain that needs Genesys: secret → token → org → codes → rule codes → conversation →

@@ -23,12 +23,20 @@ pub(crate) struct LogContext<'a> {
     pub(crate) dry_run: bool,
 }
 
-/// `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls), then `RUST_LOG` (a level, or
-/// `target=level` directives), else `info`.
+/// The level, first found of: `WRAPUP_LOG_LEVEL` (the function's own), `AWS_LAMBDA_LOG_LEVEL`
+/// (Lambda's advanced logging controls), `RUST_LOG` (a level, or `target=level` directives);
+/// else `info`.
+///
+/// The template sets the function's level in `WRAPUP_LOG_LEVEL` and keeps Lambda's own filter at
+/// `TRACE`: Lambda gives a line without a `level` field the level INFO, so a platform level of
+/// WARN or above would drop the EMF metric lines (which carry none) with the INFO logs. The
+/// metrics are written whatever this level says.
 pub fn init_logging() {
-    let filter = log_filter(
-        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
-        std::env::var("RUST_LOG").ok().as_deref(),
+    let env = |name: &str| std::env::var(name).ok();
+    let (filter, unknown) = log_filter(
+        env("WRAPUP_LOG_LEVEL").as_deref(),
+        env("AWS_LAMBDA_LOG_LEVEL").as_deref(),
+        env("RUST_LOG").as_deref(),
     );
     let _ = tracing_subscriber::fmt()
         .json()
@@ -41,21 +49,38 @@ pub fn init_logging() {
         .finish()
         .with(filter)
         .try_init();
+    if let Some(value) = unknown {
+        tracing::warn!(
+            "WRAPUP_LOG_LEVEL {value:?} is not a level (TRACE, DEBUG, INFO, WARN, ERROR, FATAL); logging at the next setting's level"
+        );
+    }
 }
 
-/// The filter from Lambda's level or `RUST_LOG`. `Targets` parses both without regular
-/// expressions (`EnvFilter`'s regex engine was a quarter of a megabyte of the binary).
-fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
-    // Lambda's levels are TRACE to FATAL; tracing's end at ERROR.
-    let lambda = lambda_level.and_then(|l| match l.trim().to_ascii_lowercase().as_str() {
+/// A level name as Lambda spells them (TRACE to FATAL, any case); tracing's levels end at ERROR.
+fn level(name: &str) -> Option<LevelFilter> {
+    match name.trim().to_ascii_lowercase().as_str() {
         "fatal" => Some(LevelFilter::ERROR),
         level => level.parse::<LevelFilter>().ok(),
-    });
-    match (lambda, rust_log.and_then(|d| d.parse::<Targets>().ok())) {
+    }
+}
+
+/// The filter from the function's own level, Lambda's, or `RUST_LOG`; and the function's own
+/// value when it is no level. `Targets` parses `RUST_LOG` without regular expressions
+/// (`EnvFilter`'s regex engine was a quarter of a megabyte of the binary).
+fn log_filter(
+    own: Option<&str>,
+    lambda: Option<&str>,
+    rust_log: Option<&str>,
+) -> (Targets, Option<String>) {
+    let own = own.filter(|v| !v.trim().is_empty());
+    let unknown = own.filter(|v| level(v).is_none()).map(str::to_owned);
+    let chosen = own.and_then(level).or_else(|| lambda.and_then(level));
+    let filter = match (chosen, rust_log.and_then(|d| d.parse::<Targets>().ok())) {
         (Some(level), _) => Targets::new().with_default(level),
         (None, Some(directives)) => directives,
         (None, None) => Targets::new().with_default(LevelFilter::INFO),
-    }
+    };
+    (filter, unknown)
 }
 
 pub(crate) fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
@@ -113,16 +138,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_level_comes_from_lambda_then_rust_log_then_info() {
+    fn the_level_comes_from_the_function_then_lambda_then_rust_log_then_info() {
         let enabled = |f: &Targets, level| f.would_enable("genesys_wrapup", &level);
-        let f = log_filter(Some("DEBUG"), Some("error"));
+        let (f, _) = log_filter(None, Some("DEBUG"), Some("error"));
         assert!(enabled(&f, tracing::Level::DEBUG) && !enabled(&f, tracing::Level::TRACE));
-        let f = log_filter(Some("FATAL"), None);
+        let (f, _) = log_filter(None, Some("FATAL"), None);
         assert!(enabled(&f, tracing::Level::ERROR) && !enabled(&f, tracing::Level::WARN));
-        let f = log_filter(None, Some("warn,genesys_wrapup=trace"));
+        let (f, _) = log_filter(None, None, Some("warn,genesys_wrapup=trace"));
         assert!(enabled(&f, tracing::Level::TRACE));
         assert!(!f.would_enable("hyper", &tracing::Level::INFO));
-        let f = log_filter(Some("not a level"), None);
+        let (f, _) = log_filter(None, Some("not a level"), None);
         assert!(enabled(&f, tracing::Level::INFO) && !enabled(&f, tracing::Level::DEBUG));
+        // The template: Lambda passes everything, the function filters itself.
+        let (f, unknown) = log_filter(Some("warn"), Some("TRACE"), None);
+        assert!(enabled(&f, tracing::Level::WARN) && !enabled(&f, tracing::Level::INFO));
+        assert_eq!(unknown, None);
+        let (f, unknown) = log_filter(Some("loud"), Some("ERROR"), None);
+        assert!(enabled(&f, tracing::Level::ERROR) && !enabled(&f, tracing::Level::WARN));
+        assert_eq!(unknown.as_deref(), Some("loud"), "said, not fatal");
     }
 }
