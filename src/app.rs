@@ -8,7 +8,6 @@ use crate::queues::{Queues, SqsQueues};
 use crate::rules_source::{Rules, SsmParameters};
 use crate::secrets::{SecretCache, SecretStore, SecretsManagerStore};
 use crate::telemetry::newrelic::NewRelicSink;
-use crate::wrapup::rules::RulesError;
 use std::sync::Arc;
 
 /// Everything one process builds once (cold start) and every invocation shares: the Genesys
@@ -30,13 +29,13 @@ pub struct App {
 }
 
 /// What the process talks to besides Genesys: Secrets Manager, SQS, and time.
-pub struct Dependencies {
+pub(crate) struct Dependencies {
     /// Where secrets are read from (Secrets Manager in Lambda).
-    pub secrets: Arc<dyn SecretStore>,
+    pub(crate) secrets: Arc<dyn SecretStore>,
     /// The attention and buffer queues (SQS in Lambda).
-    pub queues: Arc<dyn Queues>,
+    pub(crate) queues: Arc<dyn Queues>,
     /// Time, injected so tests never wait for it.
-    pub clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 /// Why the process could not start: one line naming the setting to fix.
@@ -48,14 +47,15 @@ pub enum StartupError {
     /// The TLS client could not be built.
     #[error("could not build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
-    /// The wrap-up rules do not load.
-    #[error("configuration error: {0}")]
-    Rules(#[from] RulesError),
 }
 
 impl App {
     /// The app of `settings` on these dependencies and rules.
-    pub fn new(settings: Settings, deps: Dependencies, rules: Rules) -> Result<Self, StartupError> {
+    pub(crate) fn new(
+        settings: Settings,
+        deps: Dependencies,
+        rules: Rules,
+    ) -> Result<Self, StartupError> {
         let http = crate::http::client(settings.genesys.call_timeout)?;
         let secrets = Arc::new(SecretCache::new(
             deps.secrets,
@@ -105,10 +105,16 @@ impl App {
     }
 
     /// As [`App::from_env`], with the environment read through `lookup` (`invoke --dry-run`).
+    /// Rules that do not load are no start-up error: apply requests are served, Genesys events
+    /// wait (see `rules_source`).
     pub async fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, StartupError> {
-        let settings = Settings::from_lookup(lookup)?;
+        Self::from_settings(Settings::from_lookup(lookup)?).await
+    }
+
+    /// The deployed configuration's app for these settings.
+    pub(crate) async fn from_settings(settings: Settings) -> Result<Self, StartupError> {
         let (deps, parameters) = aws().await;
         let rules = Rules::load(
             &settings.rules,
@@ -116,28 +122,8 @@ impl App {
             deps.clock.clone(),
             settings.rules_cache_ttl,
         )
-        .await?;
-        Self::new(settings, deps, rules)
-    }
-
-    /// For `doctor`: as [`App::from_env`], but rules that do not load are reported (with the
-    /// problem) instead of stopping everything else from being checked.
-    pub(crate) async fn for_doctor(
-        settings: Settings,
-    ) -> Result<(Self, Option<String>), StartupError> {
-        let (deps, parameters) = aws().await;
-        let loaded = Rules::load(
-            &settings.rules,
-            Some(parameters),
-            deps.clock.clone(),
-            settings.rules_cache_ttl,
-        )
         .await;
-        let (rules, problem) = match loaded {
-            Ok(rules) => (rules, None),
-            Err(e) => (Rules::fixed(Default::default()), Some(e.to_string())),
-        };
-        Ok((Self::new(settings, deps, rules)?, problem))
+        Self::new(settings, deps, rules)
     }
 }
 

@@ -92,13 +92,16 @@ pub(crate) struct BatchConfig {
     pub(crate) concurrency: Option<usize>,
     /// Longest visibility timeout a failed message is given (the backoff cap).
     pub(crate) max_backoff: Duration,
+    /// The buffer queue's `maxReceiveCount` (`SQS_MAX_RECEIVE_COUNT`): a message failing its
+    /// last receive is counted as moved to the attention queue.
+    pub(crate) max_receive_count: Option<u32>,
     /// Time an unstarted message needs before the deadline (a read and a write, with the
     /// reserve); with less left it is handed back unstarted.
     pub(crate) time_to_start: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum RulesSetting {
+pub(crate) enum RulesSetting {
     /// No rules: every Genesys event is `skipped` (`no_rule`).
     #[default]
     None,
@@ -203,6 +206,9 @@ impl Settings {
                 .map(|_| number(&get, "BATCH_CONCURRENCY", 1, 1, 10_000).map(|n| n as usize))
                 .transpose()?,
             max_backoff: seconds(&get, "SQS_MAX_BACKOFF_SECONDS", 900, 1, 43_200)?,
+            max_receive_count: get("SQS_MAX_RECEIVE_COUNT")
+                .map(|_| number(&get, "SQS_MAX_RECEIVE_COUNT", 1, 1, 1_000))
+                .transpose()?,
             time_to_start: genesys.call_timeout * 2 + Duration::from_secs(1),
         };
 

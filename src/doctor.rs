@@ -201,20 +201,14 @@ async fn timed(fut: impl Future<Output = Result<String, String>>) -> Result<Stri
         })
 }
 
-/// Every check, in a fixed order with fixed names. `rules_problem`: the rules could not be
-/// loaded (locally; a deployed function with bad rules does not start).
-pub(crate) async fn run(
-    app: &App,
-    options: &Options,
-    rules_problem: Option<String>,
-    run_as: RunAs,
-) -> Report {
+/// Every check, in a fixed order with fixed names.
+pub(crate) async fn run(app: &App, options: &Options, run_as: RunAs) -> Report {
     let whose = match run_as {
         RunAs::Caller => " (checked with your local AWS credentials)",
         RunAs::Function => " (as the function's role)",
     };
     let (genesys, others) = join(
-        genesys_checks(app, options, rules_problem, whose),
+        genesys_checks(app, options, whose),
         other_checks(app, options, whose),
     )
     .await;
@@ -247,26 +241,26 @@ fn settings(app: &App, platform_level: Option<String>) -> Result<String, String>
 /// The chain that needs Genesys: secret → token → org → codes → rule codes → conversation →
 /// plan. A broken link skips what depends on it, saying so, instead of timing out again; the
 /// rules themselves need no Genesys and are always checked.
-async fn genesys_checks(
-    app: &App,
-    options: &Options,
-    rules_problem: Option<String>,
-    whose: &str,
-) -> Vec<Check> {
+async fn genesys_checks(app: &App, options: &Options, whose: &str) -> Vec<Check> {
     let deadline = Deadline::after(app.clock.as_ref(), GENESYS_BUDGET);
     let rules = app.rules.current().await;
     let rules_check = check(
         Name::Rules,
-        match rules_problem {
-            Some(problem) => Err(problem),
-            None if rules.rules.is_empty() => {
+        match (&rules, app.rules.problem()) {
+            (Err(problem), _) => Err(format!(
+                "{problem}; until they load, apply requests are served and Genesys events wait (`genesys-wrapup rules check` lists every problem)"
+            )),
+            (Ok(set), Some(problem)) => Err(format!(
+                "the latest rules do not load, so the function keeps its last good set of {} rule(s): {problem}",
+                set.rules.len()
+            )),
+            (Ok(set), None) if set.rules.is_empty() => {
                 Ok("not configured (Genesys events are skipped)".into())
             }
-            None => Ok(format!(
+            (Ok(set), None) => Ok(format!(
                 "{} rule(s): {}",
-                rules.rules.len(),
-                rules
-                    .rules
+                set.rules.len(),
+                set.rules
                     .iter()
                     .map(|r| r.name.as_str())
                     .collect::<Vec<_>>()
@@ -335,10 +329,11 @@ async fn genesys_checks(
     checks.push(rules_check);
     checks.push(check(
         Name::RuleCodes,
-        if codes_ok {
-            timed(rule_codes(client, &rules.rules, deadline)).await
-        } else {
-            Err("skipped: the codes could not be listed (see wrapup_codes)".into())
+        match (&rules, codes_ok) {
+            (Ok(set), true) => timed(rule_codes(client, &set.rules, deadline)).await,
+            // The root cause is said once, on `rules`.
+            (Err(_), _) => Ok("skipped: needs rules".into()),
+            (_, false) => Err("skipped: needs wrapup_codes".into()),
         },
     ));
     checks.push(check(
@@ -595,7 +590,8 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Result<String
     });
     let rules = app.rules.current().await;
     // Always a dry run: doctor never writes, whatever WRAPUP_DRY_RUN says.
-    let outcome = pipeline::run(&app.orgs, &rules, &request, deadline, true).await;
+    let rules = rules.as_deref().map_err(String::as_str);
+    let outcome = pipeline::run(&app.orgs, rules, &request, deadline, true).await;
     match outcome {
         Ok(o) => {
             let target = format!(
@@ -763,8 +759,8 @@ pub(crate) async fn local(options: &Options) -> Report {
         Ok(settings) => settings,
         Err(e) => return failed(e.to_string()),
     };
-    match App::for_doctor(settings).await {
-        Ok((app, rules_problem)) => run(&app, options, rules_problem, RunAs::Caller).await,
+    match App::from_settings(settings).await {
+        Ok(app) => run(&app, options, RunAs::Caller).await,
         Err(e) => failed(e.to_string()),
     }
 }

@@ -18,6 +18,8 @@ pub enum TransientKind {
     Upstream,
     /// Secrets Manager or the token endpoint failed: credentials could not be obtained.
     Credentials,
+    /// The wrap-up rules do not load: Genesys events wait until they are fixed.
+    RulesUnavailable,
 }
 
 impl TransientKind {
@@ -28,6 +30,7 @@ impl TransientKind {
             Self::RateLimited => "rate_limited",
             Self::Upstream => "upstream_unavailable",
             Self::Credentials => "credentials_unavailable",
+            Self::RulesUnavailable => "rules_unavailable",
         }
     }
 }

@@ -76,7 +76,7 @@ pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply,
             Ok(options) => {
                 tracing::info!(event = "doctor", "running doctor as the function's role");
                 Ok(Reply::Doctor(
-                    doctor::run(app, &options, None, doctor::RunAs::Function).await,
+                    doctor::run(app, &options, doctor::RunAs::Function).await,
                 ))
             }
             Err(e) => {
@@ -88,6 +88,7 @@ pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply,
             }
         },
     };
+    inv.tally.rules_invalid(app.rules.problem().is_some());
     emit_metrics(&inv.tally, &app.stats, started.elapsed());
     if let Some(sink) = &app.new_relic {
         let events = std::mem::take(&mut *inv.events.lock().unwrap_or_else(|p| p.into_inner()));
@@ -106,10 +107,11 @@ async fn run(
     original: impl FnOnce() -> String,
 ) -> Result<Outcome, Transient> {
     let started = Instant::now();
-    let rules = app.rules.current().await;
     let dry_run = app.handler.dry_run;
     let request = &delivery.request;
-    let result = pipeline::run(&app.orgs, &rules, request, inv.deadline, dry_run).await;
+    let rules = app.rules.current().await;
+    let rules = rules.as_deref().map_err(String::as_str);
+    let result = pipeline::run(&app.orgs, rules, request, inv.deadline, dry_run).await;
     let ctx = LogContext {
         trigger: delivery.trigger,
         kind: request.kind(),
@@ -140,9 +142,14 @@ async fn run(
             log_outcome(outcome, ctx);
             inv.tally.outcome(outcome);
             if outcome.status() == Status::Rejected {
-                if let Err(t) = report_rejection(app, outcome, &original(), ctx).await {
-                    inv.tally.transient();
-                    return Err(t);
+                match report_rejection(app, outcome, &original(), ctx).await {
+                    // A dry run's rejections are recorded too, but page no one.
+                    Ok(true) if !dry_run => inv.tally.attention_record(),
+                    Ok(_) => {}
+                    Err(t) => {
+                        inv.tally.transient();
+                        return Err(t);
+                    }
                 }
             }
         }
@@ -154,16 +161,16 @@ async fn run(
     result
 }
 
-/// Sends a rejected request to the attention queue, when one is configured. Failing to record
-/// it is transient: the platform retries rather than lose the rejection.
+/// Sends a rejected request to the attention queue, when one is configured (`Ok(true)`: sent).
+/// Failing to record it is transient: the platform retries rather than lose the rejection.
 async fn report_rejection(
     app: &App,
     outcome: &Outcome,
     original: &str,
     ctx: LogContext<'_>,
-) -> Result<(), Transient> {
+) -> Result<bool, Transient> {
     let Some(queue_url) = app.handler.attention_queue_url.as_deref() else {
-        return Ok(());
+        return Ok(false);
     };
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let attributes = [
@@ -183,7 +190,7 @@ async fn report_rejection(
     app.queues
         .send(queue_url, original, &attributes)
         .await
-        .map(|_| ())
+        .map(|_| true)
         .map_err(|e| {
             tracing::error!(error = %e, "could not record a rejection in the attention queue");
             Transient::new(
@@ -265,6 +272,21 @@ async fn batch(app: &App, records: Vec<SqsMessage>, inv: &Invocation) -> SqsBatc
     )
     .await;
     let failed: std::collections::HashSet<&str> = failed.into_iter().flatten().collect();
+    // A message that failed its last allowed receive moves to the attention queue: say so, and
+    // count it for the attention alarm.
+    if let Some(max) = app.handler.batch.max_receive_count {
+        for message in messages.iter().filter(|m| failed.contains(m.id.as_str())) {
+            if message.receive_count >= max {
+                tracing::warn!(
+                    event = "exhausted",
+                    message_id = %message.id,
+                    receive_count = message.receive_count,
+                    "the message used its last receive: SQS moves it to the attention queue (re-drive it with `genesys-wrapup redrive` once the cause is fixed)"
+                );
+                inv.tally.exhausted();
+            }
+        }
+    }
     // In the batch's own order, as the platform sent it.
     sqs::response(
         messages

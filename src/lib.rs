@@ -57,7 +57,7 @@ mod wrapup;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
-pub use app::{App, Dependencies, StartupError};
+pub use app::{App, StartupError};
 pub use cli::run;
 
 pub use clock::{Clock, Deadline, SystemClock};

@@ -28,6 +28,8 @@ use uuid::Uuid;
 
 /// What a caller is told to wait when the agent's part has not ended yet.
 const NOT_ENDED_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// What a Genesys event is told to wait when the rules do not load (a fix is a deploy away).
+const RULES_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// The request the steps run: a decided one never reaches them.
 #[derive(Clone, Copy)]
@@ -137,7 +139,7 @@ impl Trace {
 /// A dry run stops right before the write and reports it instead (`would_apply`).
 pub(crate) async fn run(
     orgs: &Orgs,
-    rules: &RuleSet,
+    rules: Result<&RuleSet, &str>,
     request: &Request,
     deadline: Deadline,
     dry_run: bool,
@@ -180,15 +182,25 @@ pub(crate) async fn run(
 async fn steps(
     orgs: &Orgs,
     org_id: Option<Uuid>,
-    rules: &RuleSet,
+    rules: Result<&RuleSet, &str>,
     asked: Asked<'_>,
     deadline: Deadline,
     dry_run: bool,
     trace: &mut Trace,
 ) -> Result<Status, Stop> {
-    // Rules: an event no rule can match costs no Genesys call, whatever its org.
+    // Rules: an event no rule can match costs no Genesys call, whatever its org. Without a
+    // rule set that loads, a Genesys event waits for one (apply requests need none).
     let candidates: Vec<&Rule> = match asked {
         Asked::Event(event) => {
+            let rules = rules.map_err(|problem| {
+                Stop::Retry(
+                    Transient::new(
+                        TransientKind::RulesUnavailable,
+                        format!("Genesys events wait until the wrap-up rules load: {problem}"),
+                    )
+                    .with_retry_after(Some(RULES_RETRY_AFTER)),
+                )
+            })?;
             let candidates: Vec<&Rule> = rules.candidates(&event.facts).collect();
             if candidates.is_empty() {
                 return Err(Stop::because(

@@ -1,16 +1,23 @@
-//! Where the wrap-up rules come from: inline JSON, a file, or SSM Parameter Store. Loaded and
-//! validated at cold start (a bad rule set stops the function with the line and column);
-//! Parameter Store rules are re-read after a TTL, keeping the last good set if a re-read fails.
+//! Where the wrap-up rules come from: inline JSON, a file, or SSM Parameter Store; and what
+//! happens when they are wrong. A rule set that does not load never stops the function: apply
+//! requests are served as usual, Genesys events wait (a retryable error naming the problem)
+//! and the `RulesInvalid` metric says so. Parameter Store rules are read again after a TTL; a
+//! warm instance keeps the last good set when a new version is bad, and says so in its log.
 
 use crate::clock::Clock;
 use crate::config::RulesSetting;
-use crate::wrapup::rules::{RuleSet, RulesError};
+use crate::wrapup::rules::RuleSet;
+use crate::wrapup::RulesError;
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+/// How often rules that never loaded are read again (a Parameter Store outage, a fix put in
+/// place): sooner than the TTL, so Genesys events do not wait longer than they must.
+const RETRY_WITHOUT_RULES: Duration = Duration::from_secs(30);
+
 #[async_trait]
-pub trait ParameterStore: Send + Sync + 'static {
+pub(crate) trait ParameterStore: Send + Sync + 'static {
     async fn get(&self, name: &str) -> Result<String, String>;
 }
 
@@ -41,167 +48,240 @@ impl ParameterStore for SsmParameters {
     }
 }
 
-/// Rules that need no AWS call: none, inline JSON or a file. `None` for a Parameter Store setting.
-fn local_rules(setting: &RulesSetting) -> Result<Option<RuleSet>, RulesError> {
+/// Reads and checks the rules of `setting`.
+async fn read(
+    setting: &RulesSetting,
+    store: Option<&dyn ParameterStore>,
+) -> Result<RuleSet, RulesError> {
+    let unreadable = |origin: String, problem: String| RulesError {
+        origin,
+        problems: vec![crate::wrapup::RuleProblem {
+            rule: "-".into(),
+            field: "document".into(),
+            message: problem,
+        }],
+    };
     match setting {
-        RulesSetting::None => Ok(Some(RuleSet::default())),
-        RulesSetting::Inline(json) => RuleSet::parse(json, "WRAPUP_RULES").map(Some),
+        RulesSetting::None => Ok(RuleSet::default()),
+        RulesSetting::Inline(json) => RuleSet::parse(json, "WRAPUP_RULES"),
         RulesSetting::File(path) => {
             let origin = format!("WRAPUP_RULES_FILE {}", path.display());
-            let text = std::fs::read_to_string(path).map_err(|e| RulesError {
-                origin: origin.clone(),
-                problem: e.to_string(),
-            })?;
-            RuleSet::parse(&text, &origin).map(Some)
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| unreadable(origin.clone(), format!("cannot be read: {e}")))?;
+            RuleSet::parse(&text, &origin)
         }
-        RulesSetting::Parameter(_) => Ok(None),
+        RulesSetting::Parameter(name) => {
+            let origin = format!("WRAPUP_RULES_PARAMETER {name}");
+            let store = store
+                .ok_or_else(|| unreadable(origin.clone(), "no Parameter Store client".into()))?;
+            let text = store
+                .get(name)
+                .await
+                .map_err(|problem| unreadable(origin.clone(), problem))?;
+            RuleSet::parse(&text, &origin)
+        }
     }
 }
 
 struct Parameter {
-    name: String,
     store: Arc<dyn ParameterStore>,
-    clock: Arc<dyn Clock>,
     ttl: Duration,
 }
 
-pub struct Rules {
-    current: Mutex<(Arc<RuleSet>, SystemTime)>,
+/// What was read last.
+struct State {
+    /// The last rule set that loaded: the one in force.
+    good: Option<Arc<RuleSet>>,
+    /// What was wrong with the latest read, if anything.
+    problem: Option<String>,
+    read_at: SystemTime,
+}
+
+/// The rules in force, and what is wrong with the latest read.
+pub(crate) struct Rules {
+    setting: RulesSetting,
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+    /// Parameter Store rules are read again; inline and file rules are fixed for the process.
     parameter: Option<Parameter>,
 }
 
 impl Rules {
-    pub fn fixed(set: RuleSet) -> Self {
-        Self {
-            current: Mutex::new((Arc::new(set), SystemTime::UNIX_EPOCH)),
-            parameter: None,
-        }
-    }
-
-    pub async fn load(
+    /// Reads the rules once. A problem does not fail: it is kept, said in the log, and asked
+    /// for by every Genesys event until a good set is read.
+    pub(crate) async fn load(
         setting: &RulesSetting,
         store: Option<Arc<dyn ParameterStore>>,
         clock: Arc<dyn Clock>,
         ttl: Duration,
-    ) -> Result<Self, RulesError> {
-        match setting {
-            RulesSetting::None | RulesSetting::Inline(_) | RulesSetting::File(_) => {
-                Ok(Self::fixed(local_rules(setting)?.unwrap_or_default()))
+    ) -> Self {
+        let read_at = clock.now();
+        let result = read(setting, store.as_deref()).await;
+        let (good, problem) = match result {
+            Ok(set) => (Some(Arc::new(set)), None),
+            Err(e) => {
+                tracing::error!(
+                    event = "rules_invalid",
+                    error = %e,
+                    "the wrap-up rules do not load: apply requests are served, Genesys events wait until the rules are fixed"
+                );
+                (None, Some(e.to_string()))
             }
-            RulesSetting::Parameter(name) => {
-                let origin = format!("WRAPUP_RULES_PARAMETER {name}");
-                let store = store.ok_or_else(|| RulesError {
-                    origin: origin.clone(),
-                    problem: "no Parameter Store client".into(),
-                })?;
-                let text = store.get(name).await.map_err(|problem| RulesError {
-                    origin: origin.clone(),
-                    problem,
-                })?;
-                let set = RuleSet::parse(&text, &origin)?;
-                Ok(Self {
-                    current: Mutex::new((Arc::new(set), clock.now())),
-                    parameter: Some(Parameter {
-                        name: name.clone(),
-                        store,
-                        clock,
-                        ttl,
-                    }),
-                })
-            }
+        };
+        Self {
+            setting: setting.clone(),
+            state: Mutex::new(State {
+                good,
+                problem,
+                read_at,
+            }),
+            clock,
+            parameter: match setting {
+                RulesSetting::Parameter(_) => store.map(|store| Parameter { store, ttl }),
+                _ => None,
+            },
         }
     }
 
-    /// The rules in force; Parameter Store rules older than the TTL are read again first.
-    pub async fn current(&self) -> Arc<RuleSet> {
-        let (set, read_at) = self
-            .current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let Some(p) = &self.parameter else {
-            return set;
-        };
-        let now = p.clock.now();
-        if now.duration_since(read_at).unwrap_or(Duration::ZERO) < p.ttl {
-            return set;
-        }
-        let fresh = match p.store.get(&p.name).await {
-            Ok(text) => RuleSet::parse(&text, &format!("WRAPUP_RULES_PARAMETER {}", p.name))
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        let mut slot = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        match fresh {
-            Ok(set) => *slot = (Arc::new(set), now),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not refresh the wrap-up rules; keeping the last good set");
-                slot.1 = now;
+    /// The rules in force, read again first when they are due; `Err` when none ever loaded.
+    pub(crate) async fn current(&self) -> Result<Arc<RuleSet>, String> {
+        if let Some(p) = &self.parameter {
+            let due = {
+                let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let wait = if state.good.is_some() {
+                    p.ttl
+                } else {
+                    p.ttl.min(RETRY_WITHOUT_RULES)
+                };
+                let age = self
+                    .clock
+                    .now()
+                    .duration_since(state.read_at)
+                    .unwrap_or(Duration::ZERO);
+                age >= wait
+            };
+            if due {
+                self.refresh(p).await;
             }
         }
-        slot.0.clone()
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match (&state.good, &state.problem) {
+            (Some(set), _) => Ok(set.clone()),
+            (None, Some(problem)) => Err(problem.clone()),
+            (None, None) => Ok(Arc::new(RuleSet::default())),
+        }
+    }
+
+    /// What is wrong with the latest read (a good set may still be in force), for the
+    /// `RulesInvalid` metric and `doctor`.
+    pub(crate) fn problem(&self) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .problem
+            .clone()
+    }
+
+    async fn refresh(&self, p: &Parameter) {
+        let now = self.clock.now();
+        let fresh = read(&self.setting, Some(p.store.as_ref())).await;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.read_at = now;
+        match fresh {
+            Ok(set) => {
+                if state.problem.take().is_some() {
+                    tracing::info!(event = "rules_fixed", "the wrap-up rules load again");
+                }
+                state.good = Some(Arc::new(set));
+            }
+            Err(e) => {
+                if state.good.is_some() {
+                    tracing::warn!(event = "rules_invalid", error = %e, "the new wrap-up rules do not load; keeping the last good set");
+                } else {
+                    tracing::error!(event = "rules_invalid", error = %e, "the wrap-up rules still do not load: Genesys events wait");
+                }
+                state.problem = Some(e.to_string());
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::ManualClock;
-    use crate::sandbox::MemoryParameters;
+    use crate::sandbox::{ManualClock, MemoryParameters};
 
-    const RULES_A: &str =
-        r#"[{"name": "a", "wrapUpCode": {"id": "c0de0000-0000-4000-8000-000000000001"}}]"#;
-    const RULES_B: &str =
-        r#"[{"name": "b", "wrapUpCode": {"id": "c0de0000-0000-4000-8000-000000000002"}}]"#;
+    const RULES_A: &str = r#"[{"name": "a", "match": {"topic": "acw"}, "wrapUpCode": {"id": "c0de0000-0000-4000-8000-000000000001"}}]"#;
+    const RULES_B: &str = r#"[{"name": "b", "match": {"topic": "acw"}, "wrapUpCode": {"id": "c0de0000-0000-4000-8000-000000000002"}}]"#;
 
-    #[tokio::test]
-    async fn parameter_rules_are_cached_refreshed_and_kept_when_a_refresh_fails() {
-        let store = Arc::new(MemoryParameters::default());
-        store.put("/rules", RULES_A);
-        let clock = Arc::new(ManualClock::starting_now());
-        let rules = Rules::load(
+    async fn parameter(store: &Arc<MemoryParameters>, clock: &Arc<ManualClock>) -> Rules {
+        Rules::load(
             &RulesSetting::Parameter("/rules".into()),
             Some(store.clone()),
             clock.clone(),
             Duration::from_secs(300),
         )
         .await
-        .unwrap();
-        store.put("/rules", RULES_B);
-        assert_eq!(rules.current().await.rules[0].name, "a");
-        clock.advance(Duration::from_secs(301));
-        assert_eq!(rules.current().await.rules[0].name, "b");
-        store.put("/rules", "{broken");
-        clock.advance(Duration::from_secs(301));
-        assert_eq!(
-            rules.current().await.rules[0].name,
-            "b",
-            "the last good set stays"
-        );
     }
 
     #[tokio::test]
-    async fn a_bad_rule_set_fails_the_load_naming_its_origin() {
+    async fn parameter_rules_are_cached_refreshed_and_kept_when_a_new_version_is_bad() {
+        let store = Arc::new(MemoryParameters::default());
+        store.put("/rules", RULES_A);
+        let clock = Arc::new(ManualClock::starting_now());
+        let rules = parameter(&store, &clock).await;
+        store.put("/rules", RULES_B);
+        assert_eq!(rules.current().await.unwrap().rules[0].name, "a");
+        clock.advance(Duration::from_secs(301));
+        assert_eq!(rules.current().await.unwrap().rules[0].name, "b");
+        assert_eq!(rules.problem(), None);
+        store.put("/rules", "{broken");
+        clock.advance(Duration::from_secs(301));
+        assert_eq!(
+            rules.current().await.unwrap().rules[0].name,
+            "b",
+            "the last good set stays"
+        );
+        assert!(rules.problem().is_some(), "and the problem is said");
+        store.put("/rules", RULES_A);
+        clock.advance(Duration::from_secs(301));
+        assert_eq!(rules.current().await.unwrap().rules[0].name, "a");
+        assert_eq!(rules.problem(), None);
+    }
+
+    #[tokio::test]
+    async fn a_bad_rule_set_never_fails_the_load_and_names_its_origin() {
         let clock: Arc<dyn Clock> = Arc::new(ManualClock::starting_now());
-        let e = Rules::load(
+        let rules = Rules::load(
             &RulesSetting::Inline("[{\"name\": 1}]".into()),
             None,
             clock.clone(),
             Duration::ZERO,
         )
-        .await
-        .err()
-        .unwrap();
-        assert!(e.to_string().contains("WRAPUP_RULES"), "{e}");
-        let e = Rules::load(
+        .await;
+        let problem = rules.current().await.unwrap_err();
+        assert!(problem.contains("WRAPUP_RULES"), "{problem}");
+        assert_eq!(rules.problem().as_deref(), Some(problem.as_str()));
+        let rules = Rules::load(
             &RulesSetting::File("/nonexistent/rules.json".into()),
             None,
             clock,
             Duration::ZERO,
         )
-        .await
-        .err()
-        .unwrap();
-        assert!(e.to_string().contains("/nonexistent/rules.json"), "{e}");
+        .await;
+        let problem = rules.current().await.unwrap_err();
+        assert!(problem.contains("/nonexistent/rules.json"), "{problem}");
+    }
+
+    #[tokio::test]
+    async fn rules_that_never_loaded_are_read_again_within_half_a_minute() {
+        let store = Arc::new(MemoryParameters::default());
+        let clock = Arc::new(ManualClock::starting_now());
+        let rules = parameter(&store, &clock).await;
+        assert!(rules.current().await.is_err(), "no parameter yet");
+        store.put("/rules", RULES_A);
+        assert!(rules.current().await.is_err(), "not read again at once");
+        clock.advance(RETRY_WITHOUT_RULES);
+        assert_eq!(rules.current().await.unwrap().rules[0].name, "a");
     }
 }

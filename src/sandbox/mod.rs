@@ -96,7 +96,7 @@ impl Sandbox {
             clock.clone(),
             settings.rules_cache_ttl,
         )
-        .await?;
+        .await;
         let deps = Dependencies {
             secrets: self.secrets.clone(),
             queues: self.queues.clone(),

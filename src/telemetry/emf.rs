@@ -29,6 +29,13 @@ pub(crate) struct Tally {
     would_apply: AtomicU64,
     transient: AtomicU64,
     reasons: Mutex<BTreeMap<&'static str, u64>>,
+    /// Real (not dry-run) rejections recorded in the attention queue: each needs a person.
+    attention_records: AtomicU64,
+    /// Buffered messages that failed their last allowed receive: SQS moves them to the
+    /// attention queue.
+    exhausted: AtomicU64,
+    /// The latest read of the wrap-up rules did not load.
+    rules_invalid: AtomicBool,
 }
 
 impl Tally {
@@ -53,6 +60,18 @@ impl Tally {
 
     pub(crate) fn transient(&self) {
         self.transient.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn attention_record(&self) {
+        self.attention_records.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn exhausted(&self) {
+        self.exhausted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn rules_invalid(&self, invalid: bool) {
+        self.rules_invalid.store(invalid, Ordering::Relaxed);
     }
 }
 
@@ -151,9 +170,10 @@ fn write_document(out: &mut Vec<u8>, doc: Document<'_>) {
     }
 }
 
-/// The invocation's EMF lines: outcomes, latency, cold start and retries; rejections by reason;
-/// Genesys calls by endpoint and status. A buffered batch with failures still succeeds, so
-/// `TransientFailures` is what alarms watch (the function's `Errors` stays 0).
+/// The invocation's EMF lines: outcomes, latency, cold start and retries; what needs a person
+/// (real rejections recorded, buffered messages out of receives) and whether the rules load;
+/// rejections by reason; Genesys calls by endpoint and status. A buffered batch with failures
+/// still succeeds, so `TransientFailures` is what alarms watch (the function's `Errors` stays 0).
 pub(crate) fn emf_lines(
     tally: &Tally,
     calls: &CallStats,
@@ -185,6 +205,17 @@ pub(crate) fn emf_lines(
                     latency.as_secs_f64() * 1_000.0,
                 ),
                 ("ColdStart", "Count", if cold_start { 1.0 } else { 0.0 }),
+                ("AttentionRecords", "Count", count(&tally.attention_records)),
+                ("Exhausted", "Count", count(&tally.exhausted)),
+                (
+                    "RulesInvalid",
+                    "Count",
+                    if tally.rules_invalid.load(Ordering::Relaxed) {
+                        1.0
+                    } else {
+                        0.0
+                    },
+                ),
             ],
         },
     );
@@ -286,7 +317,7 @@ mod tests {
         let directive = &main["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
         assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
-        assert_eq!(directive["Metrics"].as_array().map(Vec::len), Some(9));
+        assert_eq!(directive["Metrics"].as_array().map(Vec::len), Some(12));
         assert_eq!(
             directive["Metrics"][7],
             json!({"Name": "HandlerLatency", "Unit": "Milliseconds"})

@@ -279,12 +279,14 @@ fn transient_response(t: &Transient) -> ApiGatewayV2httpResponse {
             &t.message,
             t.retry_after.or(Some(RATE_LIMIT_RETRY_AFTER)),
         ),
-        TransientKind::Upstream | TransientKind::Credentials => error_response(
-            503,
-            "upstream_unavailable",
-            &t.message,
-            t.retry_after.or(Some(UPSTREAM_RETRY_AFTER)),
-        ),
+        TransientKind::Upstream | TransientKind::Credentials | TransientKind::RulesUnavailable => {
+            error_response(
+                503,
+                "upstream_unavailable",
+                &t.message,
+                t.retry_after.or(Some(UPSTREAM_RETRY_AFTER)),
+            )
+        }
     }
 }
 

@@ -73,6 +73,49 @@ impl EventField {
     }
 }
 
+/// The values Genesys's conversation events carry (the SDK's `UserEndDetailEventTopic...`,
+/// `CustomerEndDetailEventTopic...` and `AcwDetailEventTopic...` models), in upper case.
+pub(super) const MEDIA_TYPES: [&str; 11] = [
+    "UNKNOWN",
+    "VOICE",
+    "CHAT",
+    "EMAIL",
+    "CALLBACK",
+    "COBROWSE",
+    "VIDEO",
+    "SCREENSHARE",
+    "MESSAGE",
+    "INTERNALMESSAGE",
+    "SCREENMONITORING",
+];
+/// `direction` of the same models.
+pub(super) const DIRECTIONS: [&str; 3] = ["UNKNOWN", "INBOUND", "OUTBOUND"];
+/// `disconnectType` of `user.end` and `customer.end` (`acw` carries none).
+pub(super) const DISCONNECT_TYPES: [&str; 22] = [
+    "UNKNOWN",
+    "ENDPOINT",
+    "CLIENT",
+    "SYSTEM",
+    "TRANSFER",
+    "ERROR",
+    "PEER",
+    "OTHER",
+    "SPAM",
+    "TIMEOUT",
+    "TRANSPORT_FAILURE",
+    "CONFERENCE_TRANSFER",
+    "CONSULT_TRANSFER",
+    "FORWARD_TRANSFER",
+    "NO_ANSWER_TRANSFER",
+    "NOT_AVAILABLE_TRANSFER",
+    "UNCALLABLE",
+    "DND_ENDPOINT",
+    "DND_TRANSFER",
+    "INACTIVITY",
+    "SESSION_EXPIRED",
+    "TAKEOVER",
+];
+
 /// What a Genesys event says, normalised.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventFacts {

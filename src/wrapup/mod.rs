@@ -3,6 +3,7 @@
 //!
 //! - `request.rs`: the apply request, parsed strictly, and the [`Wanted`] wrap-up;
 //! - `genesys_event.rs` and `rules.rs`: Genesys's own events, and the rules that pick their code;
+//! - `rules_check.rs`: is a rule set usable? (every problem, named by rule and field);
 //! - `target.rs`: who takes the wrap-up (participant and communication, never a supervisor);
 //! - `ended.rs`: has the agent's part ended?
 //! - `code.rs`: which code a name means, and whether its division fits the conversation;
@@ -17,6 +18,7 @@ mod overwrite;
 mod participant;
 mod request;
 pub(crate) mod rules;
+mod rules_check;
 mod target;
 
 pub(crate) use code::list_codes;
@@ -29,6 +31,7 @@ pub use overwrite::{is_already_applied, keep_current, Keep};
 pub use participant::supervisor;
 pub(crate) use request::InvalidRequest;
 pub use request::{ApplyRequest, CodeRef, Overwrite, Wanted};
+pub(crate) use rules_check::{RuleProblem, RulesError};
 pub use target::{select_target, Target};
 
 /// What a delivery asks: an apply request (the caller names the code), a Genesys event (rules

@@ -365,34 +365,44 @@ async fn genesys_events_from_sqs_keep_their_rule() {
 }
 
 #[tokio::test]
-async fn invalid_rule_sets_stop_start_up_naming_the_rule_and_the_reason() {
-    let sandbox = genesys_wrapup::sandbox::Sandbox::start().await.unwrap();
+async fn invalid_rules_never_stop_apply_requests_and_genesys_events_wait_naming_the_problem() {
     for (rules, expect) in [
         (
-            "[{\"name\": \"a\",\n \"wrapUpCode\": {\"id\": \"nope\"}}]",
+            "[{\"name\": \"a\", \"match\": {\"topic\": \"acw\"},\n \"wrapUpCode\": {\"id\": \"nope\"}}]",
             "UUID",
         ),
         (
-            r#"[{"name": "no-division-on-acw", "match": {"topic": "acw", "divisionId": "d"}, "wrapUpCode": {"name": "Sale"}}]"#,
+            r#"[{"name": "no-division-on-acw", "match": {"topic": "acw", "divisionId": "d1d00000-0000-4000-8000-000000000001"}, "wrapUpCode": {"name": "Sale"}}]"#,
             "divisionId",
         ),
         (
             r#"[{"name": "no-queue-on-customer-end", "match": {"topic": "customer.end", "queueId": "q"}, "wrapUpCode": {"name": "Sale"}}]"#,
             "no-queue-on-customer-end",
         ),
+        (r#"[{"name": "everything", "wrapUpCode": {"name": "Sale"}}]"#, "topic"),
     ] {
-        let err = sandbox
-            .app(
-                &[("WRAPUP_RULES", rules)],
-                std::sync::Arc::new(genesys_wrapup::SystemClock),
-            )
+        let h = Harness::with_env(&[("WRAPUP_RULES", rules)]).await;
+        // Apply requests are served as usual.
+        let out = h
+            .invoke(eventbridge(apply_request(CONV_CALL, CODE_SALE)))
             .await
-            .err()
-            .expect("refused");
-        let err = err.to_string();
+            .unwrap();
+        assert_eq!(out["status"], "applied", "{rules}: {out}");
+        // A Genesys event waits, naming the problem, and costs no Genesys call.
+        let before = h.emulator().requests().len();
+        let t = h.invoke(sample("genesys-acw.json")).await.unwrap_err();
+        assert_eq!(t.kind, TransientKind::RulesUnavailable, "{rules}");
         assert!(
-            err.contains("WRAPUP_RULES") && err.contains(expect),
-            "{err}"
+            t.message.contains("WRAPUP_RULES") && t.message.contains(expect),
+            "{}",
+            t.message
         );
+        assert_eq!(h.emulator().requests().len(), before);
+        // Through the buffer queue, it is received again.
+        let response = h
+            .invoke(sqs_batch(&[("g", sample("genesys-acw.json").to_string(), 1)]))
+            .await
+            .unwrap();
+        assert_eq!(failures(&response), vec!["g"]);
     }
 }

@@ -2,7 +2,8 @@
 //! gives a line without a `level` field the level INFO (AWS Lambda Developer Guide, "Log-level
 //! filtering"): the EMF lines carry none, so the platform's level must pass INFO while the
 //! function filters its own logs. This plays Lambda's filter, at the template's settings, over
-//! what the binary writes at each `LogLevel`.
+//! what the binary writes at each `LogLevel`. And a rule set that does not load is a metric, not
+//! an outage.
 
 use serde_json::Value;
 
@@ -95,4 +96,60 @@ fn a_platform_level_above_info_would_drop_them() {
     assert!(!lambda_keeps(emf, "WARN"));
     assert!(lambda_keeps(emf, "INFO"));
     assert!(lambda_keeps(r#"{"level":"ERROR","message":"x"}"#, "WARN"));
+}
+
+/// The EMF value of `metric` in the main line of the binary's stderr.
+fn metric(stderr: &str, metric: &str) -> Option<f64> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("\"_aws\""))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|doc| doc[metric].as_f64())
+}
+
+#[test]
+fn rules_that_do_not_load_are_a_metric_not_an_outage() {
+    let rules = std::env::temp_dir().join(format!("bad-rules-{}.json", std::process::id()));
+    std::fs::write(
+        &rules,
+        r#"[{"name": "no topic", "wrapUpCode": {"name": "Sale"}}]"#,
+    )
+    .unwrap();
+    let invoke = |sample: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_genesys-wrapup"))
+            .args(["invoke", "--sandbox", sample])
+            .env_clear()
+            .env("WRAPUP_RULES_FILE", &rules)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let applied = invoke("events/eventbridge-custom.json");
+    let stderr = String::from_utf8_lossy(&applied.stderr).into_owned();
+    assert!(applied.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&applied.stdout).contains("\"applied\""));
+    assert_eq!(metric(&stderr, "RulesInvalid"), Some(1.0), "{stderr}");
+    assert!(
+        stderr.contains("\"event\":\"rules_invalid\""),
+        "said once, at start: {stderr}"
+    );
+    let waiting = invoke("events/genesys-acw.json");
+    let stderr = String::from_utf8_lossy(&waiting.stderr).into_owned();
+    assert_eq!(waiting.status.code(), Some(1), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&waiting.stdout).contains("Transient.rules_unavailable"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_file(&rules);
+    // With rules that load, the metric is 0.
+    let fine = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-wrapup"))
+        .args(["invoke", "--sandbox", "events/eventbridge-custom.json"])
+        .env_clear()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        metric(&String::from_utf8_lossy(&fine.stderr), "RulesInvalid"),
+        Some(0.0)
+    );
 }
