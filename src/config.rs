@@ -113,6 +113,33 @@ pub(crate) enum RulesSetting {
     Parameter(String),
 }
 
+impl RulesSetting {
+    /// The rules setting alone (`rules check` reads it without the rest of the configuration).
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        match (
+            get("WRAPUP_RULES"),
+            get("WRAPUP_RULES_FILE"),
+            get("WRAPUP_RULES_PARAMETER"),
+        ) {
+            (None, None, None) => Ok(Self::None),
+            (Some(json), None, None) => Ok(Self::Inline(json)),
+            (None, Some(path), None) => Ok(Self::File(path.into())),
+            (None, None, Some(name)) => Ok(Self::Parameter(name)),
+            _ => Err(ConfigError::new(
+                "WRAPUP_RULES",
+                "set only one of WRAPUP_RULES, WRAPUP_RULES_FILE and WRAPUP_RULES_PARAMETER",
+            )),
+        }
+    }
+}
+
 /// Where the New Relic license key comes from: preferably Secrets Manager.
 #[derive(Debug, Clone)]
 pub(crate) enum LicenseKey {
@@ -218,21 +245,7 @@ impl Settings {
                 parse_org_secrets(&raw).map_err(|p| ConfigError::new("GENESYS_ORG_SECRETS", p))?
             }
         };
-        let rules =
-            match (
-                get("WRAPUP_RULES"),
-                get("WRAPUP_RULES_FILE"),
-                get("WRAPUP_RULES_PARAMETER"),
-            ) {
-                (None, None, None) => RulesSetting::None,
-                (Some(json), None, None) => RulesSetting::Inline(json),
-                (None, Some(path), None) => RulesSetting::File(path.into()),
-                (None, None, Some(name)) => RulesSetting::Parameter(name),
-                _ => return Err(ConfigError::new(
-                    "WRAPUP_RULES",
-                    "set only one of WRAPUP_RULES, WRAPUP_RULES_FILE and WRAPUP_RULES_PARAMETER",
-                )),
-            };
+        let rules = RulesSetting::from_lookup(&lookup)?;
 
         Ok(Self {
             genesys_secret_id,

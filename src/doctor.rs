@@ -11,14 +11,11 @@ use crate::app::App;
 use crate::clock::Deadline;
 use crate::config::Settings;
 use crate::error::TransientKind;
-use crate::genesys::models::WrapupCode;
 use crate::genesys::{ErrorClass, GenesysClient, GenesysError};
 use crate::pipeline;
 use crate::secrets::{GenesysCredentials, SecretError, WebhookKeys};
 use crate::telemetry::newrelic::Event;
-use crate::wrapup::{
-    codes_named, list_codes, ApplyRequest, ByName, CodeRef, Overwrite, Request, Status, Wanted,
-};
+use crate::wrapup::{ApplyRequest, CodeRef, Overwrite, Request, Status, Wanted};
 use futures_util::future::join;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -489,53 +486,16 @@ async fn rule_codes(
     if rules.is_empty() {
         return Ok("not configured".into());
     }
-    let codes = client
-        .all_codes(false, deadline)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut problems = Vec::new();
-    let mut found = Vec::new();
-    for rule in rules {
-        match &rule.wrap_up_code {
-            CodeRef::Id(id) => match client.get_wrapup_code(*id, deadline).await {
-                Ok(code) => found.push(format!("{}: {}", rule.name, describe(&code))),
-                Err(e) if e.class == ErrorClass::NotFound => {
-                    problems.push(format!("rule {:?}: code {id} does not exist", rule.name))
-                }
-                Err(e) => problems.push(format!("rule {:?}: {e}", rule.name)),
-            },
-            CodeRef::Name(name) => match codes_named(&codes, name, &Default::default()) {
-                ByName::Missing => problems.push(format!(
-                    "rule {:?}: no wrap-up code is named {name:?}",
-                    rule.name
-                )),
-                ByName::Found(code) => found.push(format!("{}: {}", rule.name, describe(code))),
-                ByName::Ambiguous(codes) | ByName::Elsewhere(codes) => found.push(format!(
-                    "{}: {name:?} names {} codes ({}); the conversation's division decides",
-                    rule.name,
-                    codes.len(),
-                    list_codes(&codes)
-                )),
-            },
-        }
-    }
+    let (problems, found) = crate::resolve::problems(client, rules, deadline).await;
     if problems.is_empty() {
         Ok(found.join("; "))
     } else {
-        Err(problems.join("; "))
+        Err(problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "))
     }
-}
-
-fn describe(code: &WrapupCode) -> String {
-    format!(
-        "{} ({}) in division {}",
-        code.name.as_deref().unwrap_or("?"),
-        code.id,
-        code.division
-            .as_ref()
-            .and_then(|d| d.id.as_deref())
-            .unwrap_or("*")
-    )
 }
 
 async fn conversation(
@@ -791,8 +751,12 @@ async fn remote_report(function: &str, options: &Options) -> Result<Report, Stri
         .await
         .map_err(|e| {
             format!(
-                "could not invoke {function}: {} (you need lambda:InvokeFunction on it)",
-                aws_sdk_lambda::error::DisplayErrorContext(&e)
+                "could not invoke {function}: {}",
+                crate::aws_errors::explain(
+                    &e,
+                    "lambda:InvokeFunction",
+                    &format!("function {function}")
+                )
             )
         })?;
     let body = out.payload.map(|p| p.into_inner()).unwrap_or_default();

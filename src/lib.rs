@@ -38,6 +38,7 @@
 //!   **transient** trouble ([`Transient`]) is no outcome but an error the platform retries.
 
 mod app;
+mod aws_errors;
 mod cli;
 mod clock;
 mod config;
@@ -48,6 +49,8 @@ mod handler;
 mod http;
 mod pipeline;
 mod queues;
+mod redrive;
+mod resolve;
 mod rules_source;
 mod secrets;
 mod telemetry;

@@ -48,38 +48,52 @@ impl ParameterStore for SsmParameters {
     }
 }
 
+/// The text of the rules `setting` names, and where it came from (`None`: no rules set).
+/// `Err`: it could not be read (a missing file, Parameter Store refusing).
+pub(crate) async fn text(
+    setting: &RulesSetting,
+    store: Option<&dyn ParameterStore>,
+) -> Result<Option<(String, String)>, (String, String)> {
+    match setting {
+        RulesSetting::None => Ok(None),
+        RulesSetting::Inline(json) => Ok(Some(("WRAPUP_RULES".into(), json.clone()))),
+        RulesSetting::File(path) => {
+            let origin = format!("WRAPUP_RULES_FILE {}", path.display());
+            match std::fs::read_to_string(path) {
+                Ok(text) => Ok(Some((origin, text))),
+                Err(e) => Err((origin, format!("cannot be read: {e}"))),
+            }
+        }
+        RulesSetting::Parameter(name) => {
+            let origin = format!("WRAPUP_RULES_PARAMETER {name}");
+            let Some(store) = store else {
+                return Err((origin, "no Parameter Store client".into()));
+            };
+            match store.get(name).await {
+                Ok(text) => Ok(Some((origin, text))),
+                Err(problem) => Err((origin, problem)),
+            }
+        }
+    }
+}
+
 /// Reads and checks the rules of `setting`.
 async fn read(
     setting: &RulesSetting,
     store: Option<&dyn ParameterStore>,
 ) -> Result<RuleSet, RulesError> {
-    let unreadable = |origin: String, problem: String| RulesError {
-        origin,
-        problems: vec![crate::wrapup::RuleProblem {
-            rule: "-".into(),
-            field: "document".into(),
-            message: problem,
-        }],
-    };
-    match setting {
-        RulesSetting::None => Ok(RuleSet::default()),
-        RulesSetting::Inline(json) => RuleSet::parse(json, "WRAPUP_RULES"),
-        RulesSetting::File(path) => {
-            let origin = format!("WRAPUP_RULES_FILE {}", path.display());
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| unreadable(origin.clone(), format!("cannot be read: {e}")))?;
-            RuleSet::parse(&text, &origin)
-        }
-        RulesSetting::Parameter(name) => {
-            let origin = format!("WRAPUP_RULES_PARAMETER {name}");
-            let store = store
-                .ok_or_else(|| unreadable(origin.clone(), "no Parameter Store client".into()))?;
-            let text = store
-                .get(name)
-                .await
-                .map_err(|problem| unreadable(origin.clone(), problem))?;
-            RuleSet::parse(&text, &origin)
-        }
+    match text(setting, store).await {
+        Ok(None) => Ok(RuleSet::default()),
+        Ok(Some((origin, text))) => RuleSet::parse(&text, &origin),
+        Err((origin, problem)) => Err(RulesError {
+            origin,
+            count: 0,
+            problems: vec![crate::wrapup::RuleProblem {
+                rule: "-".into(),
+                field: "document".into(),
+                message: problem,
+            }],
+        }),
     }
 }
 

@@ -259,6 +259,28 @@ impl GenesysClient {
         parse_json(Endpoint::GetParticipantWrapupCodes, &answer)
     }
 
+    /// The first page of a queue's codes (`GET /api/v2/routing/queues/{id}/wrapupcodes`): proves
+    /// the queue exists (404 when it does not), for `rules check --resolve`.
+    pub(crate) async fn queue_codes(
+        &self,
+        queue: Uuid,
+        deadline: Deadline,
+    ) -> Result<Vec<WrapupCode>, GenesysError> {
+        let id = queue.hyphenated().to_string();
+        let answer = self
+            .call(
+                Endpoint::ListQueueWrapupCodes,
+                Method::GET,
+                &["api", "v2", "routing", "queues", &id, "wrapupcodes"],
+                &[("pageSize", "100")],
+                None,
+                deadline,
+            )
+            .await?;
+        let listing: WrapupCodeEntityListing = parse_json(Endpoint::ListQueueWrapupCodes, &answer)?;
+        Ok(listing.entities)
+    }
+
     /// Forgets a code Genesys refused (deleted or moved since it was cached): the next request
     /// reads it again, and the names too, though no sooner than a missed name would, so a
     /// burst of refusals costs one listing a minute.

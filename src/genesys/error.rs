@@ -12,6 +12,7 @@ pub(crate) enum Endpoint {
     GetWrapupCode,
     ListWrapupCodes,
     GetParticipantWrapupCodes,
+    ListQueueWrapupCodes,
     PostWrapup,
 }
 
@@ -24,6 +25,7 @@ impl Endpoint {
             Self::GetWrapupCode => "get_wrapup_code",
             Self::ListWrapupCodes => "list_wrapup_codes",
             Self::GetParticipantWrapupCodes => "get_participant_wrapup_codes",
+            Self::ListQueueWrapupCodes => "list_queue_wrapup_codes",
             Self::PostWrapup => "post_wrapup",
         }
     }

@@ -27,6 +27,8 @@ pub enum Route {
     ListWrapupCodes,
     /// `GET .../participants/{pid}/wrapupcodes`.
     ParticipantWrapupCodes,
+    /// `GET /api/v2/routing/queues/{id}/wrapupcodes`.
+    QueueWrapupCodes,
     /// `POST .../communications/{cid}/wrapup`.
     PostWrapup,
     /// Any other path (answered 404).
@@ -444,6 +446,7 @@ fn route_of(method: &str, path: &str) -> Route {
         ("GET", ["api", "v2", "conversations", _]) => Route::GetConversation,
         ("GET", ["api", "v2", "routing", "wrapupcodes"]) => Route::ListWrapupCodes,
         ("GET", ["api", "v2", "routing", "wrapupcodes", _]) => Route::GetWrapupCode,
+        ("GET", ["api", "v2", "routing", "queues", _, "wrapupcodes"]) => Route::QueueWrapupCodes,
         ("GET", ["api", "v2", "conversations", _, "participants", _, "wrapupcodes"]) => {
             Route::ParticipantWrapupCodes
         }
@@ -516,6 +519,7 @@ fn handle(
         (Route::ParticipantWrapupCodes, [_, _, _, cid, _, pid, _]) => {
             participant_codes(&s, cid, pid)
         }
+        (Route::QueueWrapupCodes, [_, _, _, _, queue, _]) => queue_codes(&s, queue),
         (Route::PostWrapup, [_, _, _, media, cid, _, pid, _, comm, _]) => {
             post_wrapup(&mut s, media, cid, pid, comm, body)
         }
@@ -569,6 +573,26 @@ fn list_codes(s: &State, query: &str) -> (u16, Response<Full<Bytes>>) {
 
 /// `GET /api/v2/conversations/{cid}/participants/{pid}/wrapupcodes`: the codes of the
 /// participant's queue (a bare array of `WrapupCode`).
+/// `GET /api/v2/routing/queues/{id}/wrapupcodes`: the queue's codes, one page; 404 for a queue
+/// the org does not have.
+fn queue_codes(s: &State, queue: &str) -> (u16, Response<Full<Bytes>>) {
+    let Some(ids) = s.org.queue_codes.get(queue) else {
+        return reply(
+            404,
+            genesys_error(404, "not.found", "The requested queue was not found."),
+        );
+    };
+    let codes: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| s.org.wrapup_codes.get(id).cloned())
+        .collect();
+    let total = codes.len();
+    reply(
+        200,
+        json!({"entities": codes, "pageSize": 25, "pageNumber": 1, "total": total, "pageCount": 1}),
+    )
+}
+
 fn participant_codes(s: &State, cid: &str, pid: &str) -> (u16, Response<Full<Bytes>>) {
     let participant = s
         .org

@@ -6,6 +6,7 @@
 mod clock;
 pub mod demo;
 pub mod emulator;
+pub mod lambda_api;
 mod memory;
 pub mod newrelic;
 pub mod runtime_api;

@@ -25,7 +25,7 @@ impl OneOrMany {
         }
     }
 
-    pub(super) fn values(&self) -> Vec<&str> {
+    pub(crate) fn values(&self) -> Vec<&str> {
         match self {
             Self::One(v) => vec![v.as_str()],
             Self::Many(vs) => vs.iter().map(String::as_str).collect(),

@@ -34,6 +34,8 @@ impl std::fmt::Display for RuleProblem {
 pub(crate) struct RulesError {
     /// `WRAPUP_RULES`, `WRAPUP_RULES_FILE <path>` or `WRAPUP_RULES_PARAMETER <name>`.
     pub origin: String,
+    /// How many rules the document holds (0 when it is no list of rules).
+    pub count: usize,
     /// Every problem found, in the document's order.
     pub problems: Vec<RuleProblem>,
 }
@@ -69,6 +71,7 @@ impl RuleSet {
     pub(crate) fn parse(text: &str, origin: &str) -> Result<Self, RulesError> {
         let fail = |problems| RulesError {
             origin: origin.to_owned(),
+            count: 0,
             problems,
         };
         let document = |message: String| RuleProblem {
@@ -156,7 +159,10 @@ impl RuleSet {
                 rules: rules.into_iter().map(|(_, rule)| rule).collect(),
             })
         } else {
-            Err(fail(problems))
+            Err(RulesError {
+                count: raw.len(),
+                ..fail(problems)
+            })
         }
     }
 }

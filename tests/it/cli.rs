@@ -114,6 +114,10 @@ fn a_missing_required_setting_fails_naming_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("GENESYS_SECRET_ID"), "{stderr}");
+    assert!(
+        stderr.contains("--sandbox"),
+        "the way to run it with none: {stderr}"
+    );
 }
 
 #[test]
@@ -157,11 +161,90 @@ fn sign_produces_headers_the_webhook_accepts() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(demo::SIGNING_KEY));
 }
 
+/// A usage problem: exit 2, nothing on stdout, one line on stderr.
+fn usage_error(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
 #[test]
-fn unknown_commands_print_usage_and_exit_2() {
-    let out = run(&["frobnicate"], &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+fn unknown_commands_and_options_are_one_line_with_a_hint() {
+    let stderr = usage_error(&run(&["frobnicate"], &[]));
+    assert!(
+        stderr.contains("frobnicate") && stderr.contains("--help"),
+        "{stderr}"
+    );
+    let stderr = usage_error(&run(&["doctr"], &[]));
+    assert!(stderr.contains("doctor"), "a suggestion: {stderr}");
+    let stderr = usage_error(&run(&["invoke", "--sandbx", "x.json"], &[]));
+    assert!(stderr.contains("--sandbox"), "{stderr}");
+    for args in [
+        &["rules"][..],
+        &["invoke"],
+        &["doctor", "--code", "Sale"],
+        &["doctor", "--conversation", "not-a-uuid"],
+        &[
+            "redrive",
+            "--from",
+            "https://sqs.eu-west-1.amazonaws.com/1/q",
+        ],
+    ] {
+        usage_error(&run(args, &[]));
+    }
+}
+
+#[test]
+fn help_and_version_go_to_stdout_and_exit_0() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["help"],
+        &["invoke", "--help"],
+        &["sign", "--help"],
+        &["doctor", "--help"],
+        &["rules", "check", "--help"],
+        &["redrive", "--help"],
+        &["help", "redrive"],
+    ] {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("Usage:"), "{args:?}: {stdout}");
+        assert!(out.stderr.is_empty(), "{args:?}");
+    }
+    let out = run(&["--version"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        concat!("genesys-wrapup ", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn no_command_panics_outside_lambda_or_on_a_closed_pipe() {
+    // The bare binary is the Lambda function: outside Lambda it says so.
+    let stderr = usage_error(&run(&[], &[]));
+    assert!(stderr.contains("AWS_LAMBDA_RUNTIME_API"), "{stderr}");
+    // `... | head`: stdout closed before anything is written.
+    let mut child = Command::new(BIN)
+        .args(["sign", "tests/fixtures/body.json"])
+        .env_clear()
+        .env("WEBHOOK_SIGNING_KEY", "k")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(101), "no panic: {out:?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    let stderr = usage_error(&run(&["invoke", "no/such/file.json"], &[]));
+    assert!(stderr.contains("no/such/file.json"), "{stderr}");
 }
 
 #[test]

@@ -1,19 +1,17 @@
 //! `doctor` as operators run it: the real binary, its AWS SDK clients pointed at loopback
-//! services (the sandbox's Secrets Manager, moto's SQS, a Lambda Invoke stub) and the Genesys
+//! services (the sandbox's Secrets Manager, moto's SQS, the sandbox's Lambda Invoke API) and the Genesys
 //! emulator. All green on a good set-up; each broken link named, with its fix; no secret ever.
 
 use crate::common::moto::{create_queue, moto, sqs_client};
-use crate::common::AWS_TEST_ENV;
+use crate::common::{setup, AWS_TEST_ENV};
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
+use genesys_wrapup::sandbox::lambda_api::LambdaApi;
 use genesys_wrapup::sandbox::newrelic::NewRelicEmulator;
-use genesys_wrapup::sandbox::{
-    read_body, secrets_manager, serve_loopback, LoopbackServer, Sandbox,
-};
-use genesys_wrapup::{handle, Deadline, Invocation, SystemClock};
+use genesys_wrapup::sandbox::Sandbox;
+use genesys_wrapup::SystemClock;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
 const NR_KEY: &str = "nr-doctor-license-key-0123456789";
@@ -34,44 +32,6 @@ const CHECKS: [&str; 14] = [
     "new_relic",
     "queues",
 ];
-
-/// The sandbox, with its secrets served as Secrets Manager.
-struct Setup {
-    sandbox: Sandbox,
-    secrets: LoopbackServer,
-}
-
-async fn setup() -> Setup {
-    let sandbox = Sandbox::start().await.unwrap();
-    let secrets = secrets_manager(sandbox.secrets.clone()).await.unwrap();
-    Setup { sandbox, secrets }
-}
-
-impl Setup {
-    /// The environment of a deployment on these services, with `extra` on top.
-    fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-        let base = self.sandbox.emulator.base_url().to_string();
-        let mut env: Vec<(String, String)> = [
-            ("GENESYS_SECRET_ID", GENESYS_SECRET_ID),
-            ("WEBHOOK_SECRET_ID", WEBHOOK_SECRET_ID),
-            ("GENESYS_API_BASE_URL", &base),
-            ("GENESYS_LOGIN_BASE_URL", &base),
-            (
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-                &format!("http://{}", self.secrets.addr),
-            ),
-        ]
-        .iter()
-        .chain(AWS_TEST_ENV.iter())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        for (k, v) in extra {
-            env.retain(|(name, _)| name != k);
-            env.push((k.to_string(), v.to_string()));
-        }
-        env
-    }
-}
 
 struct Run {
     code: i32,
@@ -353,47 +313,12 @@ async fn a_plan_that_would_be_rejected_fails_and_usage_errors_exit_2() {
     assert!(!ok && detail.contains("GENESYS_SECRET_ID"), "{detail}");
 }
 
-/// Lambda's Invoke API, serving the function's own handler on the sandbox: the doctor inside.
-async fn lambda(sandbox: &'static Sandbox) -> LoopbackServer {
-    let app = Arc::new(sandbox.app(&[], Arc::new(SystemClock)).await.unwrap());
-    serve_loopback(move |req: hyper::Request<hyper::body::Incoming>| {
-        let app = app.clone();
-        async move {
-            let path = req.uri().path().to_owned();
-            let payload: Value =
-                serde_json::from_slice(&read_body(req).await).unwrap_or(Value::Null);
-            let inv = Invocation::new(
-                "doctor",
-                Deadline::after(&SystemClock, Duration::from_secs(30)),
-            );
-            let reply = handle(&app, &payload, &inv)
-                .await
-                .map(|r| serde_json::to_value(r).unwrap());
-            let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(
-                match &reply {
-                    Ok(v) => v.to_string(),
-                    Err(t) => {
-                        json!({"errorType": "Transient", "errorMessage": t.to_string()}).to_string()
-                    }
-                },
-            )));
-            if reply.is_err() || !path.contains("/functions/wrapup-fn/invocations") {
-                response
-                    .headers_mut()
-                    .insert("x-amz-function-error", "Unhandled".parse().unwrap());
-            }
-            Ok(response)
-        }
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn doctor_function_runs_the_checks_inside_the_function_as_its_role() {
-    let sandbox: &'static Sandbox = Box::leak(Box::new(Sandbox::start().await.unwrap()));
-    let api = lambda(sandbox).await;
-    let lambda_url = format!("http://{}", api.addr);
+    let sandbox = Sandbox::start().await.unwrap();
+    let app = Arc::new(sandbox.app(&[], Arc::new(SystemClock)).await.unwrap());
+    let api = LambdaApi::start(app, "wrapup-fn").await.unwrap();
+    let lambda_url = api.url();
     let env: Vec<(String, String)> = [("AWS_ENDPOINT_URL_LAMBDA", lambda_url.as_str())]
         .iter()
         .chain(AWS_TEST_ENV.iter())
@@ -424,7 +349,11 @@ async fn doctor_function_runs_the_checks_inside_the_function_as_its_role() {
     );
     let wrong = doctor(&["--function", "not-this-one", "--json"], &env).await;
     assert_eq!(wrong.code, 1);
-    assert!(wrong.check("function").1.contains("failed"));
+    let detail = wrong.check("function").1;
+    assert!(
+        detail.contains("not-this-one") && detail.contains("not found"),
+        "{detail}"
+    );
     run.assert_no_secret();
 }
 

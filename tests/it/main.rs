@@ -24,6 +24,8 @@ mod newrelic;
 mod outcomes;
 mod real_org;
 mod redaction;
+mod redrive;
+mod rules_check;
 mod runtime;
 mod sqs;
 mod webhook;

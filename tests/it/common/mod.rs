@@ -228,3 +228,44 @@ pub(crate) const AWS_TEST_ENV: [(&str, &str); 4] = [
     ("AWS_SECRET_ACCESS_KEY", "test"),
     ("AWS_EC2_METADATA_DISABLED", "true"),
 ];
+
+/// A deployment on loopback: the sandbox's Genesys emulator, and its secrets served as
+/// Secrets Manager, for the real binary (doctor, rules check).
+pub(crate) struct Setup {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) secrets: genesys_wrapup::sandbox::LoopbackServer,
+}
+
+pub(crate) async fn setup() -> Setup {
+    let sandbox = Sandbox::start().await.unwrap();
+    let secrets = genesys_wrapup::sandbox::secrets_manager(sandbox.secrets.clone())
+        .await
+        .unwrap();
+    Setup { sandbox, secrets }
+}
+
+impl Setup {
+    /// The environment of a deployment on these services, with `extra` on top.
+    pub(crate) fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let base = self.sandbox.emulator.base_url().to_string();
+        let mut env: Vec<(String, String)> = [
+            ("GENESYS_SECRET_ID", demo::GENESYS_SECRET_ID),
+            ("WEBHOOK_SECRET_ID", demo::WEBHOOK_SECRET_ID),
+            ("GENESYS_API_BASE_URL", &base),
+            ("GENESYS_LOGIN_BASE_URL", &base),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                &format!("http://{}", self.secrets.addr),
+            ),
+        ]
+        .iter()
+        .chain(AWS_TEST_ENV.iter())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            env.retain(|(name, _)| name != k);
+            env.push((k.to_string(), v.to_string()));
+        }
+        env
+    }
+}
