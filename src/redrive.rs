@@ -11,7 +11,7 @@
 //! Each original goes to a queue (the buffer queue) or to the function (an asynchronous
 //! invoke); a message is deleted only once it was sent on. Anything else is left in the queue.
 
-use crate::triggers::{recognise as envelope, Envelope};
+use crate::triggers::{destination_payload, recognise as envelope, Envelope};
 use crate::wrapup::{Reason, Request};
 use serde::Serialize;
 use serde_json::Value;
@@ -87,9 +87,8 @@ pub(crate) fn recognise(message: &Message) -> Recognised {
         return of(Kind::EventBridgeDlq, Some(message.body.clone()));
     }
     let body: Option<Value> = serde_json::from_str(&message.body).ok();
-    if let Some(record) = body.as_ref().filter(|b| is_destination_record(b)) {
-        let original = serde_json::to_string(&record["requestPayload"]).ok();
-        return of(Kind::LambdaFailure, original);
+    if let Some(original) = body.as_ref().and_then(destination_payload) {
+        return of(Kind::LambdaFailure, serde_json::to_string(original).ok());
     }
     let from_buffer = message.system.contains_key("DeadLetterQueueSourceArn")
         || body.as_ref().is_some_and(is_request);
@@ -97,16 +96,6 @@ pub(crate) fn recognise(message: &Message) -> Recognised {
         return of(Kind::BufferDlq, Some(message.body.clone()));
     }
     of(Kind::Unknown, None)
-}
-
-/// A Lambda on-failure destination record: `requestContext` (with its `condition`),
-/// `requestPayload`, `responseContext`.
-fn is_destination_record(body: &Value) -> bool {
-    body.get("requestContext")
-        .and_then(|c| c.get("condition"))
-        .is_some()
-        && body.get("requestPayload").is_some()
-        && body.get("responseContext").is_some()
 }
 
 /// A body the function reads as a request: an EventBridge event (custom or Genesys's own) or

@@ -165,15 +165,30 @@ pub fn recognise(event: &Value) -> Envelope {
         Shape::GenesysEvent => {
             Envelope::Single(eventbridge::genesys_event(event, Trigger::EventBridge))
         }
-        Shape::Direct => match event.get("doctor") {
-            Some(options) => Envelope::Doctor(options.clone()),
-            None => Envelope::Single(Delivery::apply(
+        Shape::Direct => match (event.get("doctor"), destination_payload(event)) {
+            (Some(options), _) => Envelope::Doctor(options.clone()),
+            // A Lambda on-failure record sent back by hand: the event it failed on.
+            (None, Some(original)) if destination_payload(original).is_none() => {
+                recognise(original)
+            }
+            (None, _) => Envelope::Single(Delivery::apply(
                 Trigger::Direct,
                 None,
                 ApplyRequest::from_json(event),
             )),
         },
     }
+}
+
+/// The failed event inside a Lambda on-failure destination record (`requestContext` with its
+/// `functionArn`, `requestPayload`, `responseContext`), if `payload` is one.
+pub(crate) fn destination_payload(payload: &Value) -> Option<&Value> {
+    let is_record = payload
+        .get("requestContext")
+        .and_then(|c| c.get("functionArn"))
+        .is_some()
+        && payload.get("responseContext").is_some();
+    payload.get("requestPayload").filter(|_| is_record)
 }
 
 /// serde's message, bounded, without the values it quotes.

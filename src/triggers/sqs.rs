@@ -3,7 +3,7 @@
 //! only the transient failures, each given a visibility timeout that follows the wait Genesys
 //! asked for and grows with the receive count.
 
-use super::{shape, Delivery, Shape, Trigger};
+use super::{destination_payload, shape, Delivery, Shape, Trigger};
 use crate::error::Transient;
 use crate::wrapup::{ApplyRequest, Kind};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
@@ -33,7 +33,7 @@ impl Message {
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);
         let mut delivery = match serde_json::from_str::<Value>(&body) {
-            Ok(payload) => delivery(unwrap_destination_record(&payload)),
+            Ok(payload) => delivery(destination_payload(&payload).unwrap_or(&payload)),
             Err(e) => Delivery::invalid(
                 Trigger::Sqs,
                 Kind::Apply,
@@ -67,19 +67,6 @@ fn delivery(payload: &Value) -> Delivery {
             Kind::Apply,
             "an HTTP request or SQS batch cannot be nested in a message; send the apply request",
         ),
-    }
-}
-
-/// A Lambda on-failure destination record carries the failed event in `requestPayload`.
-fn unwrap_destination_record(payload: &Value) -> &Value {
-    let is_record = payload
-        .get("requestContext")
-        .and_then(|c| c.get("functionArn"))
-        .is_some()
-        && payload.get("responseContext").is_some();
-    match payload.get("requestPayload") {
-        Some(inner) if is_record => inner,
-        _ => payload,
     }
 }
 
@@ -180,10 +167,10 @@ mod tests {
             "responsePayload": {"errorType": "Transient.not_ended"}
         });
         assert_eq!(
-            unwrap_destination_record(&record),
-            &json!({"conversationId": "x"})
+            destination_payload(&record),
+            Some(&json!({"conversationId": "x"}))
         );
         let plain = json!({"requestPayload": 1});
-        assert_eq!(unwrap_destination_record(&plain), &plain);
+        assert_eq!(destination_payload(&plain), None);
     }
 }

@@ -881,3 +881,82 @@ async fn the_new_relic_check_catches_misspelt_names() {
     assert!(!nrql("SELECT count(*) FROM `GenesysWrapUp` FACET `status").is_empty());
     assert!(nrql("SELECT count(*) FROM `GenesysWrapUp` FACET `status`").is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Alarms: the template's own metrics are ones the function emits, and every drop has an alarm.
+
+/// `(alarm, metric)` for each of the function's own metrics an alarm reads.
+fn alarm_metrics(template: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = template.lines().collect();
+    let mut found = Vec::new();
+    let mut alarm = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':') {
+            alarm = line.trim().trim_end_matches(':').to_owned();
+        }
+        if line.trim() == format!("Namespace: {METRICS_NAMESPACE}") {
+            let metric = lines[i + 1..]
+                .iter()
+                .take(3)
+                .find_map(|l| l.trim().strip_prefix("MetricName: "))
+                .unwrap_or("<none>");
+            found.push((alarm.clone(), metric.to_owned()));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_alarms_read_only_what_the_function_emits_and_every_drop_has_one() {
+    let emitted = emitted_metrics();
+    let used = alarm_metrics(TEMPLATE);
+    for (alarm, metric) in &used {
+        assert!(
+            emitted.contains_key(metric),
+            "{alarm} reads {metric}, which the function never emits"
+        );
+    }
+    let reads = |alarm: &str, metric: &str| used.iter().any(|(a, m)| a == alarm && m == metric);
+    assert!(reads("AttentionAlarm", "AttentionRecords") && reads("AttentionAlarm", "Exhausted"));
+    assert!(reads("RulesInvalidAlarm", "RulesInvalid"));
+    assert!(reads("TransientFailuresAlarm", "TransientFailures"));
+    assert!(
+        !reads("AttentionAlarm", "Rejected"),
+        "dry-run rejections page no one"
+    );
+    for (alarm, needs) in [
+        ("ErrorsAlarm", "MetricName: Errors"),
+        ("ThrottlesAlarm", "MetricName: Throttles"),
+        ("DroppedEventsAlarm", "MetricName: AsyncEventsDropped"),
+        (
+            "DroppedEventsAlarm",
+            "MetricName: DestinationDeliveryFailures",
+        ),
+        (
+            "DroppedEventsAlarm",
+            "MetricName: InvocationsFailedToBeSentToDlq",
+        ),
+        ("AttentionAlarm", "MetricName: InvocationsSentToDlq"),
+        (
+            "BufferAgeAlarm",
+            "MetricName: ApproximateAgeOfOldestMessage",
+        ),
+    ] {
+        let block = TEMPLATE
+            .split_once(&format!("\n  {alarm}:\n"))
+            .map(|(_, rest)| rest.split("\n\n").next().unwrap_or(""))
+            .unwrap_or_else(|| panic!("no {alarm}"));
+        assert!(block.contains(needs), "{alarm} lacks {needs}");
+        assert!(
+            block.contains(
+                "AlarmActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]"
+            ),
+            "{alarm} notifies the alarm topic"
+        );
+    }
+    // Not vacuous: a misspelt metric is caught.
+    let edited = TEMPLATE.replacen("MetricName: RulesInvalid", "MetricName: RuleInvalid", 1);
+    assert!(alarm_metrics(&edited)
+        .iter()
+        .any(|(_, m)| !emitted.contains_key(m)));
+}

@@ -504,3 +504,19 @@ async fn a_genesys_that_never_answers_ends_the_invocation_with_an_error() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn a_lambda_on_failure_record_invoked_directly_is_the_event_it_failed_on() {
+    let h = Harness::new().await;
+    let record = json!({
+        "version": "1.0", "timestamp": "2026-11-25T09:00:00.000Z",
+        "requestContext": {"requestId": "r", "functionArn": "arn:aws:lambda:eu-west-1:1:function:wrapup:$LATEST",
+                           "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": eventbridge(apply_request(CONV_CALL, CODE_SALE)),
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "Transient.not_ended", "errorMessage": "not yet"}
+    });
+    let out = h.invoke(record).await.unwrap();
+    assert_eq!(out["status"], "applied", "{out}");
+    assert_eq!(h.emulator().writes().len(), 1);
+}
