@@ -3,16 +3,17 @@
 # privilege on the SAM-translated template (with a self-test that the check can fail).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install --quiet --disable-pip-version-check 'cfn-lint>=1,<2' aws-sam-cli
+. scripts/python-env.sh
+python_env 'cfn-lint>=1,<2' aws-sam-cli
 cfn-lint template.yaml
 SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1
-python3 scripts/check_iam.py template.yaml
+python scripts/check_iam.py template.yaml
 
 # Self-test: a function with SAM's managed role and a policy template on "*" must fail.
 bad=$(mktemp --suffix=.yaml)
 trap 'rm -f "$bad"' EXIT
 sed 's/      Role: !GetAtt WrapUpRole.Arn/      Policies:\n        - AWSSecretsManagerGetSecretValuePolicy:\n            SecretArn: "*"/' template.yaml >"$bad"
-if python3 scripts/check_iam.py "$bad" 2>/dev/null; then
+if python scripts/check_iam.py "$bad" 2>/dev/null; then
   echo "least-privilege check did not catch a wildcard policy" >&2
   exit 1
 fi

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs moto's server (Secrets Manager on
-# loopback), starts it, runs every test, and stops what it started.
+# The whole test suite, on a fresh machine: installs moto's server (Secrets Manager, SQS,
+# Parameter Store on loopback) into the project's own Python environment, starts it, runs every
+# test, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/python-env.sh
 
-python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+python_env 'moto[server]>=5,<6'
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_log=$(mktemp)
-python3 -m moto.server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+python -m moto.server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; rm -f "$moto_log"' EXIT
 
 for _ in $(seq 1 100); do
-  if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
+  if python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
     break
   fi
   sleep 0.1
