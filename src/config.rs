@@ -384,9 +384,22 @@ fn seconds(
 }
 
 /// A Genesys environment is a bare host suffix such as `mypurecloud.ie`; anything else would
-/// let configuration steer the client to an arbitrary URL.
+/// let configuration steer the client to an arbitrary URL. What people paste is accepted and
+/// normalised: an `https://` URL, a trailing `/` or path, an `api.` or `login.` host (the
+/// function adds those itself), any case.
 pub(crate) fn validate_environment(env: &str) -> Result<String, String> {
-    let env = env.trim().trim_end_matches('.').to_ascii_lowercase();
+    let given = env.trim();
+    let host = given
+        .strip_prefix("https://")
+        .or_else(|| given.strip_prefix("http://"))
+        .unwrap_or(given);
+    let host = host.split('/').next().unwrap_or_default();
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let env = ["api.", "login."]
+        .iter()
+        .find_map(|p| host.strip_prefix(p))
+        .unwrap_or(&host)
+        .to_owned();
     let labels_ok = env.split('.').count() >= 2
         && env.split('.').all(|label| {
             !label.is_empty()
@@ -399,7 +412,8 @@ pub(crate) fn validate_environment(env: &str) -> Result<String, String> {
         Ok(env)
     } else {
         Err(format!(
-            "must be a Genesys Cloud environment host such as mypurecloud.ie, got {env:?}"
+            "must be a Genesys Cloud environment such as mypurecloud.ie (the region's domain, without api.), got {}",
+            crate::wrapup::preview(given)
         ))
     }
 }
@@ -484,7 +498,7 @@ mod tests {
         assert_eq!(err.variable, "GENESYS_API_BASE_URL");
         let err = from(&[
             ("GENESYS_SECRET_ID", "s"),
-            ("GENESYS_ENVIRONMENT", "evil.com/x?"),
+            ("GENESYS_ENVIRONMENT", "evil.com?x=1"),
         ])
         .unwrap_err();
         assert_eq!(err.variable, "GENESYS_ENVIRONMENT");
@@ -618,7 +632,17 @@ mod tests {
             "mypurecloud.ie"
         );
         assert!(validate_environment("mypurecloud").is_err());
-        assert!(validate_environment("a.b/c").is_err());
         assert!(validate_environment("a..b").is_err());
+        assert!(validate_environment("evil.com?x=1").is_err());
+        // What people paste: the API host, a URL, the login host.
+        for pasted in [
+            "api.mypurecloud.ie",
+            "https://api.mypurecloud.ie/",
+            "https://login.mypurecloud.ie/oauth/token",
+            " MYPURECLOUD.IE. ",
+        ] {
+            assert_eq!(validate_environment(pasted).unwrap(), "mypurecloud.ie", "{pasted}");
+        }
+        assert_eq!(validate_environment("usw2.pure.cloud").unwrap(), "usw2.pure.cloud");
     }
 }

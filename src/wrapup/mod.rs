@@ -30,6 +30,7 @@ pub use outcome::{Outcome, Reason, Rejection, Status};
 pub use overwrite::{is_already_applied, keep_current, Keep};
 pub use participant::supervisor;
 pub(crate) use request::InvalidRequest;
+pub(crate) use request::preview;
 pub use request::{ApplyRequest, CodeRef, Overwrite, Wanted};
 pub(crate) use rules_check::{RuleProblem, RulesError};
 pub use target::{select_target, Target};
