@@ -641,8 +641,15 @@ mod tests {
             "https://login.mypurecloud.ie/oauth/token",
             " MYPURECLOUD.IE. ",
         ] {
-            assert_eq!(validate_environment(pasted).unwrap(), "mypurecloud.ie", "{pasted}");
+            assert_eq!(
+                validate_environment(pasted).unwrap(),
+                "mypurecloud.ie",
+                "{pasted}"
+            );
         }
-        assert_eq!(validate_environment("usw2.pure.cloud").unwrap(), "usw2.pure.cloud");
+        assert_eq!(
+            validate_environment("usw2.pure.cloud").unwrap(),
+            "usw2.pure.cloud"
+        );
     }
 }

@@ -53,42 +53,92 @@ pub enum RunAs {
     Function,
 }
 
+/// What a check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// The link works.
+    Passed,
+    /// The link is broken: the detail says what to fix.
+    Failed,
+    /// Blocked by a failed check it depends on (named in the detail): the root cause is said
+    /// once, there.
+    Skipped,
+    /// The feature is off, or the option that asks for the check was not given.
+    NotConfigured,
+    /// Nothing a read can prove (the write permission).
+    Unverified,
+}
+
+impl State {
+    fn mark(self) -> char {
+        match self {
+            Self::Passed => '✔',
+            Self::Failed => '✘',
+            Self::Skipped => '–',
+            Self::NotConfigured => '○',
+            Self::Unverified => '?',
+        }
+    }
+}
+
+/// One check: its fixed name, whether it failed, its state and what to do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
+    /// One of the fixed names (`settings`, `genesys_secret`, ...).
     pub name: String,
+    /// False only when the state is `failed`.
     pub ok: bool,
+    /// What the check found.
+    pub state: State,
+    /// What was found, and the fix.
     pub detail: String,
 }
 
+/// Every check, and whether none failed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
+    /// False when a check failed.
     pub ok: bool,
+    /// In the fixed order.
     pub checks: Vec<Check>,
 }
 
 impl Report {
+    /// The report of these checks.
     pub fn new(checks: Vec<Check>) -> Self {
         Self {
-            ok: checks.iter().all(|c| c.ok),
+            ok: checks.iter().all(|c| c.state != State::Failed),
             checks,
         }
     }
 
-    /// One line per check, ✔ or ✘, for a person.
+    /// One line per check, marked ✔ passed, ✘ failed, – skipped, ○ not configured,
+    /// ? unverified, for a person.
     pub fn human(&self, run_as: RunAs) -> String {
         let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
         let mut out = match run_as {
-            RunAs::Caller => "doctor (AWS checks use your local credentials, not the function's role; `doctor --function <name>` runs them as the function)\n".to_owned(),
-            RunAs::Function => "doctor (run inside the deployed function, as its role)\n".to_owned(),
+            RunAs::Caller => "doctor: AWS checks use this shell's AWS credentials, not the function's role (`doctor --function <name>` runs them as the function)\n".to_owned(),
+            RunAs::Function => "doctor: run inside the deployed function, as its role\n".to_owned(),
         };
         for c in &self.checks {
-            let mark = if c.ok { '✔' } else { '✘' };
-            out.push_str(&format!("{mark} {:width$}  {}\n", c.name, c.detail));
+            out.push_str(&format!(
+                "{} {:width$}  {}\n",
+                c.state.mark(),
+                c.name,
+                c.detail
+            ));
         }
-        out.push_str(if self.ok {
-            "all checks passed\n"
-        } else {
-            "some checks failed: see ✘ above\n"
+        let failed = self
+            .checks
+            .iter()
+            .filter(|c| c.state == State::Failed)
+            .count();
+        out.push_str(&match failed {
+            0 => {
+                "no check failed (✔ passed, – skipped, ○ not configured, ? unverified)\n".to_owned()
+            }
+            n => format!("{n} check(s) failed: fix the ✘ lines (– lines wait on them)\n"),
         });
         out
     }
@@ -174,20 +224,49 @@ impl Name {
     }
 }
 
-fn check(name: Name, result: Result<String, String>) -> Check {
-    let (ok, detail) = match result {
-        Ok(detail) => (true, detail),
-        Err(detail) => (false, detail),
+/// What a check found, when it did not fail (`Err` is a failure, with its fix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found {
+    Passed(String),
+    NotConfigured(String),
+    Unverified(String),
+}
+
+impl From<String> for Found {
+    fn from(detail: String) -> Self {
+        Self::Passed(detail)
+    }
+}
+
+type Finding = Result<Found, String>;
+
+fn check(name: Name, finding: Finding) -> Check {
+    let (state, detail) = match finding {
+        Ok(Found::Passed(detail)) => (State::Passed, detail),
+        Ok(Found::NotConfigured(detail)) => (State::NotConfigured, detail),
+        Ok(Found::Unverified(detail)) => (State::Unverified, detail),
+        Err(detail) => (State::Failed, detail),
     };
     Check {
         name: name.as_str().to_owned(),
-        ok,
+        ok: state != State::Failed,
+        state,
         detail,
     }
 }
 
+/// `name` could not run: `needs` failed (said once, there).
+fn skipped(name: Name, needs: &str) -> Check {
+    Check {
+        name: name.as_str().to_owned(),
+        ok: true,
+        state: State::Skipped,
+        detail: format!("needs {needs} (see above)"),
+    }
+}
+
 /// Runs `fut` within the check's own budget.
-async fn timed(fut: impl Future<Output = Result<String, String>>) -> Result<String, String> {
+async fn timed(fut: impl Future<Output = Finding>) -> Finding {
     tokio::time::timeout(CHECK_TIMEOUT, fut)
         .await
         .unwrap_or_else(|_| {
@@ -201,7 +280,7 @@ async fn timed(fut: impl Future<Output = Result<String, String>>) -> Result<Stri
 /// Every check, in a fixed order with fixed names.
 pub(crate) async fn run(app: &App, options: &Options, run_as: RunAs) -> Report {
     let whose = match run_as {
-        RunAs::Caller => " (checked with your local AWS credentials)",
+        RunAs::Caller => "",
         RunAs::Function => " (as the function's role)",
     };
     let (genesys, others) = join(
@@ -217,12 +296,41 @@ pub(crate) async fn run(app: &App, options: &Options, run_as: RunAs) -> Report {
     checks.extend(genesys);
     checks.extend(others);
     checks.sort_by_key(|c| Name::position(&c.name));
-    Report::new(checks)
+    Report::new(once(checks))
+}
+
+/// No AWS credentials or region breaks every AWS check the same way: said once, on the first,
+/// and the others skipped.
+fn once(mut checks: Vec<Check>) -> Vec<Check> {
+    let aws_access = |c: &Check| {
+        c.state == State::Failed
+            && [
+                "no AWS credentials",
+                "no AWS region",
+                "AWS credentials are not valid",
+            ]
+            .iter()
+            .any(|cause| c.detail.contains(cause))
+    };
+    let Some(first) = checks.iter().position(aws_access) else {
+        return checks;
+    };
+    let root = checks[first].name.clone();
+    for c in checks.iter_mut().skip(first + 1).filter(|c| aws_access(c)) {
+        c.state = State::Skipped;
+        c.ok = true;
+        c.detail = format!("needs AWS access (see {root})");
+    }
+    checks
 }
 
 /// The configuration as read, and Lambda's log level: one above INFO drops the metric lines.
-fn settings(app: &App, platform_level: Option<String>) -> Result<String, String> {
-    let dry_run = if app.handler.dry_run { "on" } else { "off" };
+fn settings(app: &App, platform_level: Option<String>) -> Finding {
+    let dry_run = if app.handler.dry_run {
+        "on: nothing is written (switch it off with DryRun=false, WRAPUP_DRY_RUN=false)"
+    } else {
+        "off: wrap-ups are written"
+    };
     match platform_level {
         Some(level)
             if ["warn", "error", "fatal"].contains(&level.trim().to_ascii_lowercase().as_str()) =>
@@ -231,7 +339,7 @@ fn settings(app: &App, platform_level: Option<String>) -> Result<String, String>
                 "Lambda's ApplicationLogLevel is {level}: it drops the metric lines (Lambda counts a line without a level as INFO), so dashboards and alarms go blind; set ApplicationLogLevel to TRACE and the function's own level in WRAPUP_LOG_LEVEL (the template does)"
             ))
         }
-        _ => Ok(format!("configuration read; dry run {dry_run}")),
+        _ => Ok(format!("configuration read; dry run {dry_run}").into()),
     }
 }
 
@@ -251,10 +359,10 @@ async fn genesys_checks(app: &App, options: &Options, whose: &str) -> Vec<Check>
                 "the latest rules do not load, so the function keeps its last good set of {} rule(s): {problem}",
                 set.rules.len()
             )),
-            (Ok(set), None) if set.rules.is_empty() => {
-                Ok("not configured (Genesys events are skipped)".into())
-            }
-            (Ok(set), None) => Ok(format!(
+            (Ok(set), None) if set.rules.is_empty() => Ok(Found::NotConfigured(
+                "no rules (Genesys events are skipped)".into(),
+            )),
+            (Ok(set), None) => Ok(Found::Passed(format!(
                 "{} rule(s): {}",
                 set.rules.len(),
                 set.rules
@@ -262,7 +370,7 @@ async fn genesys_checks(app: &App, options: &Options, whose: &str) -> Vec<Check>
                     .map(|r| r.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            )),
+            ))),
         },
     );
     let mut checks = Vec::new();
@@ -304,17 +412,22 @@ async fn genesys_checks(app: &App, options: &Options, whose: &str) -> Vec<Check>
     }
     checks.push(check(
         Name::GenesysOrg,
-        timed(genesys_org(client, options.org, deadline)).await,
+        timed(async {
+            genesys_org(client, options.org, deadline)
+                .await
+                .map(Found::from)
+        })
+        .await,
     ));
     let codes = timed(async {
         client
             .all_codes(false, deadline)
             .await
             .map(|codes| {
-                format!(
+                Found::Passed(format!(
                     "{} wrap-up codes visible (routing:wrapupCode:view holds)",
                     codes.len()
-                )
+                ))
             })
             .map_err(|e| {
                 permission_problem(&e, "routing:wrapupCode:view", "in at least one division")
@@ -324,15 +437,15 @@ async fn genesys_checks(app: &App, options: &Options, whose: &str) -> Vec<Check>
     let codes_ok = codes.is_ok();
     checks.push(check(Name::WrapupCodes, codes));
     checks.push(rules_check);
-    checks.push(check(
-        Name::RuleCodes,
-        match (&rules, codes_ok) {
-            (Ok(set), true) => timed(rule_codes(client, &set.rules, deadline)).await,
-            // The root cause is said once, on `rules`.
-            (Err(_), _) => Ok("skipped: needs rules".into()),
-            (_, false) => Err("skipped: needs wrapup_codes".into()),
-        },
-    ));
+    checks.push(match (&rules, codes_ok) {
+        (Ok(set), true) => check(
+            Name::RuleCodes,
+            timed(rule_codes(client, &set.rules, deadline)).await,
+        ),
+        // The root cause is said once, where it is.
+        (Err(_), _) => skipped(Name::RuleCodes, Name::Rules.as_str()),
+        (_, false) => skipped(Name::RuleCodes, Name::WrapupCodes.as_str()),
+    });
     checks.push(check(
         Name::Conversation,
         timed(conversation(client, options, deadline)).await,
@@ -345,7 +458,7 @@ async fn genesys_checks(app: &App, options: &Options, whose: &str) -> Vec<Check>
 fn write_permission() -> Check {
     check(
         Name::WritePermission,
-        Ok("conversation:participant:wrapup is proven only by a write: reads cannot show it. Give the role it in every division the conversations are in; a missing one shows as rejected/forbidden on the first write".into()),
+        Ok(Found::Unverified("conversation:participant:wrapup is proven only by a write: reads cannot show it. Give the role it in every division the conversations are in; a missing one shows as rejected/forbidden on the first write".into())),
     )
 }
 
@@ -353,10 +466,7 @@ fn write_permission() -> Check {
 fn skip_after(mut checks: Vec<Check>, broken: Name, rules: Check) -> Vec<Check> {
     let after = Name::ALL.iter().skip_while(|n| **n != broken).skip(1);
     for name in after.copied().filter(|n| n.in_genesys_chain()) {
-        checks.push(check(
-            name,
-            Err(format!("skipped: needs {}", broken.as_str())),
-        ));
+        checks.push(skipped(name, broken.as_str()));
     }
     checks.push(rules);
     checks.push(write_permission());
@@ -374,16 +484,14 @@ fn secret_problem(e: &SecretError, whose: &str) -> String {
             let lower = reason.to_ascii_lowercase();
             if lower.contains("kms") || lower.contains("decryptionfailure") {
                 format!("secret {id}: KMS refused to decrypt it ({reason}): grant kms:Decrypt on its key (template parameter KmsKeyArn){whose}")
-            } else if lower.contains("accessdenied") || lower.contains("not authorized") {
-                format!("secret {id}: access denied ({reason}): grant secretsmanager:GetSecretValue on its ARN{whose}")
             } else {
-                format!("secret {id}: Secrets Manager unavailable ({reason}){whose}")
+                format!("secret {id}: {reason}{whose}")
             }
         }
     }
 }
 
-async fn genesys_secret(app: &App, secret_id: &str, whose: &str) -> Result<String, String> {
+async fn genesys_secret(app: &App, secret_id: &str, whose: &str) -> Finding {
     let creds: GenesysCredentials = app
         .secrets
         .get_json(secret_id)
@@ -408,14 +516,15 @@ async fn genesys_secret(app: &App, secret_id: &str, whose: &str) -> Result<Strin
             ))
         }
     };
-    Ok(format!(
-        "secret {secret_id} readable, JSON as expected; environment {environment}{whose}"
-    ))
+    Ok(
+        format!("secret {secret_id} readable, JSON as expected; environment {environment}{whose}")
+            .into(),
+    )
 }
 
-async fn genesys_token(client: &GenesysClient, deadline: Deadline) -> Result<String, String> {
+async fn genesys_token(client: &GenesysClient, deadline: Deadline) -> Finding {
     match client.check_token(deadline).await {
-        Ok(()) => Ok("client-credentials token obtained".into()),
+        Ok(()) => Ok(Found::Passed("client-credentials token obtained".into())),
         Err(e) if matches!(e.class, ErrorClass::Transient(TransientKind::RateLimited)) => Err(format!(
             "the login host is throttling this client ({e}); wait {} s and run doctor again",
             e.retry_after.map_or(60, |w| w.as_secs())
@@ -482,13 +591,13 @@ async fn rule_codes(
     client: &GenesysClient,
     rules: &[crate::wrapup::rules::Rule],
     deadline: Deadline,
-) -> Result<String, String> {
+) -> Finding {
     if rules.is_empty() {
-        return Ok("not configured".into());
+        return Ok(Found::NotConfigured("no rules".into()));
     }
     let (problems, found) = crate::resolve::problems(client, rules, deadline).await;
     if problems.is_empty() {
-        Ok(found.join("; "))
+        Ok(Found::Passed(found.join("; ")))
     } else {
         Err(problems
             .iter()
@@ -498,13 +607,11 @@ async fn rule_codes(
     }
 }
 
-async fn conversation(
-    client: &GenesysClient,
-    options: &Options,
-    deadline: Deadline,
-) -> Result<String, String> {
+async fn conversation(client: &GenesysClient, options: &Options, deadline: Deadline) -> Finding {
     let Some(id) = options.conversation else {
-        return Ok("not requested (--conversation <uuid>)".into());
+        return Ok(Found::NotConfigured(
+            "not asked for (--conversation <uuid> reads one)".into(),
+        ));
     };
     let (conversation, _) =
         client
@@ -523,7 +630,7 @@ async fn conversation(
         .iter()
         .filter_map(|d| d.division.as_ref()?.id.as_deref())
         .collect();
-    Ok(format!(
+    Ok(Found::Passed(format!(
         "conversation {id} readable (conversation:communication:view holds): {} participants, divisions [{}], {}",
         conversation.participants.len(),
         divisions.join(", "),
@@ -532,14 +639,16 @@ async fn conversation(
         } else {
             "still active (the agent's part may have ended: see plan)"
         }
-    ))
+    )))
 }
 
 /// The wrap-up `--code` would get on `--conversation`, through the dry-run pipeline.
-async fn plan(app: &App, options: &Options, deadline: Deadline) -> Result<String, String> {
+async fn plan(app: &App, options: &Options, deadline: Deadline) -> Finding {
     let (Some(conversation_id), Some(code)) = (options.conversation, options.code.as_deref())
     else {
-        return Ok("not requested (--conversation <uuid> --code <uuid|name>)".into());
+        return Ok(Found::NotConfigured(
+            "not asked for (--conversation <uuid> --code <uuid|name> plans one)".into(),
+        ));
     };
     let code = CodeRef::parse(code)?;
     let request = Request::Apply(ApplyRequest {
@@ -565,19 +674,19 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Result<String
                 o.details.division_id.as_deref().unwrap_or("*"),
             );
             match o.status {
-                Status::WouldApply => Ok(format!(
+                Status::WouldApply => Ok(Found::Passed(format!(
                     "would apply to {target}; division check passed; the write: {}",
                     o.write
                         .as_ref()
                         .and_then(|w| serde_json::to_string(w).ok())
                         .unwrap_or_default()
-                )),
-                Status::AlreadyApplied => Ok(format!("already applied to {target}")),
-                Status::Skipped => Ok(format!(
+                ))),
+                Status::AlreadyApplied => Ok(Found::Passed(format!("already applied to {target}"))),
+                Status::Skipped => Ok(Found::Passed(format!(
                     "would skip ({}): {}",
                     o.reason.map_or("", |r| r.as_str()),
                     o.message.unwrap_or_default()
-                )),
+                ))),
                 Status::Rejected => Err(format!(
                     "would be rejected ({}): {}",
                     o.reason.map_or("", |r| r.as_str()),
@@ -586,9 +695,10 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Result<String
                 Status::Applied => Err("a write was sent, which a dry run never does".into()),
             }
         }
-        Err(t) if t.kind == TransientKind::NotEnded => {
-            Ok(format!("would wait and retry: {}", t.message))
-        }
+        Err(t) if t.kind == TransientKind::NotEnded => Ok(Found::Passed(format!(
+            "would wait and retry: {}",
+            t.message
+        ))),
         Err(t) => Err(format!("would retry: {t}")),
     }
 }
@@ -611,9 +721,11 @@ async fn other_checks(app: &App, options: &Options, whose: &str) -> Vec<Check> {
     ]
 }
 
-async fn webhook_secret(app: &App, whose: &str) -> Result<String, String> {
+async fn webhook_secret(app: &App, whose: &str) -> Finding {
     let Some(id) = app.settings.handler.webhook.secret_id.as_deref() else {
-        return Ok("not configured (every webhook request is refused with 503)".into());
+        return Ok(Found::NotConfigured(
+            "no WEBHOOK_SECRET_ID: every webhook request is refused with 503".into(),
+        ));
     };
     let keys: WebhookKeys = app
         .secrets
@@ -632,16 +744,16 @@ async fn webhook_secret(app: &App, whose: &str) -> Result<String, String> {
         Some(previous) if previous == current => Err(format!(
             "secret {id}: previousSigningKey equals signingKey; a rotation needs a new signingKey"
         )),
-        Some(_) => Ok(format!(
-            "secret {id} readable; rotating: both keys accepted{whose}"
-        )),
-        None => Ok(format!("secret {id} readable; one signing key{whose}")),
+        Some(_) => Ok(format!("secret {id} readable; rotating: both keys accepted{whose}").into()),
+        None => Ok(format!("secret {id} readable; one signing key{whose}").into()),
     }
 }
 
-async fn org_map(app: &App, whose: &str) -> Result<String, String> {
+async fn org_map(app: &App, whose: &str) -> Finding {
     if app.settings.org_secrets.is_empty() {
-        return Ok("not configured (every event uses GENESYS_SECRET_ID)".into());
+        return Ok(Found::NotConfigured(
+            "no GENESYS_ORG_SECRETS: every event uses GENESYS_SECRET_ID".into(),
+        ));
     }
     let deadline = Deadline::after(app.clock.as_ref(), GENESYS_BUDGET);
     let mut problems = Vec::new();
@@ -661,32 +773,33 @@ async fn org_map(app: &App, whose: &str) -> Result<String, String> {
         Ok(format!(
             "{} org(s): every secret readable and its token names its org{whose}",
             app.settings.org_secrets.len()
-        ))
+        )
+        .into())
     } else {
         Err(problems.join("; "))
     }
 }
 
-async fn new_relic(app: &App, options: &Options) -> Result<String, String> {
+async fn new_relic(app: &App, options: &Options) -> Finding {
     let Some(sink) = app.new_relic.as_ref() else {
-        return Ok("not configured (no New Relic events)".into());
+        return Ok(Found::NotConfigured(
+            "no NEW_RELIC_ACCOUNT_ID: no New Relic events".into(),
+        ));
     };
     let described = sink.describe().await?;
     if !options.send_test_event {
-        return Ok(format!(
-            "{described} (--send-test-event posts one GenesysWrapUpDoctor event)"
-        ));
+        return Ok(
+            format!("{described} (--send-test-event posts one GenesysWrapUpDoctor event)").into(),
+        );
     }
     let mut event = Event::new();
     event.insert("message".into(), "doctor test event".into());
     event.insert("dryRun".into(), u8::from(app.handler.dry_run).into());
     sink.send_test_event(event).await?;
-    Ok(format!(
-        "{described}; a GenesysWrapUpDoctor event was accepted"
-    ))
+    Ok(format!("{described}; a GenesysWrapUpDoctor event was accepted").into())
 }
 
-async fn queues(app: &App, whose: &str) -> Result<String, String> {
+async fn queues(app: &App, whose: &str) -> Finding {
     let queues = [
         (
             "attention",
@@ -706,8 +819,10 @@ async fn queues(app: &App, whose: &str) -> Result<String, String> {
         }
     }
     match (reached.is_empty(), problems.is_empty()) {
-        (true, true) => Ok("not configured (rejections are only logged)".into()),
-        (_, true) => Ok(format!("{}{whose}", reached.join("; "))),
+        (true, true) => Ok(Found::NotConfigured(
+            "no ATTENTION_QUEUE_URL: rejections are only logged".into(),
+        )),
+        (_, true) => Ok(format!("{}{whose}", reached.join("; ")).into()),
         _ => Err(problems.join("; ")),
     }
 }
@@ -734,6 +849,7 @@ pub(crate) async fn remote(function: &str, options: &Options) -> Report {
             Report::new(vec![Check {
                 name: "function".into(),
                 ok: false,
+                state: State::Failed,
                 detail: problem,
             }])
         })

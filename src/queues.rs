@@ -1,6 +1,7 @@
 //! SQS as the function uses it: sending to the attention and buffer queues, and stretching a
 //! failed message's visibility timeout to the wait Genesys asked for.
 
+use crate::aws_errors::explain;
 use async_trait::async_trait;
 
 /// An SQS call that failed: which, on which queue, and SQS's error code and message.
@@ -46,21 +47,6 @@ impl SqsQueues {
     }
 }
 
-fn sdk_reason<E, R>(e: &aws_sdk_sqs::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match e.as_service_error() {
-        Some(service) => format!(
-            "{}: {}",
-            service.code().unwrap_or("Unknown"),
-            service.message().unwrap_or("no message")
-        ),
-        None => format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)),
-    }
-}
-
 #[async_trait]
 impl Queues for SqsQueues {
     async fn send(
@@ -90,7 +76,7 @@ impl Queues for SqsQueues {
         let out = request.send().await.map_err(|e| QueueError {
             operation: "SendMessage",
             queue: queue_url.to_owned(),
-            reason: sdk_reason(&e),
+            reason: explain(&e, "sqs:SendMessage", queue_url),
         })?;
         Ok(out.message_id.unwrap_or_default())
     }
@@ -112,7 +98,7 @@ impl Queues for SqsQueues {
             .map_err(|e| QueueError {
                 operation: "ChangeMessageVisibility",
                 queue: queue_url.to_owned(),
-                reason: sdk_reason(&e),
+                reason: explain(&e, "sqs:ChangeMessageVisibility", queue_url),
             })
     }
 
@@ -127,7 +113,7 @@ impl Queues for SqsQueues {
             .map_err(|e| QueueError {
                 operation: "GetQueueAttributes",
                 queue: queue_url.to_owned(),
-                reason: sdk_reason(&e),
+                reason: explain(&e, "sqs:GetQueueAttributes", queue_url),
             })
     }
 }

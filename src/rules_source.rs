@@ -41,7 +41,9 @@ impl ParameterStore for SsmParameters {
             .with_decryption(true)
             .send()
             .await
-            .map_err(|e| format!("{}", aws_sdk_ssm::error::DisplayErrorContext(&e)))?;
+            .map_err(|e| {
+                crate::aws_errors::explain(&e, "ssm:GetParameter", &format!("parameter {name}"))
+            })?;
         out.parameter
             .and_then(|p| p.value)
             .ok_or_else(|| format!("parameter {name} has no value"))

@@ -69,30 +69,22 @@ impl SecretStore for SecretsManagerStore {
                     reason: "it has no SecretString (binary secrets are not supported)".into(),
                 }),
             },
-            Err(SdkError::ServiceError(e)) => match e.err() {
-                GetSecretValueError::ResourceNotFoundException(_) => {
-                    Err(SecretError::NotFound { id: id.to_owned() })
-                }
-                other => Err(SecretError::Unavailable {
-                    id: id.to_owned(),
-                    reason: aws_error_summary(other),
-                }),
-            },
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), GetSecretValueError::ResourceNotFoundException(_)) =>
+            {
+                Err(SecretError::NotFound { id: id.to_owned() })
+            }
+            // The SDK's errors never carry the secret value: only codes, messages and causes.
             Err(e) => Err(SecretError::Unavailable {
                 id: id.to_owned(),
-                reason: format!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e)),
+                reason: crate::aws_errors::explain(
+                    &e,
+                    "secretsmanager:GetSecretValue",
+                    &format!("secret {id}"),
+                ),
             }),
         }
     }
-}
-
-/// The error code and message only: SDK errors never carry the secret value.
-fn aws_error_summary(e: &impl aws_sdk_secretsmanager::error::ProvideErrorMetadata) -> String {
-    format!(
-        "{}: {}",
-        e.code().unwrap_or("Unknown"),
-        e.message().unwrap_or("no message")
-    )
 }
 
 struct Cached {

@@ -59,6 +59,19 @@ impl Run {
         )
     }
 
+    /// The check's state: passed, failed, skipped, not_configured or unverified.
+    fn state(&self, name: &str) -> String {
+        let report = self.report();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["state"].as_str())
+            .unwrap_or_else(|| panic!("no check {name}: {report}"))
+            .to_owned()
+    }
+
     fn failed(&self) -> Vec<String> {
         self.report()["checks"]
             .as_array()
@@ -154,6 +167,17 @@ async fn a_good_set_up_is_all_green_with_a_plan_and_every_check_named() {
         "{plan}"
     );
     assert!(run.check("write_permission").1.contains("only by a write"));
+    assert_eq!(run.state("write_permission"), "unverified", "not a ✔");
+    for passed in [
+        "settings",
+        "genesys_token",
+        "rules",
+        "rule_codes",
+        "plan",
+        "queues",
+    ] {
+        assert_eq!(run.state(passed), "passed", "{passed}");
+    }
     assert!(run.check("queues").1.contains("attention queue reachable"));
     assert!(run.check("new_relic").1.contains("accepted"));
     let events = nr.events();
@@ -168,7 +192,14 @@ async fn a_good_set_up_is_all_green_with_a_plan_and_every_check_named() {
     // The human form: one line per check, marked.
     let human = doctor(&[], &s.env(&[])).await;
     assert_eq!(human.code, 0, "{}", human.stdout);
-    assert!(human.stdout.contains("✔ genesys_token") && human.stdout.contains("local credentials"));
+    assert!(
+        human.stdout.contains("✔ genesys_token")
+            && human.stdout.contains("this shell's AWS credentials")
+            && human.stdout.contains("? write_permission")
+            && human.stdout.contains("○ new_relic"),
+        "{}",
+        human.stdout
+    );
     human.assert_no_secret();
 }
 
@@ -183,11 +214,14 @@ async fn each_broken_link_is_named_with_its_fix() {
     assert_eq!(run.code, 1);
     let (ok, detail) = run.check("genesys_secret");
     assert!(!ok && detail.contains("not found"), "{detail}");
-    assert!(run.check("genesys_token").1.contains("skipped"));
-    assert_eq!(
-        run.check("rules"),
-        (true, "not configured (Genesys events are skipped)".into())
-    );
+    // Said once, on its own check; what waits on it is skipped, not failed.
+    assert_eq!(run.failed(), vec!["genesys_secret"]);
+    assert_eq!(run.state("genesys_token"), "skipped");
+    assert!(run
+        .check("genesys_token")
+        .1
+        .contains("needs genesys_secret"));
+    assert_eq!(run.state("rules"), "not_configured");
     assert_eq!(s.sandbox.emulator.requests().len(), 0);
     run.assert_no_secret();
     let names: Vec<String> = run.report()["checks"]
@@ -248,7 +282,8 @@ async fn each_broken_link_is_named_with_its_fix() {
         !ok && detail.contains("routing:wrapupCode:view") && detail.contains("missing.permissions"),
         "{detail}"
     );
-    assert_eq!(run.failed(), vec!["wrapup_codes", "rule_codes"]);
+    assert_eq!(run.failed(), vec!["wrapup_codes"], "the root cause, once");
+    assert_eq!(run.state("rule_codes"), "skipped");
     run.assert_no_secret();
 }
 
@@ -385,5 +420,47 @@ async fn bad_rules_are_named_even_when_genesys_refuses_the_client() {
     assert!(!run.check("genesys_token").0);
     let (ok, detail) = run.check("rules");
     assert!(!ok && detail.contains("WRAPUP_RULES"), "{detail}");
-    assert!(run.check("rule_codes").1.contains("skipped"));
+    assert_eq!(run.state("rule_codes"), "skipped");
+    assert_eq!(run.failed(), vec!["genesys_token", "rules"]);
+}
+
+#[tokio::test]
+async fn without_aws_credentials_the_root_cause_is_said_once_with_its_fix() {
+    let env: Vec<(String, String)> = [
+        ("PATH", "/usr/bin:/bin"),
+        ("HOME", "/nonexistent"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        (
+            "GENESYS_SECRET_ID",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys-AbCdEf",
+        ),
+        ("WEBHOOK_SECRET_ID", "webhook"),
+        (
+            "ATTENTION_QUEUE_URL",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/attention",
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let run = doctor(&["--json"], &env).await;
+    assert_eq!(run.code, 1);
+    assert_eq!(run.failed(), vec!["genesys_secret"], "{}", run.stdout);
+    let (_, detail) = run.check("genesys_secret");
+    assert!(
+        detail.contains("no AWS credentials") && detail.contains("AWS_PROFILE"),
+        "{detail}"
+    );
+    assert_eq!(detail.lines().count(), 1, "one line, no SDK dump: {detail}");
+    for waits in ["webhook_secret", "queues", "genesys_token"] {
+        assert_eq!(run.state(waits), "skipped", "{waits}");
+    }
+    let human = doctor(&[], &env).await;
+    assert!(!human.stdout.contains("your local"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("1 check(s) failed"),
+        "{}",
+        human.stdout
+    );
 }
