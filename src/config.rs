@@ -413,7 +413,7 @@ pub(crate) fn validate_environment(env: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "must be a Genesys Cloud environment such as mypurecloud.ie (the region's domain, without api.), got {}",
-            crate::wrapup::preview(given)
+            crate::error::preview(given)
         ))
     }
 }

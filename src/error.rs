@@ -113,6 +113,19 @@ pub(crate) fn serde_problem(e: &serde_json::Error) -> String {
     out.chars().take(300).collect()
 }
 
+/// A short, printable preview of untrusted text for error messages.
+pub(crate) fn preview(value: &str) -> String {
+    let mut out: String = value
+        .chars()
+        .take(40)
+        .flat_map(char::escape_default)
+        .collect();
+    if value.chars().count() > 40 {
+        out.push('…');
+    }
+    format!("\"{out}\"")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

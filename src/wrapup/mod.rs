@@ -29,7 +29,6 @@ pub(crate) use outcome::Details;
 pub use outcome::{Outcome, Reason, Rejection, Status};
 pub use overwrite::{is_already_applied, keep_current, Keep};
 pub use participant::supervisor;
-pub(crate) use request::preview;
 pub(crate) use request::InvalidRequest;
 pub use request::{ApplyRequest, CodeRef, Overwrite, Wanted};
 pub(crate) use rules_check::{RuleProblem, RulesError};

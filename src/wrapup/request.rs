@@ -1,7 +1,7 @@
 //! The apply request, parsed strictly: unknown fields, non-UUID ids and unusable code names are
 //! refused before any network call, and only parsed UUIDs ever reach a URL.
 
-use crate::error::serde_problem;
+use crate::error::{preview, serde_problem};
 use crate::genesys::models::WrapupInput;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -241,19 +241,6 @@ impl Wanted {
 fn uuid_field(field: &str, value: &str) -> Result<Uuid, InvalidRequest> {
     Uuid::parse_str(value.trim())
         .map_err(|_| InvalidRequest(format!("{field} must be a UUID, got {}", preview(value))))
-}
-
-/// A short, printable preview of untrusted text for error messages.
-pub(crate) fn preview(value: &str) -> String {
-    let mut out: String = value
-        .chars()
-        .take(40)
-        .flat_map(char::escape_default)
-        .collect();
-    if value.chars().count() > 40 {
-        out.push('…');
-    }
-    format!("\"{out}\"")
 }
 
 fn json_problem(e: serde_json::Error) -> InvalidRequest {

@@ -178,20 +178,31 @@ pub(crate) async fn secrets_manager_failing(
     secrets_manager(store).await.unwrap()
 }
 
-/// Log lines exactly as the function writes them, captured by a subscriber scoped to the test's
-/// thread (every test of this one binary shares the process, so no global subscriber is set).
-/// `#[tokio::test]`'s runtime runs the handler's tasks on that thread.
+/// Log lines exactly as the function writes them (JSON, every level), captured for the test
+/// that asked, on its own thread (`#[tokio::test]`'s runtime runs the handler's tasks there).
+///
+/// One global subscriber serves the whole test binary and writes only for threads that capture:
+/// scoped subscribers (`set_default`) race with callsites registering on other threads, and a
+/// callsite cached as disabled would silently drop the lines a test looks for.
 pub(crate) struct Capture {
     buffer: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
 }
 
-#[derive(Clone)]
-struct Writer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
 
-impl std::io::Write for Writer {
+/// Writes to the current thread's capture, if any.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURING.with(|c| {
+            if let Some(buffer) = c.borrow().as_ref() {
+                buffer.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -200,23 +211,37 @@ impl std::io::Write for Writer {
 }
 
 impl Capture {
-    /// Captures every level, as JSON, until dropped.
+    /// Captures this thread's log lines until dropped.
     pub(crate) fn start() -> Self {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            use tracing_subscriber::Layer;
+            // Decided per event, never cached per callsite: only capturing threads pay.
+            let capturing = tracing_subscriber::filter::DynFilterFn::new(|_, _| {
+                CAPTURING.with(|c| c.borrow().is_some())
+            })
+            .with_callsite_filter(|_| tracing::subscriber::Interest::sometimes());
+            let layer = tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(|| ThreadCapture)
+                .with_filter(capturing);
+            let _ =
+                tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer));
+        });
         let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = Writer(buffer.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        Self {
-            buffer,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
+        CAPTURING.with(|c| *c.borrow_mut() = Some(buffer.clone()));
+        Self { buffer }
     }
 
     pub(crate) fn text(&self) -> String {
         String::from_utf8(self.buffer.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        CAPTURING.with(|c| *c.borrow_mut() = None);
     }
 }
 
