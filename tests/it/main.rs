@@ -28,4 +28,5 @@ mod redrive;
 mod rules_check;
 mod runtime;
 mod sqs;
+mod template;
 mod webhook;
