@@ -49,6 +49,9 @@ pub struct Settings {
     pub(crate) rules: RulesSetting,
     /// How long rules read from Parameter Store are cached.
     pub(crate) rules_cache_ttl: Duration,
+    /// `KMS_KEY_ARN`: the customer managed key of the secrets and queues, whose policy `doctor`
+    /// checks.
+    pub(crate) kms_key_arn: Option<String>,
 }
 
 /// What the handler needs around the pipeline.
@@ -262,6 +265,7 @@ impl Settings {
             new_relic: new_relic_config(&get)?,
             rules,
             rules_cache_ttl: seconds(&get, "WRAPUP_RULES_CACHE_TTL_SECONDS", 300, 0, 86_400)?,
+            kms_key_arn: get("KMS_KEY_ARN"),
         })
     }
 }

@@ -818,6 +818,12 @@ async fn queues(app: &App, whose: &str) -> Finding {
             )),
         }
     }
+    if let Some(key) = app.settings.kms_key_arn.as_deref() {
+        match kms_key(key, whose).await {
+            Ok(found) => reached.push(found),
+            Err(problem) => problems.push(problem),
+        }
+    }
     match (reached.is_empty(), problems.is_empty()) {
         (true, true) => Ok(Found::NotConfigured(
             "no ATTENTION_QUEUE_URL: rejections are only logged".into(),
@@ -825,6 +831,77 @@ async fn queues(app: &App, whose: &str) -> Finding {
         (_, true) => Ok(format!("{}{whose}", reached.join("; ")).into()),
         _ => Err(problems.join("; ")),
     }
+}
+
+/// With a customer managed key, EventBridge must be allowed to use it: it encrypts what it
+/// delivers into the queues, and without the key it drops the events (DroppedEventsAlarm).
+async fn kms_key(key: &str, whose: &str) -> Result<String, String> {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let policy = aws_sdk_kms::Client::new(&aws)
+        .get_key_policy()
+        .key_id(key)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "key {key}: {}",
+                crate::aws_errors::explain(&e, "kms:GetKeyPolicy", &format!("key {key}"))
+            )
+        })?
+        .policy
+        .unwrap_or_default();
+    if allows_eventbridge(&policy) {
+        Ok(format!(
+            "key {key}: its policy lets EventBridge encrypt into the queues{whose}"
+        ))
+    } else {
+        Err(format!(
+            "key {key}: its policy does not let EventBridge (events.amazonaws.com) use it (kms:GenerateDataKey, kms:Decrypt), so EventBridge cannot deliver into the encrypted queues: add the statement in docs/security.md{whose}"
+        ))
+    }
+}
+
+/// Whether a key policy allows `events.amazonaws.com` to generate data keys and decrypt.
+fn allows_eventbridge(policy: &str) -> bool {
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(items) => items.clone(),
+        one @ serde_json::Value::Object(_) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let mut actions = Vec::new();
+    for s in statements.iter().filter(|s| s["Effect"] == "Allow") {
+        let principal = &s["Principal"];
+        let eventbridge = principal == "*"
+            || list(&principal["Service"])
+                .iter()
+                .any(|p| p == "events.amazonaws.com");
+        if eventbridge {
+            actions.extend(list(&s["Action"]));
+        }
+    }
+    let allows = |wanted: &str| {
+        actions.iter().any(|a| {
+            a == "*"
+                || a == "kms:*"
+                || a.eq_ignore_ascii_case(wanted)
+                || a == "kms:GenerateDataKey*"
+        })
+    };
+    allows("kms:GenerateDataKey") && allows("kms:Decrypt")
 }
 
 /// The checks here, with this machine's AWS credentials.
@@ -888,4 +965,31 @@ async fn remote_report(function: &str, options: &Options) -> Result<Report, Stri
     serde_json::from_slice(&body).map_err(|e| {
         format!("the function's answer is not a doctor report ({e}): is {function} this function, at this version?")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_policy_must_let_eventbridge_generate_data_keys_and_decrypt() {
+        let policy = |statements: serde_json::Value| {
+            json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+        };
+        let root = json!({"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                          "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"});
+        let eventbridge = json!({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"});
+        assert!(!allows_eventbridge(&policy(json!([root.clone()]))));
+        assert!(allows_eventbridge(&policy(json!([
+            root.clone(),
+            eventbridge.clone()
+        ]))));
+        let decrypt_only = json!({"Effect": "Allow", "Principal": {"Service": ["sqs.amazonaws.com", "events.amazonaws.com"]},
+                                  "Action": "kms:Decrypt", "Resource": "*"});
+        assert!(!allows_eventbridge(&policy(json!([decrypt_only]))));
+        let denied = json!({"Effect": "Deny", "Principal": {"Service": "events.amazonaws.com"}, "Action": "kms:*", "Resource": "*"});
+        assert!(!allows_eventbridge(&policy(json!([denied]))));
+        assert!(!allows_eventbridge("not json"));
+    }
 }

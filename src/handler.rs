@@ -76,7 +76,8 @@ pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply,
             Ok(options) => {
                 tracing::info!(event = "doctor", "running doctor as the function's role");
                 Ok(Reply::Doctor(
-                    doctor::run(app, &options, doctor::RunAs::Function).await,
+                    // Boxed: the doctor is deep, and rare; the handler's own future stays small.
+                    Box::pin(doctor::run(app, &options, doctor::RunAs::Function)).await,
                 ))
             }
             Err(e) => {

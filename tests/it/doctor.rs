@@ -464,3 +464,59 @@ async fn without_aws_credentials_the_root_cause_is_said_once_with_its_fix() {
         human.stdout
     );
 }
+
+#[tokio::test]
+async fn a_customer_managed_key_must_let_eventbridge_use_it() {
+    let s = setup().await;
+    let moto = moto().await;
+    let sqs = sqs_client(&moto.endpoint).await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let attention = create_queue(&sqs, &format!("attention-{suffix}")).await;
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::Config::builder()
+            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+            .region(aws_sdk_kms::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .endpoint_url(&moto.endpoint)
+            .build(),
+    );
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    let env = s.env(&[
+        ("AWS_ENDPOINT_URL_SQS", &moto.endpoint),
+        ("AWS_ENDPOINT_URL_KMS", &moto.endpoint),
+        ("ATTENTION_QUEUE_URL", &attention),
+        ("KMS_KEY_ARN", &key),
+    ]);
+    // The default key policy lets the account in, not EventBridge.
+    let run = doctor(&["--json"], &env).await;
+    let (ok, detail) = run.check("queues");
+    assert!(
+        !ok && detail.contains("events.amazonaws.com") && detail.contains("docs/security.md"),
+        "{detail}"
+    );
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "EventBridgeToEncryptedQueues", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}
+    ]});
+    kms.put_key_policy()
+        .key_id(&key)
+        .policy_name("default")
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let run = doctor(&["--json"], &env).await;
+    let (ok, detail) = run.check("queues");
+    assert!(ok && detail.contains("lets EventBridge"), "{detail}");
+}
