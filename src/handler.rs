@@ -9,7 +9,9 @@ use crate::doctor;
 use crate::error::{Transient, TransientKind};
 use crate::pipeline;
 use crate::telemetry::newrelic::{outcome_event, transient_event, Event, EventContext};
-use crate::telemetry::{emit_metrics, log_outcome, log_transient, LogContext, Tally};
+use crate::telemetry::{
+    emit_metrics, log_outcome, log_transient, with_invocation, InvocationIds, LogContext, Tally,
+};
 use crate::triggers::sqs::{self, Message};
 use crate::triggers::{recognise, webhook, Delivery, Envelope, Trigger};
 use crate::wrapup::{Kind, Outcome, Reason, Request, Status};
@@ -28,6 +30,8 @@ use tokio::sync::Semaphore;
 #[derive(Debug)]
 pub struct Invocation {
     request_id: String,
+    /// X-Ray's trace header of the invocation, for every log line.
+    trace_id: Option<String>,
     deadline: Deadline,
     tally: Tally,
     /// New Relic events of this invocation, sent in one POST at its end.
@@ -39,10 +43,17 @@ impl Invocation {
     pub fn new(request_id: impl Into<String>, deadline: Deadline) -> Self {
         Self {
             request_id: request_id.into(),
+            trace_id: None,
             deadline,
             tally: Tally::default(),
             events: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The same invocation, with the X-Ray trace header Lambda sent.
+    pub fn with_trace_id(mut self, trace_id: Option<String>) -> Self {
+        self.trace_id = trace_id;
+        self
     }
 }
 
@@ -64,6 +75,14 @@ pub enum Reply {
 /// platform should retry (Lambda's async retries, EventBridge's, an SQS redelivery); a
 /// permanent rejection is an `Ok` outcome. The Lambda runtime and `invoke` both call this.
 pub async fn handle(app: &App, event: &Value, inv: &Invocation) -> Result<Reply, Transient> {
+    let ids = InvocationIds {
+        aws_request_id: inv.request_id.clone(),
+        xray_trace_id: inv.trace_id.clone(),
+    };
+    with_invocation(ids, handle_event(app, event, inv)).await
+}
+
+async fn handle_event(app: &App, event: &Value, inv: &Invocation) -> Result<Reply, Transient> {
     let started = Instant::now();
     let reply = match recognise(event) {
         Envelope::Single(delivery) => run(app, &delivery, inv, || event.to_string())
@@ -280,8 +299,8 @@ async fn batch(app: &App, records: Vec<SqsMessage>, inv: &Invocation) -> SqsBatc
             if message.receive_count >= max {
                 tracing::warn!(
                     event = "exhausted",
-                    message_id = %message.id,
-                    receive_count = message.receive_count,
+                    messageId = %message.id,
+                    receiveCount = message.receive_count,
                     "the message used its last receive: SQS moves it to the attention queue (re-drive it with `genesys-wrapup redrive` once the cause is fixed)"
                 );
                 inv.tally.exhausted();
@@ -314,7 +333,7 @@ async fn run_group<'a>(
         // After a transient failure, later messages about the same conversation wait too, so
         // they are not applied out of order.
         if !failed.is_empty() || inv.deadline.remaining(app.clock.as_ref()) < time_to_start {
-            tracing::info!(message_id = %message.id, "not started: deadline near or an earlier message of this conversation failed");
+            tracing::info!(messageId = %message.id, "not started: deadline near or an earlier message of this conversation failed");
             failed.push(message.id.as_str());
             continue;
         }
@@ -342,6 +361,6 @@ async fn delay_redelivery(app: &App, message: &Message, t: &Transient) {
         .await
     {
         // The message still comes back, after the queue's own visibility timeout.
-        tracing::warn!(message_id = %message.id, error = %e, "could not set the retry delay");
+        tracing::warn!(messageId = %message.id, error = %e, "could not set the retry delay");
     }
 }

@@ -69,7 +69,7 @@ pub use error::{Transient, TransientKind};
 pub use handler::{handle, Invocation, Reply};
 pub use queues::{QueueError, Queues};
 pub use secrets::{SecretError, SecretStore, WebhookKeys};
-pub use telemetry::init_logging;
+pub use telemetry::{init_logging, JsonLines};
 pub use triggers::{recognise, signature, webhook::precheck, Envelope};
 pub use wrapup::{
     ApplyRequest, CodeRef, Kind, Outcome, Overwrite, Reason, Request, Status, Wanted,

@@ -152,7 +152,7 @@ impl SecretCache {
                     return Ok(r);
                 }
                 tracing::warn!(
-                    secret_id = id,
+                    secretId = id,
                     "the cached secret looks rotated; reading it again"
                 );
                 self.entries.lock().await.remove(id);

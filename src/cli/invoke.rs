@@ -49,7 +49,8 @@ async fn run_lambda() -> ExitCode {
         let invocation = Invocation::new(
             event.context.request_id.clone(),
             runtime_deadline(event.context.deadline),
-        );
+        )
+        .with_trace_id(event.context.xray_trace_id.clone());
         handle(app, &event.payload, &invocation).await
     }))
     .await;
@@ -68,7 +69,7 @@ fn runtime_deadline(ms: u64) -> Deadline {
     let (deadline, relative) = Deadline::from_runtime(ms, &SystemClock, FUNCTION_TIMEOUT);
     if relative && !WARNED.swap(true, Ordering::Relaxed) {
         tracing::warn!(
-            deadline_ms = ms,
+            deadlineMs = ms,
             "the Runtime API's deadline is not an epoch time (a local emulator?); read as a budget of at most {} s",
             FUNCTION_TIMEOUT.as_secs()
         );

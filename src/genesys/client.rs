@@ -407,7 +407,7 @@ impl GenesysClient {
                         tracing::info!(
                             endpoint = endpoint.as_str(),
                             status = status.as_u16(),
-                            wait_ms = wait.as_millis() as u64,
+                            waitMs = wait.as_millis() as u64,
                             "retrying once in place"
                         );
                         retried = true;

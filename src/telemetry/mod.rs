@@ -1,10 +1,14 @@
 //! Structured logs: JSON lines on stderr (CloudWatch in Lambda; stdout stays free for the CLI's
-//! result), level from Lambda's advanced logging controls. One line per outcome.
+//! result), fields named in camelCase as outcomes and New Relic name them, the invocation's
+//! `awsRequestId` and `xrayTraceId` on every line. One line per outcome.
 
 pub(crate) mod emf;
+mod lines;
 pub(crate) mod newrelic;
 
 pub(crate) use emf::{emit_metrics, Tally};
+pub use lines::JsonLines;
+pub(crate) use lines::{with_invocation, InvocationIds};
 
 use crate::error::Transient;
 use crate::triggers::Trigger;
@@ -39,13 +43,9 @@ pub fn init_logging() {
         env("RUST_LOG").as_deref(),
     );
     let _ = tracing_subscriber::fmt()
-        .json()
+        .event_format(JsonLines)
         .with_max_level(LevelFilter::TRACE)
         .with_writer(std::io::stderr)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .flatten_event(true)
         .finish()
         .with(filter)
         .try_init();
@@ -89,21 +89,24 @@ pub(crate) fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
         event = "outcome",
         status = outcome.status.as_str(),
         reason = outcome.reason.map(|r| r.as_str()),
-        conversation_id = outcome.conversation_id.as_deref(),
-        participant_id = outcome.participant_id.as_deref(),
-        communication_id = outcome.communication_id.as_deref(),
-        wrap_up_code_id = outcome.wrap_up_code_id.as_deref(),
-        wrap_up_code_name = outcome.wrap_up_code_name.as_deref(),
-        current_wrap_up_code = outcome.current_wrap_up_code.as_deref(),
-        media = d.media,
+        conversationId = outcome.conversation_id.as_deref(),
+        participantId = outcome.participant_id.as_deref(),
+        communicationId = outcome.communication_id.as_deref(),
+        wrapUpCodeId = outcome.wrap_up_code_id.as_deref(),
+        wrapUpCodeName = outcome.wrap_up_code_name.as_deref(),
+        currentWrapUpCode = outcome.current_wrap_up_code.as_deref(),
+        mediaType = d.media,
+        divisionId = d.division_id.as_deref(),
+        queueId = d.queue_id.as_deref(),
+        userId = d.user_id.as_deref(),
         rule = outcome.rule.as_deref(),
-        genesys_correlation_id = d.correlation_id.as_deref(),
-        genesys_context_id = d.context_id.as_deref(),
+        genesysCorrelationId = d.correlation_id.as_deref(),
+        genesysContextId = d.context_id.as_deref(),
         trigger = ctx.trigger.as_str(),
         request = ctx.kind.as_str(),
-        aws_request_id = ctx.request_id,
-        event_id = ctx.event_id,
-        dry_run = ctx.dry_run,
+        awsRequestId = ctx.request_id,
+        eventId = ctx.event_id,
+        dryRun = ctx.dry_run,
         message = outcome
             .message
             .as_deref()
@@ -120,15 +123,15 @@ pub(crate) fn log_transient(
         event = "outcome",
         status = "transient_failure",
         reason = t.kind.as_str(),
-        conversation_id = conversation_id.map(tracing::field::display),
-        retry_after_s = t.retry_after.map(|d| d.as_secs()),
-        current_wrap_up_code = t.current_wrap_up_code.as_deref(),
-        genesys_correlation_id = t.correlation_id.as_deref(),
+        conversationId = conversation_id.map(tracing::field::display),
+        retryAfterSeconds = t.retry_after.map(|d| d.as_secs()),
+        currentWrapUpCode = t.current_wrap_up_code.as_deref(),
+        genesysCorrelationId = t.correlation_id.as_deref(),
         trigger = ctx.trigger.as_str(),
         request = ctx.kind.as_str(),
-        aws_request_id = ctx.request_id,
-        event_id = ctx.event_id,
-        dry_run = ctx.dry_run,
+        awsRequestId = ctx.request_id,
+        eventId = ctx.event_id,
+        dryRun = ctx.dry_run,
         message = t.message.as_str(),
     );
 }

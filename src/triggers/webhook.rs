@@ -137,7 +137,7 @@ pub(crate) fn queued(
     let conversation_id = request.conversation_id.hyphenated().to_string();
     match sent {
         Ok(message_id) => {
-            tracing::info!(event = "queued", conversation_id = %conversation_id, message_id = %message_id, "webhook request queued");
+            tracing::info!(event = "queued", conversationId = %conversation_id, messageId = %message_id, "webhook request queued");
             let mut queued = json!({
                 "status": "queued", "conversationId": conversation_id, "messageId": message_id
             });

@@ -268,7 +268,7 @@ fn invoke_dry_run_prints_the_write_and_sends_nothing() {
     assert_eq!(body["status"], "would_apply");
     assert_eq!(body["write"]["method"], "POST");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("\"dry_run\":true"), "{stderr}");
+    assert!(stderr.contains("\"dryRun\":true"), "{stderr}");
     assert!(
         !stderr.contains("\"post_wrapup\""),
         "no write was sent: {stderr}"

@@ -164,7 +164,7 @@ async fn the_body_never_reaches_logs_or_new_relic_which_mark_the_dry_run() {
     );
     assert!(!serde_json::to_string(&events).unwrap().contains(NOTES));
     let logs = capture.text();
-    assert!(logs.contains("\"dry_run\":true"), "{logs}");
+    assert!(logs.contains("\"dryRun\":true"), "{logs}");
     assert!(logs.contains("would_apply"));
     assert!(!logs.contains(NOTES), "the body leaked into the logs");
     assert_eq!(posts(&h), 0);

@@ -80,4 +80,30 @@ async fn epoch_and_relative_deadlines_both_get_the_event_applied() {
         .filter(|l| l.contains("not an epoch time"))
         .collect();
     assert_eq!(warnings.len(), 1, "said once per process: {logs}");
+    // Every line written during an invocation carries its request id and X-Ray trace id, and
+    // every field is named in camelCase, as outcomes and New Relic name them.
+    let outcomes: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["event"] == "outcome")
+        .collect();
+    assert_eq!(outcomes.len(), 3, "{logs}");
+    for line in &outcomes {
+        assert!(line["awsRequestId"].is_string(), "{line}");
+        assert!(
+            line["xrayTraceId"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Root=")),
+            "{line}"
+        );
+    }
+    for line in logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("_aws").is_none())
+    {
+        for key in line.as_object().unwrap().keys() {
+            assert!(!key.contains('_'), "{key} is not camelCase: {line}");
+        }
+    }
 }

@@ -223,7 +223,7 @@ impl Capture {
             })
             .with_callsite_filter(|_| tracing::subscriber::Interest::sometimes());
             let layer = tracing_subscriber::fmt::layer()
-                .json()
+                .event_format(genesys_wrapup::JsonLines)
                 .with_writer(|| ThreadCapture)
                 .with_filter(capturing);
             let _ =
