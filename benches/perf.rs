@@ -497,8 +497,8 @@ async fn main() {
     println!("{table}");
     let doc = format!(
         "# Performance\n\nMeasured by `cargo bench --bench perf` on this project's 2-core x86_64 machine, release build \
-         (`lto = \"fat\"`, `codegen-units = 1`, `strip`, `panic = \"unwind\"` so a panic is reported as an invocation \
-         error instead of killing the runtime). The binary is started as Lambda starts it, against a loopback \
+         with the profile in `Cargo.toml`, as the deployed binary is built (README, \"How the deployed binary is \
+         built\"). The binary is started as Lambda starts it, against a loopback \
          Runtime API, Secrets Manager stub and Genesys emulator; CPU is the binary's own threads' (schedstat), \
          so the emulators' time is not counted. This is a shared Firecracker microVM: absolute warm-event \
          numbers move by up to 50% between runs (p99s more) with the load of the host, while the function's cost \
@@ -514,7 +514,7 @@ async fn main() {
          and single-threaded runtime, measured in turns with the function's warm events. The function's own work \
          (JSON of the event and the conversation, the decision, the outcome, EMF) is the difference between the \
          two: 50 to 100 µs over our runs. The floor alone moved between about 260 and 530 µs with the load on this \
-         shared host, which leaves the function at most 40 µs of the issue's 300 µs target even when the host is \
+         shared host, which leaves the function at most 40 µs of the 300 µs target even when the host is \
          quiet: whole events took 310 to 500 µs at the median over our runs, so the target is missed, and no change \
          to the function's own logic could take an event below the floor.\n\n\
          A profile of the warm process (`PERF_WARM_EVENTS=20000 cargo bench --bench perf`, then \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The deployed artifact is the function and nothing else: the binary built with default
-# features (as SAM's cargo-lambda build does) carries no emulator and no demo credentials, and
+# features (README, "How the deployed binary is built") carries no emulator and no demo credentials, and
 # refuses `invoke --sandbox` with a one-line hint. Debug profile: the strings are the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."

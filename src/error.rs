@@ -23,6 +23,15 @@ pub enum TransientKind {
 }
 
 impl TransientKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [Self; 5] = [
+        Self::NotEnded,
+        Self::RateLimited,
+        Self::Upstream,
+        Self::Credentials,
+        Self::RulesUnavailable,
+    ];
+
     /// The name in logs, metrics, New Relic and the error type (`Transient.<name>`).
     pub fn as_str(self) -> &'static str {
         match self {

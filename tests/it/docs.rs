@@ -1,7 +1,7 @@
 //! The docs say what the code does: the README's outcome table and the contract page list
 //! exactly the statuses and reasons the function has, in its order.
 
-use genesys_wrapup::{Reason, Status};
+use genesys_wrapup::{Reason, Status, TransientKind};
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -50,13 +50,14 @@ fn the_readme_outcome_table_lists_every_status_and_reason_in_order() {
 fn the_contract_page_names_every_status_and_reason() {
     let contract = read("docs/contract.md");
     let result = contract
-        .split_once("## Result of one invocation")
+        .split_once("## What it answers")
         .map(|(_, rest)| rest)
         .unwrap();
     for name in Status::ALL
         .iter()
         .map(|s| s.as_str())
         .chain(Reason::ALL.iter().map(|r| r.as_str()))
+        .chain(TransientKind::ALL.iter().map(|k| k.as_str()))
     {
         assert!(
             result.contains(&format!("`{name}`")) || result.contains(&format!("\"{name}\"")),
@@ -79,4 +80,83 @@ fn outcomes_serialise_each_name_as_it_is_spelled_once() {
             serde_json::json!(reason.as_str())
         );
     }
+}
+
+#[test]
+fn the_readme_configuration_table_names_every_variable_the_function_reads() {
+    let asked = std::cell::RefCell::new(Vec::<String>::new());
+    genesys_wrapup::Settings::from_lookup(|name| {
+        asked.borrow_mut().push(name.to_owned());
+        (name == "GENESYS_SECRET_ID").then(|| "genesys/wrapup-client".to_owned())
+    })
+    .unwrap();
+    let readme = read("README.md");
+    let table = readme
+        .split_once("## Configuration\n")
+        .and_then(|(_, rest)| rest.split_once("\n## "))
+        .map(|(table, _)| table)
+        .unwrap();
+    let asked = asked.into_inner();
+    assert!(asked.len() > 20, "{asked:?}");
+    for name in asked {
+        assert!(
+            table.contains(&format!("`{name}`")),
+            "the README's configuration table does not name {name}"
+        );
+    }
+}
+
+#[test]
+fn docs_speak_about_the_project_only() {
+    let mut pages = vec!["README.md".to_owned()];
+    for entry in std::fs::read_dir(format!("{}/docs", env!("CARGO_MANIFEST_DIR"))).unwrap() {
+        pages.push(format!(
+            "docs/{}",
+            entry.unwrap().file_name().to_string_lossy()
+        ));
+    }
+    for page in pages {
+        let text = read(&page).to_lowercase();
+        for phrase in [
+            "issue ",
+            "issue's",
+            "yours to design",
+            "facts file",
+            "shared/docs",
+        ] {
+            assert!(!text.contains(phrase), "{page} says {phrase:?}");
+        }
+    }
+}
+
+#[test]
+fn the_release_profile_and_the_build_are_each_described_once() {
+    let manifest = read("Cargo.toml");
+    let profile = manifest
+        .split_once("[profile.release]\n")
+        .map(|(_, rest)| rest.split("\n\n").next().unwrap_or(""))
+        .unwrap();
+    // cargo-lambda fills in any of these the profile leaves out; panic among them.
+    for key in ["lto", "codegen-units", "strip", "panic"] {
+        assert!(
+            profile.lines().any(|l| l.starts_with(&format!("{key} ="))),
+            "[profile.release] must set {key}: cargo-lambda would choose otherwise"
+        );
+    }
+    for page in [
+        "docs/performance.md",
+        "docs/security.md",
+        "docs/reliability.md",
+    ] {
+        let text = read(page);
+        assert!(
+            !text.contains("panic = "),
+            "{page} restates the panic strategy"
+        );
+        assert!(
+            !text.contains("cargo lambda build"),
+            "{page} describes the build again"
+        );
+    }
+    assert!(read("README.md").contains("### How the deployed binary is built"));
 }
