@@ -4,6 +4,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, HandlerConfig, Settings};
 use crate::genesys::{CallStats, GenesysClient, Orgs, Shared};
+use crate::lease::Leases;
 use crate::queues::{Queues, SqsQueues};
 use crate::rules_source::{Rules, SsmParameters};
 use crate::secrets::{SecretCache, SecretStore, SecretsManagerStore};
@@ -24,6 +25,8 @@ pub struct App {
     pub(crate) rules: Rules,
     pub(crate) queues: Arc<dyn Queues>,
     pub(crate) new_relic: Option<NewRelicSink>,
+    /// Per-conversation leases (`WRAPUP_LOCK_TABLE`); `None`: at least once.
+    pub(crate) leases: Option<Leases>,
     /// Genesys calls of every org's client, for the metrics.
     pub(crate) stats: Arc<CallStats>,
 }
@@ -36,6 +39,8 @@ pub(crate) struct Dependencies {
     pub(crate) queues: Arc<dyn Queues>,
     /// Time, injected so tests never wait for it.
     pub(crate) clock: Arc<dyn Clock>,
+    /// DynamoDB, for the leases when `WRAPUP_LOCK_TABLE` is set.
+    pub(crate) dynamodb: aws_sdk_dynamodb::Client,
 }
 
 /// Why the process could not start: one line naming the setting to fix.
@@ -84,8 +89,13 @@ impl App {
                 .map(|(org, secret_id)| (*org, client(secret_id)))
                 .collect(),
         );
+        let leases = settings
+            .lock_table
+            .clone()
+            .map(|table| Leases::new(deps.dynamodb, table, deps.clock.clone()));
         Ok(Self {
             handler: settings.handler.clone(),
+            leases,
             clock: deps.clock,
             secrets,
             orgs,
@@ -137,6 +147,9 @@ async fn aws() -> (Dependencies, Arc<SsmParameters>) {
         )),
         queues: Arc::new(SqsQueues::new(aws_sdk_sqs::Client::new(&aws))),
         clock: Arc::new(SystemClock),
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            crate::lease::tuned(aws_sdk_dynamodb::config::Builder::from(&aws)).build(),
+        ),
     };
     let parameters = Arc::new(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
     (deps, parameters)

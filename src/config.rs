@@ -52,6 +52,9 @@ pub struct Settings {
     /// `KMS_KEY_ARN`: the customer managed key of the secrets and queues, whose policy `doctor`
     /// checks.
     pub(crate) kms_key_arn: Option<String>,
+    /// `WRAPUP_LOCK_TABLE`: the DynamoDB table of per-conversation leases (a name or ARN).
+    /// Unset: no lease, delivery is at least once.
+    pub(crate) lock_table: Option<String>,
 }
 
 /// What the handler needs around the pipeline.
@@ -266,7 +269,34 @@ impl Settings {
             rules,
             rules_cache_ttl: seconds(&get, "WRAPUP_RULES_CACHE_TTL_SECONDS", 300, 0, 86_400)?,
             kms_key_arn: get("KMS_KEY_ARN"),
+            lock_table: get("WRAPUP_LOCK_TABLE")
+                .map(|t| validate_table(&t).map(|()| t))
+                .transpose()
+                .map_err(|p| ConfigError::new("WRAPUP_LOCK_TABLE", p))?,
         })
+    }
+}
+
+/// A DynamoDB table name (3–255 of `a-z A-Z 0-9 _ - .`) or a table ARN.
+fn validate_table(table: &str) -> Result<(), String> {
+    let name = match table.strip_prefix("arn:") {
+        Some(_) => table
+            .split_once(":table/")
+            .filter(|(head, _)| head.contains(":dynamodb:"))
+            .map(|(_, name)| name)
+            .ok_or("must be a DynamoDB table name or a table ARN (arn:aws:dynamodb:<region>:<account>:table/<name>)")?,
+        None => table,
+    };
+    let valid = (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a DynamoDB table name (3 to 255 letters, digits, _ - .)"
+        ))
     }
 }
 

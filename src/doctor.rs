@@ -660,7 +660,8 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Finding {
     let rules = app.rules.current().await;
     // Always a dry run: doctor never writes, whatever WRAPUP_DRY_RUN says.
     let rules = rules.as_deref().map_err(String::as_str);
-    let outcome = pipeline::run(&app.orgs, rules, &request, deadline, true).await;
+    // A person's plan takes no lease: it never writes, and it must not hold up real requests.
+    let outcome = pipeline::run(&app.orgs, rules, &request, deadline, true, None).await;
     match outcome {
         Ok(o) => {
             let target = format!(

@@ -20,16 +20,20 @@ pub enum TransientKind {
     Credentials,
     /// The wrap-up rules do not load: Genesys events wait until they are fixed.
     RulesUnavailable,
+    /// Another invocation holds the conversation's lease (`WRAPUP_LOCK_TABLE`): this request
+    /// waits until it is given back or expires.
+    InProgress,
 }
 
 impl TransientKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::NotEnded,
         Self::RateLimited,
         Self::Upstream,
         Self::Credentials,
         Self::RulesUnavailable,
+        Self::InProgress,
     ];
 
     /// The name in logs, metrics, New Relic and the error type (`Transient.<name>`).
@@ -40,6 +44,7 @@ impl TransientKind {
             Self::Upstream => "upstream_unavailable",
             Self::Credentials => "credentials_unavailable",
             Self::RulesUnavailable => "rules_unavailable",
+            Self::InProgress => "in_progress",
         }
     }
 }

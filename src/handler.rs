@@ -131,7 +131,20 @@ async fn run(
     let request = &delivery.request;
     let rules = app.rules.current().await;
     let rules = rules.as_deref().map_err(String::as_str);
-    let result = pipeline::run(&app.orgs, rules, request, inv.deadline, dry_run).await;
+    let exclusive = app.leases.as_ref().map(|leases| pipeline::Exclusive {
+        leases,
+        holder: &inv.request_id,
+    });
+    // Boxed: the pipeline's future is deep, and the runtime nests it further.
+    let result = Box::pin(pipeline::run(
+        &app.orgs,
+        rules,
+        request,
+        inv.deadline,
+        dry_run,
+        exclusive,
+    ))
+    .await;
     let ctx = LogContext {
         trigger: delivery.trigger,
         kind: request.kind(),

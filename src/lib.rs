@@ -11,7 +11,8 @@
 //!   outcomes (logs, EMF metrics, New Relic).
 //! - `pipeline` runs one request to its outcome: the table of contents of every decision.
 //! - `wrapup` holds the decisions, one file each, on values already read (no I/O).
-//! - `genesys` is the API client; `secrets`, `queues` and `rules_source` the AWS adapters;
+//! - `genesys` is the API client; `secrets`, `queues`, `rules_source` and `lease` the AWS
+//!   adapters;
 //!   `http`, `config`, `clock` and `error` the ground everything stands on.
 //! - `sandbox` (feature `sandbox`, never in the deployed binary): the Genesys Cloud and New
 //!   Relic emulators, the demo org and in-memory AWS twins behind `invoke --sandbox`, the tests
@@ -34,6 +35,8 @@
 //! - **target**: the participant and communication the code goes on; **ended**: the agent's
 //!   part has ended (after-call work counts as ended).
 //! - **write**: the one `POST .../wrapup`; a **dry run** stops right before it.
+//! - **lease** ([`lease::Lease`]): one instance's right, for a while, to read, decide and write
+//!   one conversation (`WRAPUP_LOCK_TABLE`); without the table, delivery is at least once.
 //! - **outcome** ([`Outcome`]): a [`Status`], with a [`Reason`] when rejected or skipped;
 //!   **transient** trouble ([`Transient`]) is no outcome but an error the platform retries.
 
@@ -47,6 +50,7 @@ mod error;
 mod genesys;
 mod handler;
 mod http;
+pub mod lease;
 mod pipeline;
 mod queues;
 mod redrive;

@@ -2,13 +2,15 @@
 //! go through the same steps in the same order:
 //!
 //! rules (Genesys events: drop those the event rules out, `acw` by its code too; no call) →
-//! org → read the conversation → pick the target → has the agent's part ended? → participant
+//! org → lease (with `WRAPUP_LOCK_TABLE`) → read the conversation → pick the target → has the agent's part ended? → participant
 //! conditions (Genesys events: pick the rule) → code (by id or name) → division → already
 //! applied? → overwrite → one [`Write`], sent by `GenesysClient::send` (a dry run stops right
 //! before it).
 //!
 //! Rules come before the org: a Genesys event no rule can match is `skipped` whatever its org,
-//! and only one a rule could act on is refused as `unknown_org`.
+//! and only one a rule could act on is refused as `unknown_org`. The lease comes right before
+//! the read: a request decided without calling Genesys takes none, and one that reads holds it
+//! until its outcome is known, so two instances never decide on the same conversation at once.
 //!
 //! Every step either passes what it learned on or stops with a [`Stop`]; the outcome is then
 //! built once, in [`Trace::outcome`], from everything learned so far. No Lambda, no HTTP here.
@@ -17,6 +19,7 @@ use crate::clock::Deadline;
 use crate::error::{Transient, TransientKind};
 use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
 use crate::genesys::{ErrorClass, GenesysClient, GenesysError, Orgs, Write};
+use crate::lease::{Lease, Leases};
 use crate::wrapup::rules::{ParticipantFacts, Rule, RuleSet};
 use crate::wrapup::{
     check_division, codes_named, is_already_applied, keep_current, list_codes, select_target,
@@ -36,6 +39,14 @@ const RULES_RETRY_AFTER: Duration = Duration::from_secs(60);
 enum Asked<'a> {
     Apply(&'a ApplyRequest),
     Event(&'a GenesysEvent),
+}
+
+/// The conversation's lease to take before reading it: whose table, and for whom (the
+/// invocation's request id, so the holder can be found in the logs).
+#[derive(Clone, Copy)]
+pub(crate) struct Exclusive<'a> {
+    pub(crate) leases: &'a Leases,
+    pub(crate) holder: &'a str,
 }
 
 /// Why the steps stopped before a write.
@@ -74,6 +85,8 @@ struct Trace {
     write: Option<Box<Write>>,
     correlation_id: Option<String>,
     context_id: Option<String>,
+    /// The conversation's lease while this request holds it.
+    lease: Option<Lease>,
 }
 
 impl Trace {
@@ -143,6 +156,7 @@ pub(crate) async fn run(
     request: &Request,
     deadline: Deadline,
     dry_run: bool,
+    exclusive: Option<Exclusive<'_>>,
 ) -> Result<Outcome, Transient> {
     let (asked, conversation_id, org_id, current_code) = match request {
         Request::Decided(_, outcome) => return Ok(outcome.clone()),
@@ -164,8 +178,16 @@ pub(crate) async fn run(
         write: None,
         correlation_id: None,
         context_id: None,
+        lease: None,
     };
-    let result = steps(orgs, org_id, rules, asked, deadline, dry_run, &mut trace).await;
+    let result = steps(
+        orgs, org_id, rules, asked, deadline, dry_run, exclusive, &mut trace,
+    )
+    .await;
+    // Written or decided: the next request for this conversation may go.
+    if let (Some(exclusive), Some(lease)) = (exclusive, trace.lease.take()) {
+        exclusive.leases.release(lease).await;
+    }
     match result {
         Ok(status) => Ok(trace.outcome(status, None, None)),
         Err(Stop::Final(reason, message)) => {
@@ -186,6 +208,7 @@ async fn steps(
     asked: Asked<'_>,
     deadline: Deadline,
     dry_run: bool,
+    exclusive: Option<Exclusive<'_>>,
     trace: &mut Trace,
 ) -> Result<Status, Stop> {
     // Rules: an event no rule can match costs no Genesys call, whatever its org. Without a
@@ -223,6 +246,16 @@ async fn steps(
             format!("Genesys org {} is not in GENESYS_ORG_SECRETS", unknown.0),
         )
     })?;
+
+    // Lease: from here to the outcome, this instance alone works on the conversation.
+    if let Some(exclusive) = exclusive {
+        let lease = exclusive
+            .leases
+            .acquire(trace.conversation_id, exclusive.holder, deadline)
+            .await
+            .map_err(Stop::Retry)?;
+        trace.lease = Some(lease);
+    }
 
     // Read.
     let (conversation, correlation) = genesys

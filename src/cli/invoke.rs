@@ -44,6 +44,18 @@ async fn run_lambda() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    match &app.leases {
+        Some(leases) => tracing::info!(
+            event = "delivery_guarantee",
+            lockTable = leases.table(),
+            "one instance at a time per conversation: leases in the DynamoDB table {}",
+            leases.table()
+        ),
+        None => tracing::warn!(
+            event = "delivery_guarantee",
+            "at least once: WRAPUP_LOCK_TABLE is not set, so two instances handed the same request at the same instant may both write it; set it to the template's lock table"
+        ),
+    }
     let app = &app;
     let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation::new(

@@ -102,9 +102,25 @@ impl Sandbox {
             secrets: self.secrets.clone(),
             queues: self.queues.clone(),
             clock,
+            dynamodb: dynamodb_client(env.get("AWS_ENDPOINT_URL_DYNAMODB").map(String::as_str)),
         };
         App::new(settings, deps, rules)
     }
+}
+
+/// A DynamoDB client for the sandbox's app: `endpoint` (moto's server in the tests) with test
+/// credentials, tuned as the deployed one. Only called when `WRAPUP_LOCK_TABLE` is set.
+pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    let mut builder = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "sandbox", "sandbox", None, None, "sandbox",
+        ));
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    aws_sdk_dynamodb::Client::from_conf(crate::lease::tuned(builder).build())
 }
 
 /// The HTTP client the function builds, for a bench's floor that must pay what the function pays.

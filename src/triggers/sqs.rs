@@ -4,7 +4,7 @@
 //! asked for and grows with the receive count.
 
 use super::{destination_payload, shape, Delivery, Shape, Trigger};
-use crate::error::Transient;
+use crate::error::{Transient, TransientKind};
 use crate::wrapup::{ApplyRequest, Kind};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use serde_json::Value;
@@ -12,6 +12,8 @@ use std::time::Duration;
 
 /// First backoff of a failed message; doubles with each receive, up to the configured cap.
 const BASE_BACKOFF: Duration = Duration::from_secs(30);
+/// The wait of an `in_progress` message that was told none.
+const IN_PROGRESS_VISIBILITY: Duration = Duration::from_secs(5);
 
 pub(crate) struct Message {
     pub(crate) id: String,
@@ -86,8 +88,16 @@ fn queue_url_from_arn(arn: &str) -> Option<String> {
 }
 
 /// The visibility timeout of a failed message: the wait asked for, or the backoff for this
-/// receive, whichever is longer, never over `cap`.
+/// receive, whichever is longer, never over `cap`. A message that found another instance
+/// working on its conversation waits only as long as asked (seconds): the other instance is
+/// about done, and its result decides this one.
 pub(crate) fn visibility_timeout(t: &Transient, receive_count: u32, cap: Duration) -> Duration {
+    if t.kind == TransientKind::InProgress {
+        return t
+            .retry_after
+            .unwrap_or(IN_PROGRESS_VISIBILITY)
+            .clamp(Duration::from_secs(1), cap);
+    }
     let exponent = receive_count.clamp(1, 16) - 1;
     let backoff = BASE_BACKOFF.saturating_mul(1u32 << exponent);
     t.retry_after
@@ -112,7 +122,6 @@ pub(crate) fn response<'a>(failed: impl Iterator<Item = &'a str>) -> SqsBatchRes
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::TransientKind;
     use serde_json::json;
 
     fn t(retry_after: Option<u64>) -> Transient {

@@ -273,6 +273,12 @@ fn transient_response(t: &Transient) -> ApiGatewayV2httpResponse {
             &t.message,
             t.retry_after.or(Some(UPSTREAM_RETRY_AFTER)),
         ),
+        TransientKind::InProgress => error_response(
+            409,
+            "in_progress",
+            &t.message,
+            t.retry_after.or(Some(UPSTREAM_RETRY_AFTER)),
+        ),
         TransientKind::RateLimited => error_response(
             429,
             "rate_limited",

@@ -19,6 +19,7 @@ mod fault_matrix;
 mod genesys_events;
 mod hostile;
 mod layout;
+mod lease;
 mod metrics;
 mod newrelic;
 mod outcomes;
