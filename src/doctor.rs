@@ -1,7 +1,7 @@
 //! `doctor`: is this deployment set up right? One line per link, each with what to fix: the
 //! Genesys secret and token and the org it names, the permissions reads can prove, the rules and
 //! their codes, an optional plan for one conversation (the dry-run pipeline), the webhook
-//! secret, the org map, New Relic and the queues. It never writes to Genesys and never shows a
+//! secret, the org map, New Relic, the queues and the lease table. It never writes to Genesys and never shows a
 //! secret: errors name secrets by id and quote no value.
 //!
 //! Run locally it uses the caller's AWS credentials; `doctor --function` asks the deployed
@@ -162,10 +162,11 @@ enum Name {
     OrgMap,
     NewRelic,
     Queues,
+    LockTable,
 }
 
 impl Name {
-    const ALL: [Self; 14] = [
+    const ALL: [Self; 15] = [
         Self::Settings,
         Self::GenesysSecret,
         Self::GenesysToken,
@@ -180,6 +181,7 @@ impl Name {
         Self::OrgMap,
         Self::NewRelic,
         Self::Queues,
+        Self::LockTable,
     ];
 
     fn as_str(self) -> &'static str {
@@ -198,6 +200,7 @@ impl Name {
             Self::OrgMap => "org_map",
             Self::NewRelic => "new_relic",
             Self::Queues => "queues",
+            Self::LockTable => "lock_table",
         }
     }
 
@@ -704,13 +707,16 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Finding {
     }
 }
 
-/// The links that need no Genesys: webhook secret, org map, New Relic, queues.
+/// The links that need no Genesys: webhook secret, org map, New Relic, queues, lock table.
 async fn other_checks(app: &App, options: &Options, whose: &str) -> Vec<Check> {
-    let (webhook, (org_map, (new_relic, queues))) = join(
-        timed(webhook_secret(app, whose)),
+    let ((webhook, org_map), (new_relic, (queues, lock_table))) = join(
         join(
+            timed(webhook_secret(app, whose)),
             timed(org_map(app, whose)),
-            join(timed(new_relic(app, options)), timed(queues(app, whose))),
+        ),
+        join(
+            timed(new_relic(app, options)),
+            join(timed(queues(app, whose)), timed(lock_table(app, whose))),
         ),
     )
     .await;
@@ -719,7 +725,23 @@ async fn other_checks(app: &App, options: &Options, whose: &str) -> Vec<Check> {
         check(Name::OrgMap, org_map),
         check(Name::NewRelic, new_relic),
         check(Name::Queues, queues),
+        check(Name::LockTable, lock_table),
     ]
+}
+
+/// The lease table: it exists with the right key, expires leases, and this role may take and
+/// give back a lease (a probe item under a key no conversation has, removed at once).
+async fn lock_table(app: &App, whose: &str) -> Finding {
+    let Some(leases) = app.leases.as_ref() else {
+        return Ok(Found::NotConfigured(
+            "no WRAPUP_LOCK_TABLE: at least once (two instances handed one request at the same instant may both write it)".into(),
+        ));
+    };
+    leases
+        .check()
+        .await
+        .map(|found| format!("{found}{whose}").into())
+        .map_err(|problem| format!("{problem}{whose}"))
 }
 
 async fn webhook_secret(app: &App, whose: &str) -> Finding {

@@ -109,11 +109,12 @@ impl Sandbox {
 }
 
 /// A DynamoDB client for the sandbox's app: `endpoint` (moto's server in the tests) with test
-/// credentials, tuned as the deployed one. Only called when `WRAPUP_LOCK_TABLE` is set.
+/// credentials, tuned as the deployed one, in `us-east-1` (moto keeps tables per region; the
+/// tests run the binary with that region too).
 pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
     let mut builder = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "sandbox", "sandbox", None, None, "sandbox",
         ));

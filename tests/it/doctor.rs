@@ -2,7 +2,7 @@
 //! services (the sandbox's Secrets Manager, moto's SQS, the sandbox's Lambda Invoke API) and the Genesys
 //! emulator. All green on a good set-up; each broken link named, with its fix; no secret ever.
 
-use crate::common::moto::{create_queue, moto, sqs_client};
+use crate::common::moto::{create_lock_table, create_queue, lock_items, moto, sqs_client};
 use crate::common::{setup, AWS_TEST_ENV};
 use genesys_wrapup::sandbox::demo::*;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
@@ -16,7 +16,7 @@ use std::sync::Arc;
 const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
 const NR_KEY: &str = "nr-doctor-license-key-0123456789";
 /// Every check, in order: the names are part of the contract.
-const CHECKS: [&str; 14] = [
+const CHECKS: [&str; 15] = [
     "settings",
     "genesys_secret",
     "genesys_token",
@@ -31,6 +31,7 @@ const CHECKS: [&str; 14] = [
     "org_map",
     "new_relic",
     "queues",
+    "lock_table",
 ];
 
 struct Run {
@@ -519,4 +520,51 @@ async fn a_customer_managed_key_must_let_eventbridge_use_it() {
     let run = doctor(&["--json"], &env).await;
     let (ok, detail) = run.check("queues");
     assert!(ok && detail.contains("lets EventBridge"), "{detail}");
+}
+
+#[tokio::test]
+async fn the_lock_table_is_checked_and_left_as_it_was() {
+    let s = setup().await;
+    let moto = moto().await;
+    let good = create_lock_table(&moto.endpoint, true).await;
+    let no_ttl = create_lock_table(&moto.endpoint, false).await;
+    let with_table = |table: &str| {
+        s.env(&[
+            ("AWS_ENDPOINT_URL_DYNAMODB", &moto.endpoint),
+            ("WRAPUP_LOCK_TABLE", table),
+        ])
+    };
+
+    let run = doctor(&["--json"], &with_table(&good)).await;
+    assert_eq!(run.state("lock_table"), "passed", "{}", run.stdout);
+    let detail = run.check("lock_table").1;
+    assert!(
+        detail.contains("time to live enabled") && detail.contains("given back"),
+        "{detail}"
+    );
+    assert_eq!(
+        lock_items(&moto.endpoint, &good).await,
+        0,
+        "the probe is removed"
+    );
+
+    let run = doctor(&["--json"], &with_table(&no_ttl)).await;
+    assert_eq!(run.state("lock_table"), "failed");
+    let detail = run.check("lock_table").1;
+    assert!(
+        detail.contains("update-time-to-live") && detail.contains("expiresAt"),
+        "{detail}"
+    );
+
+    let run = doctor(&["--json"], &with_table("wrapup-leases-missing")).await;
+    assert_eq!(run.state("lock_table"), "failed");
+    assert!(
+        run.check("lock_table").1.contains("not found"),
+        "{}",
+        run.stdout
+    );
+
+    let run = doctor(&["--json"], &s.env(&[])).await;
+    assert_eq!(run.state("lock_table"), "not_configured");
+    assert!(run.check("lock_table").1.contains("at least once"));
 }

@@ -3,12 +3,9 @@
 //! crashed holder's lease expires, DynamoDB trouble is retried with nothing written, and a lease
 //! is only ever given back by its holder.
 
-use crate::common::moto::moto;
+use crate::common::moto::{create_lock_table, moto};
 use crate::common::{apply_request, eventbridge, failures, http_parts, sqs_batch, Harness};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use genesys_wrapup::lease::{Leases, Released};
 use genesys_wrapup::sandbox::demo::{CODE_CALLBACK, CODE_SALE, CONV_ACW_DONE, CONV_CALL};
 use genesys_wrapup::sandbox::emulator::Route;
@@ -20,43 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// A fresh lease table on moto's server, as the template creates it.
 async fn table(endpoint: &str) -> String {
-    let name = format!("wrapup-leases-{}", Uuid::new_v4().simple());
-    let db = dynamodb_client(Some(endpoint));
-    db.create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    db.update_time_to_live()
-        .table_name(&name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("expiresAt")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    name
+    create_lock_table(endpoint, true).await
 }
 
 /// A deployment with the lease table on `endpoint`.

@@ -1,4 +1,4 @@
-//! moto's server for Secrets Manager, SQS and Parameter Store on loopback: the one
+//! moto's server for Secrets Manager, SQS, Parameter Store, KMS and DynamoDB on loopback: the one
 //! `scripts/test.sh` started (`MOTO_ENDPOINT`), else one started here and stopped on drop.
 
 use std::process::Stdio;
@@ -72,4 +72,62 @@ pub(crate) async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Strin
         .unwrap()
         .queue_url
         .unwrap()
+}
+
+/// A fresh lease table, as the template creates it: partition key `pk` (a string), on-demand,
+/// and with `ttl` the time to live on `expiresAt`.
+pub(crate) async fn create_lock_table(endpoint: &str, ttl: bool) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let name = format!("wrapup-leases-{}", uuid::Uuid::new_v4().simple());
+    let db = genesys_wrapup::sandbox::dynamodb_client(Some(endpoint));
+    db.create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if ttl {
+        db.update_time_to_live()
+            .table_name(&name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name("expiresAt")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    name
+}
+
+/// Every item of `table`.
+pub(crate) async fn lock_items(endpoint: &str, table: &str) -> usize {
+    genesys_wrapup::sandbox::dynamodb_client(Some(endpoint))
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .len()
 }
