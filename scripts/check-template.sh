@@ -17,3 +17,9 @@ if python scripts/check_iam.py "$bad" 2>/dev/null; then
   echo "least-privilege check did not catch a wildcard policy" >&2
   exit 1
 fi
+# Self-test: a lease grant widened to a scan (or to every table) must fail too.
+sed 's/                  - dynamodb:DeleteItem/                  - dynamodb:DeleteItem\n                  - dynamodb:Scan/' template.yaml >"$bad"
+if python scripts/check_iam.py "$bad" 2>/dev/null; then
+  echo "least-privilege check did not catch a DynamoDB action the lease does not use" >&2
+  exit 1
+fi

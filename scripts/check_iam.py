@@ -3,7 +3,8 @@
 SAM's policy templates and managed roles use `*` resources that a grep of template.yaml never
 sees, so this translates the template the way CloudFormation will, then checks every IAM
 statement of every role and policy: no `*` (or `arn:...:*` wildcard) resource for Secrets
-Manager, SQS, KMS or CloudWatch Logs actions, and no AWS managed policies.
+Manager, SQS, KMS, DynamoDB or CloudWatch Logs actions, no AWS managed policies, and DynamoDB
+only for the operations the function uses, on the stack's own lease table.
 """
 
 import json
@@ -13,7 +14,15 @@ import sys
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-SERVICES = ("secretsmanager:", "sqs:", "kms:", "logs:")
+SERVICES = ("secretsmanager:", "sqs:", "kms:", "logs:", "dynamodb:")
+# The lease's conditional writes, and what `doctor --function` reads about the table.
+DYNAMODB_ACTIONS = {
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+}
+LOCK_TABLE = {"Fn::GetAtt": ["LockTable", "Arn"]}
 
 
 class NoManagedPolicies:
@@ -103,6 +112,14 @@ def main(path):
                 wild = literal_wildcards(statement.get("Resource"))
                 if wild:
                     problems.append(f"{name}/{policy_name}: {scoped} on {wild}")
+                dynamodb = [a for a in scoped if a.lower().startswith("dynamodb:") or a == "*"]
+                unused = [a for a in dynamodb if a not in DYNAMODB_ACTIONS]
+                if unused:
+                    problems.append(f"{name}/{policy_name}: {unused} is more than the lease needs")
+                if dynamodb and as_list(statement.get("Resource")) != [LOCK_TABLE]:
+                    problems.append(
+                        f"{name}/{policy_name}: {dynamodb} on {json.dumps(statement.get('Resource'))}, not only the lease table"
+                    )
     if roles == 0:
         problems.append("no IAM role found in the translated template")
     for p in problems:

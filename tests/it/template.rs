@@ -165,3 +165,26 @@ fn deploys_are_gradual_and_every_trigger_calls_the_alias() {
         );
     }
 }
+
+#[test]
+fn the_lease_table_is_created_kept_and_given_to_the_function() {
+    let table = resource("LockTable");
+    for line in [
+        "Type: AWS::DynamoDB::Table",
+        "DeletionPolicy: Retain",
+        "UpdateReplacePolicy: Retain",
+        "BillingMode: PAY_PER_REQUEST",
+        "AttributeName: pk",
+        "AttributeType: S",
+        "KeyType: HASH",
+        "AttributeName: expiresAt",
+        "Enabled: true",
+        "KMSMasterKeyId: !Ref KmsKeyArn",
+    ] {
+        assert!(table.contains(line), "LockTable lacks {line:?}:\n{table}");
+    }
+    assert!(resource("WrapUpFunction").contains("WRAPUP_LOCK_TABLE: !Ref LockTable"));
+    let role = resource("WrapUpRole");
+    assert!(role.contains("- dynamodb:PutItem\n                  - dynamodb:DeleteItem\n                Resource: !GetAtt LockTable.Arn"));
+    assert!(role.contains("dynamodb.${AWS::Region}.amazonaws.com"), "the key serves DynamoDB");
+}
