@@ -1,13 +1,18 @@
 //! Load: ≥ 10,000 apply requests through the SQS handler against the emulator, with 10% of
 //! Genesys requests failing transiently (503, 429, and writes that land but answer 503).
 //! Failed messages are re-delivered as SQS would. Every request must end applied, none lost,
-//! none written twice. Run: `cargo bench --bench load` (optionally `-- <requests>`).
+//! none written twice.
+//!
+//! Two runs: one instance receiving each request once (redeliveries one after the other), then
+//! every request delivered twice at the same instant to two of four instances that share a
+//! lease table (`WRAPUP_LOCK_TABLE` on moto's DynamoDB, `MOTO_ENDPOINT`; `scripts/test.sh`
+//! starts it). Run: `cargo bench --bench load` (optionally `-- <requests>`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a harness: a failed setup stops the run
 
+use futures_util::future::join_all;
 use genesys_wrapup::sandbox::demo::{conversation_id, ended_call, CODE_SALE};
-use genesys_wrapup::sandbox::ManualClock;
-use genesys_wrapup::sandbox::Sandbox;
-use genesys_wrapup::{handle, Deadline, Invocation};
+use genesys_wrapup::sandbox::{dynamodb_client, ManualClock, Sandbox};
+use genesys_wrapup::{handle, App, Deadline, Invocation};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -16,6 +21,8 @@ use std::time::{Duration, Instant};
 const FIRST: u32 = 1_000;
 const BATCH: usize = 10;
 const FAULT_RATE: f64 = 0.10;
+/// Instances sharing the lease table in the concurrent run.
+const WORKERS: usize = 4;
 
 fn batch(messages: &[(String, String, u32)]) -> Value {
     let records: Vec<Value> = messages
@@ -37,68 +44,141 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-#[tokio::main]
-async fn main() {
-    let requests: u32 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(10_000);
-    let sandbox = Sandbox::start().await.expect("sandbox");
-    for n in FIRST..FIRST + requests {
-        sandbox.emulator.put_conversation(ended_call(n));
-    }
-    let clock = Arc::new(ManualClock::starting_now());
-    // The limiter is tested on its own; here it must not be the bottleneck.
-    let app = sandbox
-        .app(
-            &[("GENESYS_RATE_LIMIT_PER_MINUTE", "100000")],
-            clock.clone(),
-        )
-        .await
-        .expect("app");
-    sandbox.emulator.set_random_faults(FAULT_RATE, 0x5eed);
+/// What a run measured.
+struct Run {
+    invocations: usize,
+    redeliveries: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
 
-    let mut pending: VecDeque<(String, String, u32)> = (FIRST..FIRST + requests)
+/// One instance handling one batch: the messages SQS would receive again.
+async fn deliver(
+    app: &App,
+    clock: &ManualClock,
+    messages: &[(String, String, u32)],
+) -> Vec<String> {
+    let inv = Invocation::new("load", Deadline::after(clock, Duration::from_secs(30)));
+    let reply = handle(app, &batch(messages), &inv)
+        .await
+        .expect("batch response");
+    let response = serde_json::to_value(reply).expect("replies serialise");
+    response["batchItemFailures"]
+        .as_array()
+        .expect("batchItemFailures")
+        .iter()
+        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn messages(requests: u32) -> VecDeque<(String, String, u32)> {
+    (FIRST..FIRST + requests)
         .map(|n| {
             let body =
                 json!({"conversationId": conversation_id(n), "wrapUpCode": {"id": CODE_SALE}})
                     .to_string();
             (format!("m{n}"), body, 1)
         })
-        .collect();
+        .collect()
+}
+
+/// Each request once, to one instance.
+async fn one_at_a_time(app: &App, clock: &ManualClock, requests: u32) -> Run {
+    let mut pending = messages(requests);
     let mut latencies = Vec::new();
     let mut redeliveries = 0usize;
     let started = Instant::now();
     while !pending.is_empty() {
         let take = pending.len().min(BATCH);
         let messages: Vec<_> = pending.drain(..take).collect();
-        let inv = Invocation::new(
-            "load",
-            Deadline::after(clock.as_ref(), Duration::from_secs(30)),
-        );
         let t0 = Instant::now();
-        let reply = handle(&app, &batch(&messages), &inv)
-            .await
-            .expect("batch response");
-        let response = serde_json::to_value(reply).expect("replies serialise");
+        let failed = deliver(app, clock, &messages).await;
         latencies.push(t0.elapsed());
-        let failed: Vec<&str> = response["batchItemFailures"]
-            .as_array()
-            .expect("batchItemFailures")
-            .iter()
-            .filter_map(|f| f["itemIdentifier"].as_str())
-            .collect();
         for (id, body, receives) in messages {
-            if failed.contains(&id.as_str()) {
+            if failed.contains(&id) {
                 redeliveries += 1;
                 assert!(receives < 50, "{id} never succeeded");
                 pending.push_back((id, body, receives + 1));
             }
         }
     }
-    let elapsed = started.elapsed();
+    Run {
+        invocations: latencies.len(),
+        redeliveries,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
 
-    // Every conversation ends with the code, written exactly once.
+/// Each request twice at the same instant, to two different instances sharing the lease table;
+/// `WORKERS / 2` such pairs run at once on different requests. A copy that fails is received
+/// again alone, as SQS would, by the next instance in turn.
+async fn duplicates_at_once(workers: &[App], clock: &ManualClock, requests: u32) -> Run {
+    let mut fresh = messages(requests);
+    let mut again: VecDeque<(String, String, u32)> = VecDeque::new();
+    let mut latencies = Vec::new();
+    let mut invocations = 0usize;
+    let mut redeliveries = 0usize;
+    let started = Instant::now();
+    let mut round = 0usize;
+    while !fresh.is_empty() || !again.is_empty() {
+        let mut work = Vec::new();
+        for pair in 0..workers.len() / 2 {
+            let a = &workers[(2 * pair + round) % workers.len()];
+            let b = &workers[(2 * pair + 1 + round) % workers.len()];
+            let take = fresh.len().min(BATCH);
+            let twice: Vec<_> = fresh.drain(..take).collect();
+            let take = again.len().min(BATCH);
+            let once: Vec<_> = again.drain(..take).collect();
+            invocations += 2 * usize::from(!twice.is_empty()) + usize::from(!once.is_empty());
+            work.push(async move {
+                let t0 = Instant::now();
+                let ((fa, fb), fc) = tokio::join!(
+                    async {
+                        if twice.is_empty() {
+                            return (Vec::new(), Vec::new());
+                        }
+                        tokio::join!(deliver(a, clock, &twice), deliver(b, clock, &twice))
+                    },
+                    async {
+                        if once.is_empty() {
+                            return Vec::new();
+                        }
+                        deliver(b, clock, &once).await
+                    }
+                );
+                let mut failed = Vec::new();
+                for (id, body, receives) in twice {
+                    for copy in [&fa, &fb] {
+                        if copy.contains(&id) {
+                            failed.push((id.clone(), body.clone(), receives));
+                        }
+                    }
+                }
+                failed.extend(once.into_iter().filter(|(id, _, _)| fc.contains(id)));
+                (failed, t0.elapsed())
+            });
+        }
+        round += 1;
+        for (failed, took) in join_all(work).await {
+            latencies.push(took);
+            for (id, body, receives) in failed {
+                redeliveries += 1;
+                assert!(receives < 50, "{id} never succeeded");
+                again.push_back((id, body, receives + 1));
+            }
+        }
+    }
+    Run {
+        invocations,
+        redeliveries,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+/// Every conversation has the code, written exactly once; prints the table.
+fn report(sandbox: &Sandbox, requests: u32, title: &str, mut run: Run) {
     let mut writes: HashMap<String, usize> = HashMap::new();
     for w in sandbox.emulator.writes() {
         *writes.entry(w.conversation_id).or_default() += 1;
@@ -115,7 +195,8 @@ async fn main() {
     let written_twice = writes.values().filter(|&&w| w > 1).count();
     let requests_served = sandbox.emulator.requests().len();
 
-    latencies.sort();
+    run.latencies.sort();
+    println!("\n{title}\n");
     println!("| measure | value |");
     println!("|---|---|");
     println!("| apply requests | {requests} |");
@@ -124,27 +205,112 @@ async fn main() {
         FAULT_RATE * 100.0
     );
     println!(
-        "| SQS invocations (batches of {BATCH}) | {} |",
-        latencies.len()
+        "| SQS invocations (batches of up to {BATCH}) | {} |",
+        run.invocations
     );
-    println!("| re-deliveries | {redeliveries} |");
+    println!("| re-deliveries | {} |", run.redeliveries);
     println!("| Genesys requests served | {requests_served} |");
     println!("| requests applied | {} |", requests as usize - lost.len());
     println!("| lost | {} |", lost.len());
     println!("| written twice | {written_twice} |");
     println!(
         "| throughput | {:.0} requests/s |",
-        f64::from(requests) / elapsed.as_secs_f64()
+        f64::from(requests) / run.elapsed.as_secs_f64()
     );
     println!(
         "| handler latency per batch, p50 | {:.2} ms |",
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3
+        percentile(&run.latencies, 0.50).as_secs_f64() * 1e3
     );
     println!(
         "| handler latency per batch, p99 | {:.2} ms |",
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3
+        percentile(&run.latencies, 0.99).as_secs_f64() * 1e3
     );
     assert!(lost.is_empty(), "lost: {:?}", &lost[..lost.len().min(10)]);
     assert_eq!(written_twice, 0, "a request was written twice");
     assert_eq!(writes.len(), requests as usize);
+}
+
+/// A sandbox whose emulator holds `requests` ended calls and fails 10% of requests.
+async fn sandbox(requests: u32) -> Sandbox {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    for n in FIRST..FIRST + requests {
+        sandbox.emulator.put_conversation(ended_call(n));
+    }
+    sandbox.emulator.set_random_faults(FAULT_RATE, 0x5eed);
+    sandbox
+}
+
+/// The limiter is tested on its own; here it must not be the bottleneck.
+const NO_LIMIT: (&str, &str) = ("GENESYS_RATE_LIMIT_PER_MINUTE", "100000");
+
+#[tokio::main]
+async fn main() {
+    let requests: u32 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    let clock = Arc::new(ManualClock::starting_now());
+
+    let single = sandbox(requests).await;
+    let app = single.app(&[NO_LIMIT], clock.clone()).await.expect("app");
+    let run = one_at_a_time(&app, &clock, requests).await;
+    report(
+        &single,
+        requests,
+        "Each request delivered once, one instance:",
+        run,
+    );
+    drop(single);
+
+    let endpoint = std::env::var("MOTO_ENDPOINT").expect(
+        "MOTO_ENDPOINT: the concurrent run needs moto's DynamoDB for its lease table (scripts/test.sh starts it)",
+    );
+    let table = lock_table(&endpoint).await;
+    let shared = sandbox(requests).await;
+    let env = [
+        NO_LIMIT,
+        ("WRAPUP_LOCK_TABLE", table.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+    ];
+    let mut workers = Vec::new();
+    for _ in 0..WORKERS {
+        workers.push(shared.app(&env, clock.clone()).await.expect("app"));
+    }
+    let run = duplicates_at_once(&workers, &clock, requests).await;
+    report(
+        &shared,
+        requests,
+        &format!("Each request delivered twice at the same instant, to two of {WORKERS} instances sharing a lease table:"),
+        run,
+    );
+}
+
+/// A fresh lease table on moto, as the template creates it.
+async fn lock_table(endpoint: &str) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let name = format!("wrapup-load-{}", uuid::Uuid::new_v4().simple());
+    dynamodb_client(Some(endpoint))
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("moto creates the table");
+    name
 }

@@ -62,6 +62,8 @@ const COLD_RUNS: u32 = 20;
 /// Warm events fed to the function, then to the floor, in turn.
 const ROUND: u32 = 50;
 const WARM_EVENTS_DEFAULT: u32 = 1_000;
+/// Events each of the with- and without-lease processes handles, in rounds of `ROUND`.
+const LEASE_EVENTS: u32 = 300;
 
 /// Events sent to the warm process: `PERF_WARM_EVENTS` when profiling, else the documented run.
 fn warm_events() -> Option<u32> {
@@ -365,6 +367,16 @@ async fn main() {
         .iter()
         .all(|r| r["write"] == 202 && r["read"].as_u64() > Some(1_000)));
 
+    // The lease: the same events with and without WRAPUP_LOCK_TABLE, in turns.
+    let first_lease = first_floor + warm_count + 1;
+    for n in first_lease..first_lease + 2 * (LEASE_EVENTS + 1) {
+        emulator.put_conversation(ended_call(n));
+    }
+    let lease = match std::env::var("MOTO_ENDPOINT") {
+        Ok(moto) if !profiling => Some(lease_cost(&emulator, secrets, &moto, first_lease).await),
+        _ => None,
+    };
+
     // Size.
     let binary = std::fs::read(bin()).unwrap();
     let mut zip = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
@@ -490,6 +502,8 @@ async fn main() {
             "≈ 1 message",
         ),
     ];
+    let mut rows = rows;
+    rows.extend(lease_rows(lease.as_ref()));
     let mut table = String::from("| measure | value | target |\n|---|---|---|\n");
     for (what, value, target) in &rows {
         table.push_str(&format!("| {what} | {value} | {target} |\n"));
@@ -706,4 +720,208 @@ fn start_floor(runtime_addr: String, genesys: String, cpu: Arc<Marks>) {
             .await;
         });
     });
+}
+
+/// What the lease adds to an applied request, measured on two warm processes (one with
+/// `WRAPUP_LOCK_TABLE` on moto's DynamoDB, one without) fed the same kind of events in turns.
+struct LeaseCost {
+    calls_per_request: f64,
+    dynamodb_ms_per_request: f64,
+    cpu_plain_us: f64,
+    cpu_leased_us: f64,
+    wall_plain_us: f64,
+    wall_leased_us: f64,
+}
+
+async fn lease_cost(
+    emulator: &Emulator,
+    secrets: std::net::SocketAddr,
+    moto: &str,
+    first: u32,
+) -> LeaseCost {
+    let table = format!("perf-leases-{}", uuid::Uuid::new_v4().simple());
+    create_lease_table(moto, &table).await;
+    let proxy = DynamoDbProxy::start(moto).await;
+    let endpoint = format!("http://{}", proxy.server.addr);
+    let leased_first = first + LEASE_EVENTS + 1;
+    let mut plain = start_binary(
+        emulator,
+        secrets,
+        vec![("plain-0".to_owned(), event(first))],
+        &[],
+    )
+    .await;
+    let mut leased = start_binary(
+        emulator,
+        secrets,
+        vec![("leased-0".to_owned(), event(leased_first))],
+        &[
+            ("WRAPUP_LOCK_TABLE", table.as_str()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    )
+    .await;
+    wait_for(&plain.runtime, "response", 1).await;
+    wait_for(&leased.runtime, "response", 1).await;
+    proxy.reset();
+    let mut sent = 0;
+    while sent < LEASE_EVENTS {
+        let round = (sent + 1)..=(sent + ROUND).min(LEASE_EVENTS);
+        sent = *round.end();
+        plain.runtime.feed(
+            round
+                .clone()
+                .map(|i| (format!("plain-{i}"), event(first + i))),
+        );
+        wait_for(&plain.runtime, "response", sent as usize + 1).await;
+        leased
+            .runtime
+            .feed(round.map(|i| (format!("leased-{i}"), event(leased_first + i))));
+        wait_for(&leased.runtime, "response", sent as usize + 1).await;
+    }
+    let applied = |r: &Runtime| {
+        r.responses()
+            .iter()
+            .filter(|r| r["status"] == "applied")
+            .count()
+    };
+    assert_eq!(applied(&plain.runtime), LEASE_EVENTS as usize + 1);
+    assert_eq!(applied(&leased.runtime), LEASE_EVENTS as usize + 1);
+    let (plain_wall, plain_cpu) = per_event(&plain.runtime, LEASE_EVENTS);
+    let (leased_wall, leased_cpu) = per_event(&leased.runtime, LEASE_EVENTS);
+    for started in [&mut plain, &mut leased] {
+        let _ = started.child.kill();
+        let _ = started.child.wait();
+    }
+    let (calls, busy) = proxy.totals();
+    LeaseCost {
+        calls_per_request: calls as f64 / f64::from(LEASE_EVENTS),
+        dynamodb_ms_per_request: busy.as_secs_f64() * 1e3 / f64::from(LEASE_EVENTS),
+        cpu_plain_us: pct(plain_cpu, 0.5),
+        cpu_leased_us: pct(leased_cpu, 0.5),
+        wall_plain_us: pct(plain_wall, 0.5),
+        wall_leased_us: pct(leased_wall, 0.5),
+    }
+}
+
+fn lease_rows(lease: Option<&LeaseCost>) -> Vec<(&'static str, String, &'static str)> {
+    let Some(l) = lease else {
+        return vec![(
+            "lease (WRAPUP_LOCK_TABLE)",
+            "not measured: run with MOTO_ENDPOINT (moto's server, as scripts/test.sh starts it)"
+                .to_owned(),
+            "",
+        )];
+    };
+    vec![
+        (
+            "lease: DynamoDB calls per applied request (conditional put, conditional delete)",
+            format!("{:.2}", l.calls_per_request),
+            "2",
+        ),
+        (
+            "lease: DynamoDB time per applied request (moto on loopback; DynamoDB in-region answers in single-digit ms)",
+            format!("{:.1} ms", l.dynamodb_ms_per_request),
+            "",
+        ),
+        (
+            "lease: warm event, our CPU p50 without / with the lease (in turns)",
+            format!("{:.0} µs / {:.0} µs", l.cpu_plain_us, l.cpu_leased_us),
+            "",
+        ),
+        (
+            "lease: warm event, wall time p50 without / with the lease",
+            format!("{:.0} µs / {:.0} µs", l.wall_plain_us, l.wall_leased_us),
+            "",
+        ),
+    ]
+}
+
+/// moto's DynamoDB behind a loopback proxy that counts the function's calls and the time they
+/// took (moto itself cannot say).
+struct DynamoDbProxy {
+    server: genesys_wrapup::sandbox::LoopbackServer,
+    totals: Arc<Mutex<(usize, Duration)>>,
+}
+
+impl DynamoDbProxy {
+    async fn start(moto: &str) -> Self {
+        let totals = Arc::new(Mutex::new((0usize, Duration::ZERO)));
+        let counted = totals.clone();
+        let upstream = moto.to_owned();
+        let client = reqwest::Client::new();
+        let server = genesys_wrapup::sandbox::serve_loopback(move |req| {
+            let (totals, upstream, client) = (counted.clone(), upstream.clone(), client.clone());
+            async move {
+                let headers = req.headers().clone();
+                let body = genesys_wrapup::sandbox::read_body(req).await;
+                let mut forward = client.post(&upstream).body(body);
+                for (name, value) in &headers {
+                    if name != "host" && name != "content-length" {
+                        forward = forward.header(name.as_str(), value.as_bytes());
+                    }
+                }
+                let started = Instant::now();
+                let answer = forward.send().await.map_err(std::io::Error::other)?;
+                let status = answer.status().as_u16();
+                let kind = answer
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/x-amz-json-1.0")
+                    .to_owned();
+                let bytes = answer.bytes().await.map_err(std::io::Error::other)?;
+                {
+                    let mut t = totals.lock().unwrap();
+                    t.0 += 1;
+                    t.1 += started.elapsed();
+                }
+                let mut response = hyper::Response::new(http_body_util::Full::new(bytes));
+                *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, kind.parse().unwrap());
+                Ok(response)
+            }
+        })
+        .await
+        .unwrap();
+        Self { server, totals }
+    }
+
+    fn reset(&self) {
+        *self.totals.lock().unwrap() = (0, Duration::ZERO);
+    }
+
+    fn totals(&self) -> (usize, Duration) {
+        *self.totals.lock().unwrap()
+    }
+}
+
+async fn create_lease_table(moto: &str, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    genesys_wrapup::sandbox::dynamodb_client(Some(moto))
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
 }

@@ -186,5 +186,8 @@ fn the_lease_table_is_created_kept_and_given_to_the_function() {
     assert!(resource("WrapUpFunction").contains("WRAPUP_LOCK_TABLE: !Ref LockTable"));
     let role = resource("WrapUpRole");
     assert!(role.contains("- dynamodb:PutItem\n                  - dynamodb:DeleteItem\n                Resource: !GetAtt LockTable.Arn"));
-    assert!(role.contains("dynamodb.${AWS::Region}.amazonaws.com"), "the key serves DynamoDB");
+    assert!(
+        role.contains("dynamodb.${AWS::Region}.amazonaws.com"),
+        "the key serves DynamoDB"
+    );
 }
