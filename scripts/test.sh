@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs moto's server (Secrets Manager, SQS,
-# Parameter Store on loopback) into the project's own Python environment, starts it, runs every
-# test, and stops what it started.
+# Parameter Store, KMS and DynamoDB on loopback) into the project's own Python environment,
+# starts it, runs every test, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/python-env.sh
@@ -26,6 +26,7 @@ cargo test --lib --bins --tests "$@"
 # The deployed binary (default features) must not carry the sandbox. Built after the tests, so
 # target/debug/genesys-wrapup is again the plain binary.
 scripts/check-artifact.sh
-# The load run (10,000 requests, 10% transient faults, none lost or written twice) doubles as a
+# The load run (10,000 requests, 10% transient faults, none lost or written twice; then every
+# request twice at once on four instances sharing a lease table on moto) doubles as a
 # test in the debug build; the perf bench only means something in release (cargo bench).
 cargo test --bench load "$@"

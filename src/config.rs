@@ -508,6 +508,30 @@ mod tests {
     }
 
     #[test]
+    fn the_lock_table_is_a_table_name_or_arn() {
+        let with = |table: &str| from(&[("GENESYS_SECRET_ID", "g"), ("WRAPUP_LOCK_TABLE", table)]);
+        assert_eq!(
+            with("wrapup-leases").unwrap().lock_table.as_deref(),
+            Some("wrapup-leases")
+        );
+        let arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/wrapup-leases";
+        assert_eq!(with(arn).unwrap().lock_table.as_deref(), Some(arn));
+        assert!(from(&[("GENESYS_SECRET_ID", "g")])
+            .unwrap()
+            .lock_table
+            .is_none());
+        for bad in [
+            "ab",
+            "has space",
+            "arn:aws:sqs:eu-west-1:1:queue",
+            "arn:aws:dynamodb:eu-west-1:1:table/x y",
+        ] {
+            let err = with(bad).unwrap_err();
+            assert_eq!(err.variable, "WRAPUP_LOCK_TABLE", "{bad}");
+        }
+    }
+
+    #[test]
     fn missing_secret_names_the_variable() {
         let err = from(&[]).unwrap_err();
         assert_eq!(err.variable, "GENESYS_SECRET_ID");

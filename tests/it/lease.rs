@@ -372,3 +372,19 @@ async fn a_lease_is_given_back_only_by_its_holder() {
     assert_eq!(leases.release(second).await, Released::Released);
     assert_eq!(lease_item(&moto.endpoint, &table, &key).await, None);
 }
+
+#[tokio::test]
+async fn without_the_table_two_instances_racing_both_write() {
+    // What the lease is for: the same race with no table writes twice (at least once).
+    let h = Harness::new().await;
+    let other = h.sandbox.app(&[], h.clock.clone()).await.unwrap();
+    h.emulator().set_latency(Duration::from_millis(200));
+    let event = eventbridge(apply_request(CONV_CALL, CODE_SALE));
+    let (a, b) = tokio::join!(
+        run(&h, &h.app, &event, "first"),
+        run(&h, &other, &event, "second")
+    );
+    assert_eq!(a.unwrap()["status"], "applied");
+    assert_eq!(b.unwrap()["status"], "applied");
+    assert_eq!(writes_to(&h, CONV_CALL), [CODE_SALE, CODE_SALE]);
+}

@@ -80,6 +80,13 @@ async fn epoch_and_relative_deadlines_both_get_the_event_applied() {
         .filter(|l| l.contains("not an epoch time"))
         .collect();
     assert_eq!(warnings.len(), 1, "said once per process: {logs}");
+    // Without a lease table, the cold start says what delivery guarantee that leaves.
+    let guarantee: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("delivery_guarantee"))
+        .collect();
+    assert_eq!(guarantee.len(), 1, "{logs}");
+    assert!(guarantee[0].contains("at least once") && guarantee[0].contains("WRAPUP_LOCK_TABLE"));
     // Every line written during an invocation carries its request id and X-Ray trace id, and
     // every field is named in camelCase, as outcomes and New Relic name them.
     let outcomes: Vec<Value> = logs

@@ -1,5 +1,4 @@
 //! Shared harness: the real handler, the sandbox emulator and a manual clock.
-#![allow(dead_code)]
 
 pub(crate) mod moto;
 
