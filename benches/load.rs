@@ -11,7 +11,7 @@
 
 use futures_util::future::join_all;
 use genesys_wrapup::sandbox::demo::{conversation_id, ended_call, CODE_SALE};
-use genesys_wrapup::sandbox::{dynamodb_client, ManualClock, Sandbox};
+use genesys_wrapup::sandbox::{create_lock_table, ManualClock, Sandbox};
 use genesys_wrapup::{handle, App, Deadline, Invocation};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
@@ -265,7 +265,9 @@ async fn main() {
     let endpoint = std::env::var("MOTO_ENDPOINT").expect(
         "MOTO_ENDPOINT: the concurrent run needs moto's DynamoDB for its lease table (scripts/test.sh starts it)",
     );
-    let table = lock_table(&endpoint).await;
+    let table = create_lock_table(&endpoint, true)
+        .await
+        .expect("moto creates the lease table");
     let shared = sandbox(requests).await;
     let env = [
         NO_LIMIT,
@@ -283,34 +285,4 @@ async fn main() {
         &format!("Each request delivered twice at the same instant, to two of {WORKERS} instances sharing a lease table:"),
         run,
     );
-}
-
-/// A fresh lease table on moto, as the template creates it.
-async fn lock_table(endpoint: &str) -> String {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let name = format!("wrapup-load-{}", uuid::Uuid::new_v4().simple());
-    dynamodb_client(Some(endpoint))
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .send()
-        .await
-        .expect("moto creates the table");
-    name
 }

@@ -516,18 +516,22 @@ async fn main() {
          Runtime API, Secrets Manager stub and Genesys emulator; CPU is the binary's own threads' (schedstat), \
          so the emulators' time is not counted. This is a shared Firecracker microVM: absolute warm-event \
          numbers move by up to 50% between runs (p99s more) with the load of the host, while the function's cost \
-         above the floor, paired round by round ({ROUND} events each), stayed between about 50 and 100 µs.\n\n{table}\n\
+         above the floor, paired round by round ({ROUND} events each), stayed between about 40 and 100 µs.\n\n{table}\n\
          The warm path costs two Genesys calls per event (read the conversation, write the wrap-up): wrap-up \
          codes are cached for 10 minutes, the token until 60 s before it expires, secrets for 5 minutes, and the \
          current wrap-up is read from the conversation itself. One `reqwest::Client` (one connection pool) serves \
          the whole process; clients and caches are built once at cold start.\n\n\
+         ## The lease\n\n\
+         With `WRAPUP_LOCK_TABLE`, each applied request adds two DynamoDB calls (the conditional put before the read, the conditional delete after the outcome) and nothing else; the lease rows above run two warm processes in turns, one with the table (moto's DynamoDB on loopback, behind a proxy that counts the calls and times them) and one without. moto answers each call in about 2 ms and closes the connection after each answer, so every call here also pays a new TCP connection and the SDK's request signing: that is most of the CPU the rows show. In Lambda, DynamoDB in the same region answers in single-digit milliseconds over a kept-alive TLS connection, so expect about 10 ms more wall time per applied request. Cost per million requests is in the README (\"What it costs\").\n\n\
+         ## Size\n\n\
+         `bootstrap` grew from 5.4 MB to about 6.1 MB compressed with the two AWS SDK clients added together: DynamoDB (the lease) and KMS (`doctor` reads a customer managed key's policy). The cold start did not grow with it (the init and first-event rows above), and Lambda's limit for a zipped package is 50 MB; the 6 MB target is missed by that margin.\n\n\
          ## Where a warm event's CPU goes\n\n\
          Most of it is the transport, not the function. The **floor** rows are a handler with no logic at all \
          (no parsing, no decision, no telemetry) making the same four HTTP exchanges per event (Runtime API \
          `next`, read the conversation, write the wrap-up, Runtime API `response`) with the same crates, allocator \
          and single-threaded runtime, measured in turns with the function's warm events. The function's own work \
          (JSON of the event and the conversation, the decision, the outcome, EMF) is the difference between the \
-         two: 50 to 100 µs over our runs. The floor alone moved between about 260 and 530 µs with the load on this \
+         two: 40 to 100 µs over our runs. The floor alone moved between about 260 and 530 µs with the load on this \
          shared host, which leaves the function at most 40 µs of the 300 µs target even when the host is \
          quiet: whole events took 310 to 500 µs at the median over our runs, so the target is missed, and no change \
          to the function's own logic could take an event below the floor.\n\n\
@@ -739,8 +743,9 @@ async fn lease_cost(
     moto: &str,
     first: u32,
 ) -> LeaseCost {
-    let table = format!("perf-leases-{}", uuid::Uuid::new_v4().simple());
-    create_lease_table(moto, &table).await;
+    let table = genesys_wrapup::sandbox::create_lock_table(moto, true)
+        .await
+        .unwrap();
     let proxy = DynamoDbProxy::start(moto).await;
     let endpoint = format!("http://{}", proxy.server.addr);
     let leased_first = first + LEASE_EVENTS + 1;
@@ -897,31 +902,4 @@ impl DynamoDbProxy {
     fn totals(&self) -> (usize, Duration) {
         *self.totals.lock().unwrap()
     }
-}
-
-async fn create_lease_table(moto: &str, table: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    genesys_wrapup::sandbox::dynamodb_client(Some(moto))
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
 }

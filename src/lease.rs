@@ -207,12 +207,7 @@ impl Leases {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "table {table}: {}",
-                    explain(&e, "dynamodb:DescribeTable", table)
-                )
-            })?;
+            .map_err(problem(table, "dynamodb:DescribeTable"))?;
         let keys: Vec<(String, String)> = described
             .table
             .as_ref()
@@ -244,12 +239,7 @@ impl Leases {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "table {table}: {}",
-                    explain(&e, "dynamodb:DescribeTimeToLive", table)
-                )
-            })?;
+            .map_err(problem(table, "dynamodb:DescribeTimeToLive"))?;
         let ttl = ttl.time_to_live_description();
         let status = ttl
             .and_then(|d| d.time_to_live_status())
@@ -272,7 +262,7 @@ impl Leases {
             .expression_attribute_names("#pk", KEY)
             .send()
             .await
-            .map_err(|e| format!("table {table}: {}", explain(&e, "dynamodb:PutItem", table)))?;
+            .map_err(problem(table, "dynamodb:PutItem"))?;
         self.client
             .delete_item()
             .table_name(table)
@@ -281,12 +271,7 @@ impl Leases {
             .expression_attribute_names("#pk", KEY)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "table {table}: {}",
-                    explain(&e, "dynamodb:DeleteItem", table)
-                )
-            })?;
+            .map_err(problem(table, "dynamodb:DeleteItem"))?;
         Ok(format!(
             "table {table}: keyed by {KEY}, time to live {} on {EXPIRES_AT}, a lease taken and given back",
             status.to_ascii_lowercase()
@@ -321,4 +306,16 @@ impl Leases {
         )
         .with_retry_after(Some(left.map_or(IN_PROGRESS_RETRY_AFTER, |l| l.min(IN_PROGRESS_RETRY_AFTER))))
     }
+}
+
+/// A failed call of `doctor`'s check, in one line with the fix.
+fn problem<'a, E, R>(
+    table: &'a str,
+    action: &'static str,
+) -> impl FnOnce(SdkError<E, R>) -> String + 'a
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    move |e| format!("table {table}: {}", explain(&e, action, table))
 }

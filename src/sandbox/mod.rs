@@ -124,6 +124,53 @@ pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(crate::lease::tuned(builder).build())
 }
 
+/// Creates a lease table as the template does (partition key `pk`, a string; on demand; with
+/// `ttl`, time to live on `expiresAt`) on the DynamoDB at `endpoint`, under a fresh name.
+pub async fn create_lock_table(endpoint: &str, ttl: bool) -> Result<String, String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let name = format!("wrapup-leases-{}", uuid::Uuid::new_v4().simple());
+    let db = dynamodb_client(Some(endpoint));
+    db.create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(built(
+            AttributeDefinition::builder()
+                .attribute_name(crate::lease::KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build(),
+        )?)
+        .key_schema(built(
+            KeySchemaElement::builder()
+                .attribute_name(crate::lease::KEY)
+                .key_type(KeyType::Hash)
+                .build(),
+        )?)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    if ttl {
+        db.update_time_to_live()
+            .table_name(&name)
+            .time_to_live_specification(built(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(crate::lease::EXPIRES_AT)
+                    .build(),
+            )?)
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    Ok(name)
+}
+
+fn built<T>(b: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, String> {
+    b.map_err(|e| e.to_string())
+}
+
 /// The HTTP client the function builds, for a bench's floor that must pay what the function pays.
 pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, reqwest::Error> {
     crate::http::client(timeout)

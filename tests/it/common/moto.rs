@@ -74,50 +74,11 @@ pub(crate) async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Strin
         .unwrap()
 }
 
-/// A fresh lease table, as the template creates it: partition key `pk` (a string), on-demand,
-/// and with `ttl` the time to live on `expiresAt`.
+/// A fresh lease table, as the template creates it (with `ttl`: time to live on `expiresAt`).
 pub(crate) async fn create_lock_table(endpoint: &str, ttl: bool) -> String {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        TimeToLiveSpecification,
-    };
-    let name = format!("wrapup-leases-{}", uuid::Uuid::new_v4().simple());
-    let db = genesys_wrapup::sandbox::dynamodb_client(Some(endpoint));
-    db.create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    genesys_wrapup::sandbox::create_lock_table(endpoint, ttl)
         .await
-        .unwrap();
-    if ttl {
-        db.update_time_to_live()
-            .table_name(&name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name("expiresAt")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
-    name
+        .unwrap()
 }
 
 /// Every item of `table`.
