@@ -331,19 +331,16 @@ async fn main() {
     wait_for(&floor, "response", 1).await;
     emulator.clear_log();
     let secret_calls_before = secret_store.reads();
-    let mut sent = 0;
-    while sent < warm_count {
-        let round = (sent + 1)..=(sent + ROUND).min(warm_count);
-        sent = *round.end();
-        started.runtime.feed(
-            round
-                .clone()
-                .map(|i| (format!("warm-{i}"), event(first_warm + i))),
-        );
-        wait_for(&started.runtime, "response", sent as usize + 1).await;
-        floor.feed(round.map(|i| (format!("floor-{i}"), json!({"n": first_floor + i}))));
-        wait_for(&floor, "response", sent as usize + 1).await;
-    }
+    in_turns(
+        warm_count,
+        (&started.runtime, &|i| {
+            (format!("warm-{i}"), event(first_warm + i))
+        }),
+        (&floor, &|i| {
+            (format!("floor-{i}"), json!({"n": first_floor + i}))
+        }),
+    )
+    .await;
     let (wall_us, cpu_us) = per_event(&started.runtime, warm_count);
     let (floor_wall_us, floor_cpu_us) = per_event(&floor, warm_count);
     let rss = peak_rss_kib(started.child.id());
@@ -633,6 +630,24 @@ async fn timed_batch(app: &App, name: &str, conversations: &[u32]) -> (Duration,
     (started.elapsed(), serde_json::to_value(reply).unwrap())
 }
 
+/// Feeds `count` events to two warm processes in turns, `ROUND` at a time, so a noisy moment of
+/// the machine falls on both alike (each has already answered one event).
+async fn in_turns(
+    count: u32,
+    first: (&Runtime, &dyn Fn(u32) -> (String, Value)),
+    second: (&Runtime, &dyn Fn(u32) -> (String, Value)),
+) {
+    let mut sent = 0;
+    while sent < count {
+        let round = (sent + 1)..=(sent + ROUND).min(count);
+        sent = *round.end();
+        for (runtime, event) in [first, second] {
+            runtime.feed(round.clone().map(event));
+            wait_for(runtime, "response", sent as usize + 1).await;
+        }
+    }
+}
+
 /// CPU and wall time per event (µs), from the Runtime API's marks, skipping the first event.
 fn per_event(runtime: &Runtime, count: u32) -> (Vec<f64>, Vec<f64>) {
     let marks = runtime.marks.marks.lock().unwrap().clone();
@@ -770,21 +785,16 @@ async fn lease_cost(
     wait_for(&plain.runtime, "response", 1).await;
     wait_for(&leased.runtime, "response", 1).await;
     proxy.reset();
-    let mut sent = 0;
-    while sent < LEASE_EVENTS {
-        let round = (sent + 1)..=(sent + ROUND).min(LEASE_EVENTS);
-        sent = *round.end();
-        plain.runtime.feed(
-            round
-                .clone()
-                .map(|i| (format!("plain-{i}"), event(first + i))),
-        );
-        wait_for(&plain.runtime, "response", sent as usize + 1).await;
-        leased
-            .runtime
-            .feed(round.map(|i| (format!("leased-{i}"), event(leased_first + i))));
-        wait_for(&leased.runtime, "response", sent as usize + 1).await;
-    }
+    in_turns(
+        LEASE_EVENTS,
+        (&plain.runtime, &|i| {
+            (format!("plain-{i}"), event(first + i))
+        }),
+        (&leased.runtime, &|i| {
+            (format!("leased-{i}"), event(leased_first + i))
+        }),
+    )
+    .await;
     let applied = |r: &Runtime| {
         r.responses()
             .iter()

@@ -3,7 +3,7 @@
 //! to the Genesys emulator. `scripts/test.sh` starts moto and sets `MOTO_ENDPOINT`; without it this test
 //! starts `moto_server` itself and stops it when done.
 
-use crate::common::moto::{create_queue, moto, sqs_client, Moto};
+use crate::common::moto::{create_queue, moto, receive, sqs_client, Moto};
 use crate::common::{secrets_manager_failing, AWS_TEST_ENV};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use genesys_wrapup::sandbox::demo;
@@ -217,15 +217,7 @@ async fn sqs_attention_queue_visibility_and_enqueue_work_against_sqs() {
         "{}",
         run.stderr
     );
-    let received = sqs
-        .receive_message()
-        .queue_url(&attention)
-        .message_attribute_names("All")
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let received = receive(&sqs, &attention).await;
     assert_eq!(received.len(), 1);
     assert_eq!(
         serde_json::from_str::<Value>(received[0].body().unwrap()).unwrap(),
@@ -274,14 +266,7 @@ async fn sqs_attention_queue_visibility_and_enqueue_work_against_sqs() {
         run.stderr
     );
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let again = sqs
-        .receive_message()
-        .queue_url(&buffer)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let again = receive(&sqs, &buffer).await;
     assert!(
         again.is_empty(),
         "the message stays hidden for the 30 s backoff, not the 1 s it was received with"
@@ -293,14 +278,7 @@ async fn sqs_attention_queue_visibility_and_enqueue_work_against_sqs() {
     let webhook = signed_webhook(&body, b"k");
     let run = invoke(&webhook, &vars).await;
     assert_eq!(run.stdout["statusCode"], 202, "{}", run.stderr);
-    let queued = sqs
-        .receive_message()
-        .queue_url(&buffer)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let queued = receive(&sqs, &buffer).await;
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].body(), Some(body.as_str()));
 }

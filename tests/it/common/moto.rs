@@ -74,6 +74,21 @@ pub(crate) async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Strin
         .unwrap()
 }
 
+/// The messages `queue` hands out now, with their attributes.
+pub(crate) async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    sqs.receive_message()
+        .queue_url(queue)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+}
+
 /// A fresh lease table, as the template creates it (with `ttl`: time to live on `expiresAt`).
 pub(crate) async fn create_lock_table(endpoint: &str, ttl: bool) -> String {
     genesys_wrapup::sandbox::create_lock_table(endpoint, ttl)
