@@ -13,15 +13,20 @@ where
 {
     if let Some(service) = e.as_service_error() {
         let code = service.code().unwrap_or("Unknown");
+        // AWS's own message names the action really refused (often a KMS one behind the
+        // service); it never carries a secret value.
         let message = service.message().unwrap_or("no message");
         let lower = code.to_ascii_lowercase();
-        return if lower.contains("accessdenied")
+        let kms = lower.contains("kms") || message.contains("kms:") || message.contains("KMS");
+        return if kms {
+            format!("the KMS key refused {action} on {resource} ({code}: {message}): grant kms:Decrypt (and kms:GenerateDataKey to write) on the key to these credentials, and let the key policy allow it")
+        } else if lower.contains("accessdenied")
             || lower.contains("unauthorized")
             || lower.contains("notauthorized")
         {
-            format!("access denied ({code}): grant {action} on {resource} to these credentials")
+            format!("access denied ({code}: {message}): grant {action} on {resource} to these credentials")
         } else if lower.contains("notfound") || lower.contains("nonexistent") {
-            format!("{resource} was not found ({code}): check its name or ARN and the region")
+            format!("{resource} was not found ({code}: {message}): check its name or ARN and the region")
         } else if lower.contains("expiredtoken")
             || lower.contains("invalidclienttokenid")
             || lower.contains("unrecognizedclient")

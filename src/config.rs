@@ -101,8 +101,8 @@ pub(crate) struct BatchConfig {
     /// The buffer queue's `maxReceiveCount` (`SQS_MAX_RECEIVE_COUNT`): a message failing its
     /// last receive is counted as moved to the attention queue.
     pub(crate) max_receive_count: Option<u32>,
-    /// Time an unstarted message needs before the deadline (a read and a write, with the
-    /// reserve); with less left it is handed back unstarted.
+    /// Time an unstarted message needs before the deadline (a read and a write, the lease's put
+    /// when there is a table, and a reserve); with less left it is handed back unstarted.
     pub(crate) time_to_start: Duration,
 }
 
@@ -242,7 +242,10 @@ impl Settings {
             max_receive_count: get("SQS_MAX_RECEIVE_COUNT")
                 .map(|_| number(&get, "SQS_MAX_RECEIVE_COUNT", 1, 1, 1_000))
                 .transpose()?,
-            time_to_start: genesys.call_timeout * 2 + Duration::from_secs(1),
+            // A read and a write, with a second's reserve; with the lease table, its put too.
+            time_to_start: genesys.call_timeout * 2
+                + Duration::from_secs(1)
+                + get("WRAPUP_LOCK_TABLE").map_or(Duration::ZERO, |_| crate::lease::CALL_TIMEOUT),
         };
 
         let org_secrets = match get("GENESYS_ORG_SECRETS") {

@@ -916,12 +916,15 @@ fn allows_eventbridge(policy: &str) -> bool {
             actions.extend(list(&s["Action"]));
         }
     }
+    // IAM matches actions ignoring case, with `*` as a wildcard at the end.
     let allows = |wanted: &str| {
+        let wanted = wanted.to_ascii_lowercase();
         actions.iter().any(|a| {
-            a == "*"
-                || a == "kms:*"
-                || a.eq_ignore_ascii_case(wanted)
-                || a == "kms:GenerateDataKey*"
+            let a = a.to_ascii_lowercase();
+            match a.strip_suffix('*') {
+                Some(prefix) => wanted.starts_with(prefix),
+                None => a == wanted,
+            }
         })
     };
     allows("kms:GenerateDataKey") && allows("kms:Decrypt")
@@ -1011,6 +1014,14 @@ mod tests {
         let decrypt_only = json!({"Effect": "Allow", "Principal": {"Service": ["sqs.amazonaws.com", "events.amazonaws.com"]},
                                   "Action": "kms:Decrypt", "Resource": "*"});
         assert!(!allows_eventbridge(&policy(json!([decrypt_only]))));
+        let data_keys_only = json!({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                    "Action": "kms:GenerateDataKey*", "Resource": "*"});
+        assert!(!allows_eventbridge(&policy(json!(
+            [data_keys_only.clone()]
+        ))));
+        let wildcards = json!({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                               "Action": ["KMS:decrypt", "kms:GenerateDataKey*"], "Resource": "*"});
+        assert!(allows_eventbridge(&policy(json!([wildcards]))));
         let denied = json!({"Effect": "Deny", "Principal": {"Service": "events.amazonaws.com"}, "Action": "kms:*", "Resource": "*"});
         assert!(!allows_eventbridge(&policy(json!([denied]))));
         assert!(!allows_eventbridge("not json"));

@@ -14,6 +14,7 @@ use crate::telemetry::{
 };
 use crate::triggers::sqs::{self, Message};
 use crate::triggers::{recognise, webhook, Delivery, Envelope, Trigger};
+use crate::wrapup::rules::RuleSet;
 use crate::wrapup::{Kind, Outcome, Reason, Request, Status};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
@@ -108,7 +109,7 @@ async fn handle_event(app: &App, event: &Value, inv: &Invocation) -> Result<Repl
             }
         },
     };
-    inv.tally.rules_invalid(app.rules.problem().is_some());
+    inv.tally.rules_invalid(app.rules.has_problem());
     emit_metrics(&inv.tally, &app.stats, started.elapsed());
     if let Some(sink) = &app.new_relic {
         let events = std::mem::take(&mut *inv.events.lock().unwrap_or_else(|p| p.into_inner()));
@@ -129,8 +130,16 @@ async fn run(
     let started = Instant::now();
     let dry_run = app.handler.dry_run;
     let request = &delivery.request;
-    let rules = app.rules.current().await;
-    let rules = rules.as_deref().map_err(String::as_str);
+    // Only Genesys events need the rules (and may read them again from Parameter Store).
+    let current = match request {
+        Request::GenesysEvent(_) => Some(app.rules.current().await),
+        Request::Apply(_) | Request::Decided(..) => None,
+    };
+    let none = RuleSet::default();
+    let rules = match &current {
+        Some(rules) => rules.as_deref().map_err(String::as_str),
+        None => Ok(&none),
+    };
     let exclusive = app.leases.as_ref().map(|leases| pipeline::Exclusive {
         leases,
         holder: &inv.request_id,

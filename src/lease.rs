@@ -38,7 +38,7 @@ const IN_PROGRESS_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// stuck; the request is then retried rather than the invocation spent waiting.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// All attempts of one call (the SDK retries throttling and 5xx with backoff).
-const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The DynamoDB client settings the leases need, on top of the SDK's configuration chain.
 pub(crate) fn tuned(
@@ -80,7 +80,7 @@ impl Lease {
 pub enum Released {
     /// It was ours and is gone.
     Released,
-    /// It was no longer ours (expired, and maybe taken by another instance): left untouched.
+    /// Ours expired and another instance holds the conversation now: left untouched.
     NotHeld,
     /// DynamoDB could not be asked; the lease expires by itself. Why, in one line.
     Failed(String),
@@ -146,6 +146,12 @@ impl Leases {
                     PutItemError::ConditionalCheckFailedException(c) => c.item,
                     _ => None,
                 };
+                // The SDK retried a put whose first answer was lost: the item is ours.
+                if held.as_ref().and_then(|item| item.get(TOKEN))
+                    == Some(&AttributeValue::S(lease.token.clone()))
+                {
+                    return Ok(lease);
+                }
                 Err(self.in_progress(conversation_id, held.as_ref(), now))
             }
             Err(e) => Err(Transient::new(
@@ -168,10 +174,16 @@ impl Leases {
             .condition_expression("#token = :token")
             .expression_attribute_names("#token", TOKEN)
             .expression_attribute_values(":token", AttributeValue::S(lease.token.clone()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Released::Released,
+            // Gone already: the SDK retried a delete whose first answer was lost (or the TTL
+            // swept an expired lease). Nobody else holds it.
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), DeleteItemError::ConditionalCheckFailedException(c) if c.item.is_none()) => {
+                Released::Released
+            }
             Err(SdkError::ServiceError(e))
                 if matches!(e.err(), DeleteItemError::ConditionalCheckFailedException(_)) =>
             {

@@ -87,6 +87,9 @@ struct Trace {
     context_id: Option<String>,
     /// The conversation's lease while this request holds it.
     lease: Option<Lease>,
+    /// A write whose result is unknown: the lease is kept until it expires, so no duplicate
+    /// reads the conversation before Genesys shows what the write did.
+    keep_lease: bool,
 }
 
 impl Trace {
@@ -179,13 +182,15 @@ pub(crate) async fn run(
         correlation_id: None,
         context_id: None,
         lease: None,
+        keep_lease: false,
     };
     let result = steps(
         orgs, org_id, rules, asked, deadline, dry_run, exclusive, &mut trace,
     )
     .await;
     // Written or decided: the next request for this conversation may go.
-    if let (Some(exclusive), Some(lease)) = (exclusive, trace.lease.take()) {
+    if let (Some(exclusive), Some(lease), false) = (exclusive, trace.lease.take(), trace.keep_lease)
+    {
         exclusive.leases.release(lease).await;
     }
     match result {
@@ -386,9 +391,11 @@ async fn steps(
             Ok(Status::Applied)
         }
         Err(e) => {
-            if e.class == ErrorClass::Rejected {
-                // Perhaps the code was deleted or moved since it was cached (a 404 names the
-                // participant or communication instead).
+            trace.keep_lease = e.write_unknown;
+            if matches!(e.class, ErrorClass::Rejected | ErrorClass::NotFound) {
+                // Perhaps the code was deleted or moved since it was cached. Which status
+                // Genesys gives an unknown code on a write is undocumented (400 or 404): either
+                // way the next request reads the code again.
                 genesys.forget_code(code_id).await;
             }
             Err(trace.genesys(e, None))

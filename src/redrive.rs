@@ -200,9 +200,12 @@ pub(crate) async fn run(clients: &Clients, options: &Options) -> Result<Report, 
         if fresh.is_empty() {
             break;
         }
-        for message in fresh {
+        let mut fresh = fresh.into_iter();
+        while let Some(message) = fresh.next() {
             if options.max.is_some_and(|max| report.messages.len() >= max) {
+                // This message and the rest of the batch were received but not handled.
                 held.push(message.receipt_handle);
+                held.extend(fresh.map(|m| m.receipt_handle));
                 break 'receiving;
             }
             let line = handle(clients, options, &message).await;

@@ -84,17 +84,18 @@ pub(crate) async fn problems(
         })
         .collect();
     for (queue, rule) in queues {
-        if let Err(e) = client.queue_codes(queue, deadline).await {
-            problems.push(problem(
+        let missing =
+            format!("no queue has id {queue} in this org: copy the id from Admin > Queues");
+        match client.queue_codes(queue, deadline).await {
+            Ok(codes) if !codes.is_empty() => {}
+            // What Genesys answers for a queue it does not have is undocumented (404 or an
+            // empty listing): a queue that offers no code is worth a look either way.
+            Ok(_) => problems.push(problem(
                 rule,
                 "match.queueId",
-                unverified(
-                    &e,
-                    &format!(
-                        "no queue has id {queue} in this org: copy the id from Admin > Queues"
-                    ),
-                ),
-            ));
+                format!("queue {queue} offers no wrap-up codes, or does not exist in this org: check the id in Admin > Queues and its wrap-up codes"),
+            )),
+            Err(e) => problems.push(problem(rule, "match.queueId", unverified(&e, &missing))),
         }
     }
     (problems, found)

@@ -162,19 +162,20 @@ impl Rules {
     /// The rules in force, read again first when they are due; `Err` when none ever loaded.
     pub(crate) async fn current(&self) -> Result<Arc<RuleSet>, String> {
         if let Some(p) = &self.parameter {
+            // One caller reads again; the others, meanwhile, use the set in force.
             let due = {
-                let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 let wait = if state.good.is_some() {
                     p.ttl
                 } else {
                     p.ttl.min(RETRY_WITHOUT_RULES)
                 };
-                let age = self
-                    .clock
-                    .now()
-                    .duration_since(state.read_at)
-                    .unwrap_or(Duration::ZERO);
-                age >= wait
+                let now = self.clock.now();
+                let due = now.duration_since(state.read_at).unwrap_or(Duration::ZERO) >= wait;
+                if due {
+                    state.read_at = now;
+                }
+                due
             };
             if due {
                 self.refresh(p).await;
@@ -188,8 +189,16 @@ impl Rules {
         }
     }
 
-    /// What is wrong with the latest read (a good set may still be in force), for the
-    /// `RulesInvalid` metric and `doctor`.
+    /// Whether the latest read had a problem, for the `RulesInvalid` metric.
+    pub(crate) fn has_problem(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .problem
+            .is_some()
+    }
+
+    /// What is wrong with the latest read (a good set may still be in force), for `doctor`.
     pub(crate) fn problem(&self) -> Option<String> {
         self.state
             .lock()
@@ -199,10 +208,8 @@ impl Rules {
     }
 
     async fn refresh(&self, p: &Parameter) {
-        let now = self.clock.now();
         let fresh = read(&self.setting, Some(p.store.as_ref())).await;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.read_at = now;
         match fresh {
             Ok(set) => {
                 if state.problem.take().is_some() {

@@ -173,7 +173,7 @@ fn conversation(
         "startTime": time(0),
         "endTime": ended_at.map(time),
         "participants": participants,
-        "recordingState": "none",
+        "recordingState": "NONE",
         "divisions": [{
             "division": {"id": DIVISION_SALES, "selfUri": format!("/api/v2/authorization/divisions/{DIVISION_SALES}")},
             "entities": [{"id": QUEUE_SALES, "selfUri": format!("/api/v2/routing/queues/{QUEUE_SALES}")}]
@@ -191,7 +191,7 @@ fn code(id: &str, name: &str, division: Option<(&str, &str)>) -> Value {
     };
     json!({
         "id": id, "name": name, "division": division,
-        "dateCreated": "2026-01-01T00:00:00Z", "createdBy": {"id": AGENT_USER},
+        "dateCreated": "2026-01-01T00:00:00Z", "createdBy": AGENT_USER,
         "selfUri": format!("/api/v2/routing/wrapupcodes/{id}")
     })
 }

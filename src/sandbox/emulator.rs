@@ -133,6 +133,11 @@ struct State {
     /// Genesys does not document whether a wrap-up is accepted once after-call work has ended:
     /// both worlds exist here. `true` (the default) accepts it.
     writes_after_acw: bool,
+    /// Genesys does not document the status of a write naming a code it does not have: 400
+    /// ("Invalid wrap-up code", the default here) or 404.
+    unknown_code_status: u16,
+    /// A queue the org does not have lists no codes (instead of 404).
+    unknown_queues_empty: bool,
 }
 
 /// Transient faults at a fixed rate, from a seeded generator so runs repeat.
@@ -162,6 +167,13 @@ impl RandomFaults {
             retry_after: None,
         };
         Some(match (route, self.next() % 4) {
+            // The token endpoint throttles with 400 `invalid_request`, never a 429.
+            (Route::Token, 1 | 2) => FaultKind::Status {
+                status: 400,
+                code: "invalid_request".into(),
+                message: "rate limit exceeded; try again later".into(),
+                retry_after: None,
+            },
             // A write that lands although its answer is lost: the hardest case for idempotency.
             (Route::PostWrapup, 0) => FaultKind::ApplyThenStatus(503),
             (_, 1) => FaultKind::Status {
@@ -196,6 +208,8 @@ impl Emulator {
             org,
             token_lifetime: 86_400,
             writes_after_acw: true,
+            unknown_code_status: 400,
+            unknown_queues_empty: false,
             ..State::default()
         }));
         let shared = state.clone();
@@ -284,6 +298,23 @@ impl Emulator {
     /// `invalid_request` "rate limit exceeded" (never a 429).
     pub fn set_token_rate_limit(&self, per_minute: Option<usize>) {
         self.with(|s| s.token_rate_limit = per_minute);
+    }
+
+    /// Answers a write naming a code the org does not have with `status` (400 or 404: the
+    /// status is undocumented).
+    pub fn answer_unknown_codes_with(&self, status: u16) {
+        self.with(|s| s.unknown_code_status = status);
+    }
+
+    /// Answers a queue the org does not have with an empty listing instead of 404 (the answer is
+    /// undocumented).
+    pub fn list_unknown_queues_empty(&self) {
+        self.with(|s| s.unknown_queues_empty = true);
+    }
+
+    /// Deletes a wrap-up code, as an admin would.
+    pub fn remove_wrapup_code(&self, id: &str) {
+        self.with(|s| s.org.wrapup_codes.remove(id));
     }
 
     /// The world where Genesys refuses a wrap-up once after-call work has ended.
@@ -387,9 +418,9 @@ async fn serve(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Reply {
             (status, r)
         }
         Some(FaultKind::ApplyThenStatus(status)) => {
-            let (applied, _) = handle(&state, route, &path, &query, &headers, &body);
+            let (applied, answer) = handle(&state, route, &path, &query, &headers, &body);
             if applied >= 300 {
-                (applied, text(applied, ""))
+                (applied, answer)
             } else {
                 (
                     status,
@@ -519,7 +550,7 @@ fn handle(
         (Route::ParticipantWrapupCodes, [_, _, _, cid, _, pid, _]) => {
             participant_codes(&s, cid, pid)
         }
-        (Route::QueueWrapupCodes, [_, _, _, _, queue, _]) => queue_codes(&s, queue),
+        (Route::QueueWrapupCodes, [_, _, _, _, queue, _]) => queue_codes(&s, queue, query),
         (Route::PostWrapup, [_, _, _, media, cid, _, pid, _, comm, _]) => {
             post_wrapup(&mut s, media, cid, pid, comm, body)
         }
@@ -571,28 +602,49 @@ fn list_codes(s: &State, query: &str) -> (u16, Response<Full<Bytes>>) {
     )
 }
 
-/// `GET /api/v2/conversations/{cid}/participants/{pid}/wrapupcodes`: the codes of the
-/// participant's queue (a bare array of `WrapupCode`).
-/// `GET /api/v2/routing/queues/{id}/wrapupcodes`: the queue's codes, one page; 404 for a queue
-/// the org does not have.
-fn queue_codes(s: &State, queue: &str) -> (u16, Response<Full<Bytes>>) {
-    let Some(ids) = s.org.queue_codes.get(queue) else {
-        return reply(
-            404,
-            genesys_error(404, "not.found", "The requested queue was not found."),
-        );
+/// `GET /api/v2/routing/queues/{id}/wrapupcodes?pageSize&pageNumber`: the queue's codes, a
+/// paged `WrapupCodeEntityListing`. What Genesys answers for a queue it does not have is
+/// undocumented: 404 here, or an empty listing after [`Emulator::list_unknown_queues_empty`].
+fn queue_codes(s: &State, queue: &str, query: &str) -> (u16, Response<Full<Bytes>>) {
+    let ids = match s.org.queue_codes.get(queue) {
+        Some(ids) => ids.clone(),
+        None if s.unknown_queues_empty => Vec::new(),
+        None => {
+            return reply(
+                404,
+                genesys_error(404, "not.found", "The requested queue was not found."),
+            )
+        }
     };
+    let param = |name: &str, default: usize| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+            .unwrap_or(default)
+    };
+    let (size, number) = (
+        param("pageSize", 25).clamp(1, 500),
+        param("pageNumber", 1).max(1),
+    );
     let codes: Vec<Value> = ids
         .iter()
         .filter_map(|id| s.org.wrapup_codes.get(id).cloned())
         .collect();
     let total = codes.len();
+    let page: Vec<Value> = codes
+        .into_iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .collect();
     reply(
         200,
-        json!({"entities": codes, "pageSize": 25, "pageNumber": 1, "total": total, "pageCount": 1}),
+        json!({"entities": page, "pageSize": size, "pageNumber": number, "total": total,
+               "pageCount": total.div_ceil(size).max(1)}),
     )
 }
 
+/// `GET /api/v2/conversations/{cid}/participants/{pid}/wrapupcodes`: the codes of the
+/// participant's queue (a bare array of `WrapupCode`).
 fn participant_codes(s: &State, cid: &str, pid: &str) -> (u16, Response<Full<Bytes>>) {
     let participant = s
         .org
@@ -642,7 +694,7 @@ fn token(s: &mut State, headers: &hyper::HeaderMap, body: &Bytes) -> (u16, Respo
     {
         return reply(
             400,
-            json!({"error": "unsupported_grant_type", "description": "grant_type must be client_credentials"}),
+            json!({"error": "unsupported_grant_type", "description": "grant_type must be client_credentials", "error_description": "grant_type must be client_credentials"}),
         );
     }
     let expected = format!("{}:{}", s.org.client_id, s.org.client_secret);
@@ -709,10 +761,16 @@ fn post_wrapup(
         );
     };
     let Some(code) = s.org.wrapup_codes.get(&code_id).cloned() else {
-        return reply(
-            400,
-            genesys_error(400, "bad.request", "Invalid wrap-up code"),
-        );
+        return match s.unknown_code_status {
+            404 => reply(
+                404,
+                genesys_error(404, "not.found", "The wrap-up code was not found."),
+            ),
+            status => reply(
+                status,
+                genesys_error(status, "bad.request", "Invalid wrap-up code"),
+            ),
+        };
     };
     let writes_after_acw = s.writes_after_acw;
     let Some(conversation) = s.org.conversations.get_mut(cid) else {

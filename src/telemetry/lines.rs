@@ -63,7 +63,12 @@ where
             }
         });
         event.record(&mut Fields(&mut line));
-        if event.metadata().target() != env!("CARGO_CRATE_NAME") {
+        // The function's own lines need no target (it is a module path of this crate).
+        if !event
+            .metadata()
+            .target()
+            .starts_with(env!("CARGO_CRATE_NAME"))
+        {
             line.insert(
                 "target".into(),
                 Value::String(event.metadata().target().to_owned()),

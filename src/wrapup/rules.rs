@@ -15,14 +15,15 @@ pub(crate) enum OneOrMany {
 }
 
 impl OneOrMany {
+    /// Whether `value` is one of these, ignoring case and surrounding spaces (as the rule check
+    /// validates them).
     fn matches(&self, value: Option<&str>) -> bool {
-        let Some(value) = value else {
+        let Some(value) = value.map(str::trim) else {
             return false;
         };
-        match self {
-            Self::One(v) => v.eq_ignore_ascii_case(value),
-            Self::Many(vs) => vs.iter().any(|v| v.eq_ignore_ascii_case(value)),
-        }
+        self.values()
+            .iter()
+            .any(|v| v.trim().eq_ignore_ascii_case(value))
     }
 
     pub(crate) fn values(&self) -> Vec<&str> {

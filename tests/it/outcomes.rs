@@ -252,6 +252,25 @@ async fn forbidden_and_genesys_rejections_quote_genesys() {
     assert!(h.emulator().writes().is_empty());
 }
 
+#[tokio::test]
+async fn a_code_deleted_after_it_was_cached_is_read_again_whatever_status_the_write_gets() {
+    // Genesys does not document the status of a write naming a code it no longer has.
+    for status in [400, 404] {
+        let h = Harness::new().await;
+        let applied = h.invoke(apply_request(CONV_CALL, CODE_SALE)).await.unwrap();
+        assert_eq!(applied["status"], "applied");
+        h.emulator().remove_wrapup_code(CODE_SALE);
+        h.emulator().answer_unknown_codes_with(status);
+        let (reason, _) = rejected(&h, apply_request(CONV_EMAIL, CODE_SALE)).await;
+        assert_eq!(reason, "genesys_rejected", "{status}");
+        // The refusal dropped the cached code: the next request asks Genesys and is told.
+        let reads = h.count(Route::GetWrapupCode);
+        let (reason, _) = rejected(&h, apply_request(CONV_MESSAGE, CODE_SALE)).await;
+        assert_eq!(reason, "wrapup_code_not_found", "{status}");
+        assert_eq!(h.count(Route::GetWrapupCode), reads + 1, "{status}");
+    }
+}
+
 async fn transient(h: &Harness, event: Value) -> genesys_wrapup::Transient {
     h.invoke(event)
         .await

@@ -283,6 +283,9 @@ async fn a_send_that_fails_deletes_nothing() {
         "{}",
         run.stdout
     );
+    // What it did not get to is visible again at once, not hidden for the run's hold.
+    let sent = run.report["sent"].as_u64().unwrap() as usize;
+    assert_eq!(bodies(&q.sqs, &q.attention).await.len(), 6 - sent);
 }
 
 #[tokio::test]

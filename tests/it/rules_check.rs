@@ -162,6 +162,20 @@ async fn resolve_asks_genesys_that_every_code_and_queue_exists() {
             && text.contains(CODE_ESCALATED_TWIN),
         "{text}"
     );
+    // Where Genesys lists an unknown queue as empty instead of 404, it is still named.
+    s.sandbox.emulator.list_unknown_queues_empty();
+    let out = check(&[&rules, "--resolve", "--json"], &env).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["rule"] == "other-queue"
+                && p["message"].as_str().unwrap().contains(unknown_queue)),
+        "{report}"
+    );
     // Without the function's credentials, --resolve cannot ask: one line, exit 2.
     let out = check(&["rules/sandbox.json", "--resolve"], &[]).await;
     assert_eq!(out.status.code(), Some(2));

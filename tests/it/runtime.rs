@@ -98,6 +98,10 @@ async fn epoch_and_relative_deadlines_both_get_the_event_applied() {
     for line in &outcomes {
         assert!(line["awsRequestId"].is_string(), "{line}");
         assert!(
+            line.get("target").is_none(),
+            "the function's own lines carry no target: {line}"
+        );
+        assert!(
             line["xrayTraceId"]
                 .as_str()
                 .is_some_and(|t| t.starts_with("Root=")),
