@@ -135,6 +135,22 @@ impl App {
         .await;
         Self::new(settings, deps, rules)
     }
+
+    /// The deployed configuration's app without reading its rules, for commands that bring
+    /// their own (`rules check --resolve`): no Parameter Store read, no rules log line.
+    pub(crate) async fn from_settings_without_rules(
+        settings: Settings,
+    ) -> Result<Self, StartupError> {
+        let (deps, _) = aws().await;
+        let rules = Rules::load(
+            &crate::config::RulesSetting::None,
+            None,
+            deps.clock.clone(),
+            settings.rules_cache_ttl,
+        )
+        .await;
+        Self::new(settings, deps, rules)
+    }
 }
 
 /// The process's AWS clients, from the SDK's own configuration chain (so `AWS_ENDPOINT_URL_*`

@@ -836,9 +836,7 @@ async fn queues(app: &App, whose: &str) -> Finding {
         let Some(url) = url else { continue };
         match app.queues.check(url).await {
             Ok(()) => reached.push(format!("{name} queue reachable")),
-            Err(e) => problems.push(format!(
-                "{name} queue: {e}: grant sqs:GetQueueAttributes (and SendMessage) on it{whose}"
-            )),
+            Err(e) => problems.push(format!("{name} queue: {e}{whose}")),
         }
     }
     if let Some(key) = app.settings.kms_key_arn.as_deref() {

@@ -108,7 +108,7 @@ async fn read(file: Option<&Path>) -> Result<(String, String), String> {
 async fn resolved(set: &RuleSet) -> Result<(Vec<RuleProblem>, Vec<String>), String> {
     let settings = Settings::from_env()
         .map_err(|e| format!("--resolve needs the function's Genesys credentials: {e}"))?;
-    let app = App::from_settings(settings)
+    let app = App::from_settings_without_rules(settings)
         .await
         .map_err(|e| e.to_string())?;
     let deadline = Deadline::after(&SystemClock, RESOLVE_BUDGET);

@@ -104,7 +104,6 @@ pub(crate) fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
         genesysContextId = d.context_id.as_deref(),
         trigger = ctx.trigger.as_str(),
         request = ctx.kind.as_str(),
-        awsRequestId = ctx.request_id,
         eventId = ctx.event_id,
         dryRun = ctx.dry_run,
         message = outcome
@@ -129,7 +128,6 @@ pub(crate) fn log_transient(
         genesysCorrelationId = t.correlation_id.as_deref(),
         trigger = ctx.trigger.as_str(),
         request = ctx.kind.as_str(),
-        awsRequestId = ctx.request_id,
         eventId = ctx.event_id,
         dryRun = ctx.dry_run,
         message = t.message.as_str(),
