@@ -12,7 +12,7 @@
 use futures_util::future::join_all;
 use genesys_wrapup::sandbox::demo::{conversation_id, ended_call, CODE_SALE};
 use genesys_wrapup::sandbox::{create_lock_table, ManualClock, Sandbox};
-use genesys_wrapup::{handle, App, Deadline, Invocation};
+use genesys_wrapup::{handle, App, Clock, Deadline, Invocation};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -44,6 +44,36 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The concurrent pass's time: instances sharing leases must share a clock that moves only
+/// between rounds, when no delivery is running. A manual clock advanced by every instance's
+/// in-place waits would age a live lease past its expiry while its holder is still working,
+/// which no real clock can do within the holder's deadline; real time would make SQS's waits
+/// real. In-place waits here take no time.
+struct SteppedClock(std::sync::Mutex<std::time::SystemTime>);
+
+impl SteppedClock {
+    fn new() -> Self {
+        Self(std::sync::Mutex::new(std::time::SystemTime::now()))
+    }
+
+    fn step(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for SteppedClock {
+    fn now(&self) -> std::time::SystemTime {
+        *self.0.lock().unwrap()
+    }
+
+    fn sleep(
+        &self,
+        _: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
 /// What a run measured.
 struct Run {
     invocations: usize,
@@ -53,11 +83,7 @@ struct Run {
 }
 
 /// One instance handling one batch: the messages SQS would receive again.
-async fn deliver(
-    app: &App,
-    clock: &ManualClock,
-    messages: &[(String, String, u32)],
-) -> Vec<String> {
+async fn deliver(app: &App, clock: &dyn Clock, messages: &[(String, String, u32)]) -> Vec<String> {
     let inv = Invocation::new("load", Deadline::after(clock, Duration::from_secs(30)));
     let reply = handle(app, &batch(messages), &inv)
         .await
@@ -113,7 +139,7 @@ async fn one_at_a_time(app: &App, clock: &ManualClock, requests: u32) -> Run {
 /// Each request twice at the same instant, to two different instances sharing the lease table;
 /// `WORKERS / 2` such pairs run at once on different requests. A copy that fails is received
 /// again alone, as SQS would, by the next instance in turn.
-async fn duplicates_at_once(workers: &[App], clock: &ManualClock, requests: u32) -> Run {
+async fn duplicates_at_once(workers: &[App], clock: &SteppedClock, requests: u32) -> Run {
     let mut fresh = messages(requests);
     let mut again: VecDeque<(String, String, u32)> = VecDeque::new();
     let mut latencies = Vec::new();
@@ -160,7 +186,12 @@ async fn duplicates_at_once(workers: &[App], clock: &ManualClock, requests: u32)
             });
         }
         round += 1;
-        for (failed, took) in join_all(work).await {
+        let done = join_all(work).await;
+        // Every delivery of the round has finished: time may pass (as it does before SQS hands
+        // a failed message out again), and a lease kept after a write with an unknown result
+        // expires. No live lease is aged.
+        clock.step(Duration::from_secs(31));
+        for (failed, took) in done {
             latencies.push(took);
             for (id, body, receives) in failed {
                 redeliveries += 1;
@@ -274,11 +305,13 @@ async fn main() {
         ("WRAPUP_LOCK_TABLE", table.as_str()),
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
     ];
+    let stepped = Arc::new(SteppedClock::new());
+    let wall: Arc<dyn Clock> = stepped.clone();
     let mut workers = Vec::new();
     for _ in 0..WORKERS {
-        workers.push(shared.app(&env, clock.clone()).await.expect("app"));
+        workers.push(shared.app(&env, wall.clone()).await.expect("app"));
     }
-    let run = duplicates_at_once(&workers, &clock, requests).await;
+    let run = duplicates_at_once(&workers, &stepped, requests).await;
     report(
         &shared,
         requests,
