@@ -6,7 +6,7 @@ use crate::config::{ConfigError, HandlerConfig, Settings};
 use crate::genesys::{CallStats, GenesysClient, Orgs, Shared};
 use crate::lease::Leases;
 use crate::queues::{Queues, SqsQueues};
-use crate::rules_source::{Rules, SsmParameters};
+use crate::rules::{Rules, SsmParameters};
 use crate::secrets::{SecretCache, SecretStore, SecretsManagerStore};
 use crate::telemetry::newrelic::NewRelicSink;
 use std::sync::Arc;

@@ -8,13 +8,13 @@ use crate::clock::Deadline;
 use crate::doctor;
 use crate::error::{Transient, TransientKind};
 use crate::pipeline;
+use crate::rules::RuleSet;
 use crate::telemetry::newrelic::{outcome_event, transient_event, Event, EventContext};
 use crate::telemetry::{
     emit_metrics, log_outcome, log_transient, with_invocation, InvocationIds, LogContext, Tally,
 };
 use crate::triggers::sqs::{self, Message};
 use crate::triggers::{recognise, webhook, Delivery, Envelope, Trigger};
-use crate::wrapup::rules::RuleSet;
 use crate::wrapup::{Kind, Outcome, Reason, Request, Status};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsMessage};
@@ -140,20 +140,18 @@ async fn run(
         Some(rules) => rules.as_deref().map_err(String::as_str),
         None => Ok(&none),
     };
-    let exclusive = app.leases.as_ref().map(|leases| pipeline::Exclusive {
-        leases,
-        holder: &inv.request_id,
-    });
-    // Boxed: the pipeline's future is deep, and the runtime nests it further.
-    let result = Box::pin(pipeline::run(
-        &app.orgs,
+    let context = pipeline::Context {
+        orgs: &app.orgs,
         rules,
-        request,
-        inv.deadline,
+        deadline: inv.deadline,
         dry_run,
-        exclusive,
-    ))
-    .await;
+        exclusive: app.leases.as_ref().map(|leases| pipeline::Exclusive {
+            leases,
+            holder: &inv.request_id,
+        }),
+    };
+    // Boxed: the pipeline's future is deep, and the runtime nests it further.
+    let result = Box::pin(pipeline::run(&context, request)).await;
     let ctx = LogContext {
         trigger: delivery.trigger,
         kind: request.kind(),

@@ -3,20 +3,26 @@
 //!
 //! # Layout
 //!
-//! Data and imports run one way, from the edges in (no module imports one above it):
+//! Data and imports run one way, from the edges in (no module imports one above it, at any
+//! depth: `tests/it/layout.rs`). Top to bottom:
 //!
 //! - `cli` (the binary's commands) and `handler` (one invocation) on top; `doctor` checks a
-//!   deployment through the same parts; `app` builds them once per process.
+//!   deployment through the same parts; `redrive` sends the attention queue's messages on;
+//!   `app` builds the parts once per process.
 //! - `triggers` recognise the event's envelope and make deliveries; `telemetry` records
 //!   outcomes (logs, EMF metrics, New Relic).
 //! - `pipeline` runs one request to its outcome: the table of contents of every decision.
+//! - `rules`: the wrap-up rules, all of them (matching, checking, where they come from,
+//!   resolving their codes in Genesys).
 //! - `wrapup` holds the decisions, one file each, on values already read (no I/O).
-//! - `genesys` is the API client; `secrets`, `queues`, `rules_source` and `lease` the AWS
-//!   adapters;
-//!   `http`, `config`, `clock` and `error` the ground everything stands on.
+//! - `genesys` is the API client; `secrets`, `queues` and `lease` the AWS adapters, and
+//!   `aws_errors` words their failures.
+//! - `http`, `config`, `clock` and `error` are the ground everything stands on.
 //! - `sandbox` (feature `sandbox`, never in the deployed binary): the Genesys Cloud and New
 //!   Relic emulators, the demo org and in-memory AWS twins behind `invoke --sandbox`, the tests
 //!   and the benches.
+//!
+//! Each folder's `mod.rs` lists its files the same way (a test keeps every list whole).
 //!
 //! # Words
 //!
@@ -54,8 +60,7 @@ pub mod lease;
 mod pipeline;
 mod queues;
 mod redrive;
-mod resolve;
-mod rules_source;
+mod rules;
 mod secrets;
 mod telemetry;
 mod triggers;

@@ -1,7 +1,7 @@
 //! Running the handler: as the Lambda function, once on an event file (`invoke`), and signing
 //! webhook bodies (`sign`).
 
-use super::output;
+use super::output::{self, USAGE};
 use crate::app::App;
 use crate::clock::{Clock, Deadline, SystemClock};
 use crate::error::{Transient, TransientKind};
@@ -30,7 +30,7 @@ pub(super) async fn lambda() -> ExitCode {
         output::problem(
             "not inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set): run a command instead, e.g. `genesys-wrapup invoke --sandbox events/eventbridge-custom.json` (see genesys-wrapup --help)",
         );
-        return ExitCode::from(super::USAGE);
+        return ExitCode::from(USAGE);
     }
     run_lambda().await
 }
@@ -93,13 +93,13 @@ fn runtime_deadline(ms: u64) -> Deadline {
 pub(super) async fn invoke(file: &Path, use_sandbox: bool, dry_run: bool) -> ExitCode {
     if use_sandbox && !cfg!(feature = "sandbox") {
         output::problem(NO_SANDBOX);
-        return ExitCode::from(super::USAGE);
+        return ExitCode::from(USAGE);
     }
     let text = match std::fs::read(file) {
         Ok(t) => t,
         Err(e) => {
             output::problem(&format!("cannot read {}: {e}", file.display()));
-            return ExitCode::from(super::USAGE);
+            return ExitCode::from(USAGE);
         }
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -133,7 +133,7 @@ pub(super) async fn invoke(file: &Path, use_sandbox: bool, dry_run: bool) -> Exi
         Ok(started) => started,
         Err(e) => {
             output::problem(&e);
-            return ExitCode::from(super::USAGE);
+            return ExitCode::from(USAGE);
         }
     };
     let invocation = Invocation::new(
@@ -168,7 +168,7 @@ pub(super) async fn invoke(file: &Path, use_sandbox: bool, dry_run: bool) -> Exi
 pub(super) fn sign(file: &Path, use_sandbox: bool) -> ExitCode {
     if use_sandbox && !cfg!(feature = "sandbox") {
         output::problem(NO_SANDBOX);
-        return ExitCode::from(super::USAGE);
+        return ExitCode::from(USAGE);
     }
     let Some(key) = use_sandbox
         .then(sandbox_key)
@@ -179,13 +179,13 @@ pub(super) fn sign(file: &Path, use_sandbox: bool) -> ExitCode {
         output::problem(
             "set WEBHOOK_SIGNING_KEY to the signingKey of the webhook secret (or use --sandbox)",
         );
-        return ExitCode::from(super::USAGE);
+        return ExitCode::from(USAGE);
     };
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
             output::problem(&format!("cannot read {}: {e}", file.display()));
-            return ExitCode::from(super::USAGE);
+            return ExitCode::from(USAGE);
         }
     };
     let now = SystemClock.unix_seconds();

@@ -5,6 +5,10 @@
 //!
 //! Every answer is one line with the fix: usage errors exit 2, `--help` and `--version` print on
 //! stdout and exit 0, and nothing panics (a closed pipe, a missing file, no Lambda around).
+//!
+//! Here: the command line (clap), the runtime, `sign` and `doctor`; one file per other command:
+//! `invoke.rs`, `rules.rs` (`rules check`), `redrive.rs`; `output.rs` prints results and
+//! problems the same way for all of them.
 
 mod invoke;
 mod output;
@@ -14,12 +18,11 @@ mod rules;
 use crate::doctor;
 use crate::wrapup::CodeRef;
 use clap::{Args, Parser, Subcommand};
+use output::USAGE;
+use redrive::RedriveArgs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use uuid::Uuid;
-
-/// What a usage error exits with.
-const USAGE: u8 = 2;
 
 /// Applies Genesys Cloud wrap-up codes to ended conversations, as an AWS Lambda function.
 ///
@@ -116,36 +119,6 @@ enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("destination").required(true).args(["to", "function"])))]
-struct RedriveArgs {
-    /// The attention queue's URL.
-    #[arg(long, value_name = "QUEUE_URL")]
-    from: String,
-    /// Send each original event to this queue (the buffer queue).
-    #[arg(long, value_name = "QUEUE_URL")]
-    to: Option<String>,
-    /// Send each original event to this function (an asynchronous invoke).
-    #[arg(long, value_name = "NAME")]
-    function: Option<String>,
-    /// Only messages with this reason (repeatable; lambda_failure, eventbridge_dlq and
-    /// buffer_dlq stand for messages the platform moved).
-    #[arg(long = "reason", value_name = "REASON")]
-    reasons: Vec<String>,
-    /// Also send the rejections of a dry run (left in place otherwise).
-    #[arg(long)]
-    include_dry_run: bool,
-    /// Handle at most this many messages.
-    #[arg(long, value_name = "N")]
-    max: Option<usize>,
-    /// List what would be sent; change nothing.
-    #[arg(long)]
-    dry_run: bool,
-    /// Print {"sent", "skipped", "failed", "messages": [...]} instead of lines.
-    #[arg(long)]
-    json: bool,
 }
 
 fn uuid_arg(text: &str) -> Result<Uuid, String> {

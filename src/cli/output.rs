@@ -4,6 +4,9 @@
 
 use std::io::Write;
 
+/// What a usage error exits with (and a missing or unreadable input).
+pub(super) const USAGE: u8 = 2;
+
 /// Writes `text` and a newline to stdout; false when stdout is gone (a closed pipe).
 pub(super) fn line(text: &str) -> bool {
     let mut out = std::io::stdout().lock();

@@ -3,13 +3,11 @@
 //! function's credentials, that every code and queue exists. One line per problem
 //! (`<rule>: <field>: <what is wrong, and the fix>`), then a summary.
 
-use super::{output, USAGE};
+use super::output::{self, USAGE};
 use crate::app::App;
 use crate::clock::{Deadline, SystemClock};
 use crate::config::{RulesSetting, Settings};
-use crate::rules_source::{self, SsmParameters};
-use crate::wrapup::rules::RuleSet;
-use crate::wrapup::RuleProblem;
+use crate::rules::{self, ParameterStore, RuleProblem, RuleSet, SsmParameters};
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
@@ -91,10 +89,8 @@ async fn read(file: Option<&Path>) -> Result<(String, String), String> {
         }
         _ => None,
     };
-    let store = store
-        .as_ref()
-        .map(|s| s as &dyn rules_source::ParameterStore);
-    match rules_source::text(&setting, store).await {
+    let store = store.as_ref().map(|s| s as &dyn ParameterStore);
+    match rules::text(&setting, store).await {
         Ok(Some(read)) => Ok(read),
         Ok(None) => Err(
             "no rules to check: give a FILE, or set WRAPUP_RULES, WRAPUP_RULES_FILE or WRAPUP_RULES_PARAMETER"
@@ -118,5 +114,5 @@ async fn resolved(set: &RuleSet) -> Result<(Vec<RuleProblem>, Vec<String>), Stri
             "--resolve could not get a Genesys token: {e} (`genesys-wrapup doctor` says why)"
         ));
     }
-    Ok(crate::resolve::problems(client, &set.rules, deadline).await)
+    Ok(rules::resolve(client, &set.rules, deadline).await)
 }

@@ -1,21 +1,22 @@
 //! Typed calls to Genesys Cloud: one bounded in-place retry, the client-side rate limit, and
 //! error classification where the response is seen. The only module that speaks HTTP to the
-//! Genesys API (the token lives in `token.rs`).
+//! Genesys API; the token it sends comes from its own [`Tokens`] (`token.rs`).
 
 use super::calls::CallStats;
 use super::error::{Endpoint, ErrorClass, GenesysError};
 use super::models::{Conversation, ErrorBody, TokenInfo, WrapupCode, WrapupCodeEntityListing};
 use super::rate_limit::RateLimiter;
-use super::token::CachedToken;
+use super::token::Tokens;
+use super::transport::{
+    call_budget, header, transport_error, Shared, CORRELATION_HEADER, DEADLINE_RESERVE,
+};
 use super::write::Write;
 use crate::clock::{Clock, Deadline};
 use crate::config::GenesysConfig;
 use crate::error::TransientKind;
 use crate::http::{build_url, parse_retry_after};
-use crate::secrets::SecretCache;
 use reqwest::{Method, StatusCode};
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use uuid::Uuid;
@@ -33,11 +34,6 @@ const CODES_PAGE_SIZE: u32 = 100;
 const MAX_CODE_PAGES: u32 = 100;
 /// Backoff before the single in-place retry of a read after 409/5xx or a refused connection.
 const SHORT_BACKOFF: Duration = Duration::from_millis(250);
-/// Time kept back from the deadline to report the outcome.
-const DEADLINE_RESERVE: Duration = Duration::from_millis(1_000);
-const MIN_CALL_BUDGET: Duration = Duration::from_millis(200);
-
-pub(super) const CORRELATION_HEADER: &str = "ININ-Correlation-ID";
 
 /// A successful response: body bytes and the correlation id.
 struct Answer {
@@ -47,20 +43,18 @@ struct Answer {
 
 /// One org's client: its OAuth client, token, code cache and rate limiter.
 pub(crate) struct GenesysClient {
-    pub(super) http: reqwest::Client,
-    pub(super) secret_id: String,
-    pub(super) config: Arc<GenesysConfig>,
-    pub(super) secrets: Arc<SecretCache>,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) token: tokio::sync::Mutex<Option<CachedToken>>,
-    pub(super) generation: AtomicU64,
+    http: reqwest::Client,
+    config: Arc<GenesysConfig>,
+    clock: Arc<dyn Clock>,
+    /// The OAuth client's token, cached and renewed.
+    tokens: Tokens,
     codes: std::sync::Mutex<HashMap<Uuid, (WrapupCode, SystemTime)>>,
     /// Every code of the org, for names: Genesys's `name` filter is undocumented, so names are
     /// matched locally. Loaded once per code TTL; the lock makes concurrent messages share a load.
     index: tokio::sync::Mutex<CodeIndex>,
     limiter: RateLimiter,
     /// Calls by endpoint and status, for the invocation's metrics.
-    pub(super) stats: Arc<CallStats>,
+    stats: Arc<CallStats>,
 }
 
 #[derive(Default)]
@@ -71,26 +65,14 @@ struct CodeIndex {
     refused: bool,
 }
 
-/// What every org's client shares: the HTTP client, secrets, clock and call statistics.
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub http: reqwest::Client,
-    pub secrets: Arc<SecretCache>,
-    pub clock: Arc<dyn Clock>,
-    pub stats: Arc<CallStats>,
-}
-
 impl GenesysClient {
     pub(crate) fn new(shared: Shared, secret_id: String, config: Arc<GenesysConfig>) -> Self {
         let limiter = RateLimiter::per_minute(config.rate_limit_per_minute, shared.clock.clone());
         Self {
+            tokens: Tokens::new(&shared, secret_id, config.clone()),
             http: shared.http,
-            secret_id,
             config,
-            secrets: shared.secrets,
             clock: shared.clock,
-            token: tokio::sync::Mutex::new(None),
-            generation: AtomicU64::new(0),
             codes: std::sync::Mutex::new(HashMap::new()),
             index: tokio::sync::Mutex::new(CodeIndex::default()),
             limiter,
@@ -100,7 +82,7 @@ impl GenesysClient {
 
     /// Obtains a token (from cache or the login host): proves the client credentials.
     pub(crate) async fn check_token(&self, deadline: Deadline) -> Result<(), GenesysError> {
-        self.bearer(deadline).await.map(|_| ())
+        self.tokens.bearer(deadline).await.map(|_| ())
     }
 
     /// `GET /api/v2/tokens/me`: the org and OAuth client the token belongs to.
@@ -334,13 +316,18 @@ impl GenesysClient {
         let mut renewed_token = false;
         let mut retried = false;
         loop {
-            let bearer = self.bearer(deadline).await?;
+            let bearer = self.tokens.bearer(deadline).await?;
             let mut url = build_url(&bearer.api_base, segments);
             if !query.is_empty() {
                 url.query_pairs_mut().extend_pairs(query);
             }
             self.take_rate_token(endpoint, deadline).await?;
-            let budget = self.call_budget(endpoint, deadline)?;
+            let budget = call_budget(
+                self.clock.as_ref(),
+                self.config.call_timeout,
+                endpoint,
+                deadline,
+            )?;
             let mut request = self
                 .http
                 .request(method.clone(), url)
@@ -389,7 +376,7 @@ impl GenesysClient {
             if status == StatusCode::UNAUTHORIZED && !renewed_token {
                 // The token was revoked or expired early: drop it and try once with a new one.
                 renewed_token = true;
-                self.drop_token(bearer.generation).await;
+                self.tokens.drop(bearer.generation).await;
                 continue;
             }
             let err = api_error(endpoint, status, &bytes, correlation_id, retry_after);
@@ -450,45 +437,6 @@ impl GenesysClient {
         deadline.remaining(self.clock.as_ref())
             >= wait + self.config.call_timeout + DEADLINE_RESERVE
     }
-
-    pub(super) fn call_budget(
-        &self,
-        endpoint: Endpoint,
-        deadline: Deadline,
-    ) -> Result<Duration, GenesysError> {
-        let left = deadline
-            .remaining(self.clock.as_ref())
-            .saturating_sub(DEADLINE_RESERVE);
-        let budget = left.min(self.config.call_timeout);
-        if budget < MIN_CALL_BUDGET {
-            return Err(GenesysError::transient(
-                endpoint,
-                TransientKind::Upstream,
-                "the invocation deadline is too close to start another Genesys call",
-            ));
-        }
-        Ok(budget)
-    }
-}
-
-pub(super) fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| truncate(v, 128).to_owned())
-}
-
-/// At most `max` bytes of `text`, cut on a character boundary.
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 fn parse_json<T: for<'de> serde::Deserialize<'de>>(
@@ -518,26 +466,6 @@ fn category(e: &serde_json::Error) -> &'static str {
         serde_json::error::Category::Data => "unexpected shape",
         serde_json::error::Category::Eof => "truncated JSON",
     }
-}
-
-pub(super) fn transport_error(
-    endpoint: Endpoint,
-    e: &reqwest::Error,
-    write_unknown: bool,
-) -> GenesysError {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "failed while reading the response"
-    } else {
-        "connection failed"
-    };
-    let mut err =
-        GenesysError::transient(endpoint, TransientKind::Upstream, format!("request {what}"));
-    err.write_unknown = write_unknown;
-    err
 }
 
 fn api_error(
@@ -580,15 +508,6 @@ fn api_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_values_are_cut_on_a_character_boundary() {
-        assert_eq!(truncate("abc", 128), "abc");
-        assert_eq!(truncate("abcdef", 4), "abcd");
-        // "é" is two bytes: a cut inside it steps back before it.
-        assert_eq!(truncate("abcé", 4), "abc");
-        assert_eq!(truncate(&"x".repeat(300), 128).len(), 128);
-    }
 
     #[test]
     fn statuses_are_classified() {

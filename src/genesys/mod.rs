@@ -1,4 +1,17 @@
-//! Genesys Cloud: typed calls, the token, error classes, the models we read and the one write.
+//! Genesys Cloud: each org's API client, and what it stands on. Imports run down this list:
+//!
+//! - `client.rs`: the typed calls (the conversation, codes by id and every code, a
+//!   participant's and a queue's codes, the one write), one bounded retry in place, the code
+//!   cache; the [`Orgs`] below pick a client per org;
+//! - `token.rs`: the OAuth client-credentials token a client owns: cached, renewed after a
+//!   401, fetched again with a re-read secret after a rotation;
+//! - `rate_limit.rs`: the client-side budget per minute;
+//! - `transport.rs`: what every call shares (the parts a client is built from, the time a call
+//!   may take, response headers, a call that got no answer);
+//! - `calls.rs`: calls counted by endpoint and status, for the metrics;
+//! - `error.rs`: failures, classified once where the response is seen;
+//! - `write.rs`: the one write and the media its endpoint names;
+//! - `models.rs`: the parts of Genesys's models this function reads and writes.
 
 mod calls;
 mod client;
@@ -6,11 +19,13 @@ mod error;
 pub(crate) mod models;
 mod rate_limit;
 mod token;
+mod transport;
 mod write;
 
 pub(crate) use calls::CallStats;
-pub(crate) use client::{GenesysClient, Shared};
+pub(crate) use client::GenesysClient;
 pub(crate) use error::{ErrorClass, GenesysError};
+pub(crate) use transport::Shared;
 pub use write::MediaKind;
 pub(crate) use write::Write;
 

@@ -2,18 +2,20 @@
 //! message of a batch, renewed after a 401, and fetched again with a re-read secret when the
 //! login host refuses the client (a rotated client secret).
 
-use super::client::{header, transport_error, GenesysClient};
+use super::calls::CallStats;
 use super::error::{Endpoint, ErrorClass, GenesysError};
 use super::models::{TokenErrorBody, TokenResponse};
-use crate::clock::Deadline;
-use crate::config::validate_environment;
+use super::transport::{call_budget, header, transport_error, Shared, CORRELATION_HEADER};
+use crate::clock::{Clock, Deadline};
+use crate::config::{validate_environment, GenesysConfig};
 use crate::error::TransientKind;
 use crate::http::{build_url, parse_retry_after, MAX_RETRY_AFTER};
-use crate::secrets::{Attempt, GenesysCredentials};
+use crate::secrets::{Attempt, GenesysCredentials, SecretCache};
 use reqwest::header::HeaderValue;
 use reqwest::{StatusCode, Url};
 use secrecy::ExposeSecret;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Tokens are renewed this long before Genesys says they expire.
@@ -23,7 +25,22 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);
 /// The wait after a throttled token request whose message names none.
 const THROTTLED_WAIT: Duration = Duration::from_secs(60);
 
-pub(super) struct CachedToken {
+/// One OAuth client's token: a part of its [`GenesysClient`](super::GenesysClient), which
+/// asks it for a [`Bearer`] before every call and tells it when Genesys refused one.
+pub(super) struct Tokens {
+    http: reqwest::Client,
+    secrets: Arc<SecretCache>,
+    clock: Arc<dyn Clock>,
+    stats: Arc<CallStats>,
+    /// The secret holding the client id and secret (and, optionally, the environment).
+    secret_id: String,
+    config: Arc<GenesysConfig>,
+    slot: tokio::sync::Mutex<Option<CachedToken>>,
+    /// Numbers each token, so a 401 drops only the token it came back for.
+    generation: AtomicU64,
+}
+
+struct CachedToken {
     /// `Bearer <token>`, built once per token and marked sensitive (never printed by `Debug`).
     authorization: HeaderValue,
     expires_at: SystemTime,
@@ -38,11 +55,24 @@ pub(super) struct Bearer {
     pub(super) generation: u64,
 }
 
-impl GenesysClient {
+impl Tokens {
+    pub(super) fn new(shared: &Shared, secret_id: String, config: Arc<GenesysConfig>) -> Self {
+        Self {
+            http: shared.http.clone(),
+            secrets: shared.secrets.clone(),
+            clock: shared.clock.clone(),
+            stats: shared.stats.clone(),
+            secret_id,
+            config,
+            slot: tokio::sync::Mutex::new(None),
+            generation: AtomicU64::new(0),
+        }
+    }
+
     /// A valid bearer token, from cache or the token endpoint. The lock makes concurrent
     /// messages share one token request.
     pub(super) async fn bearer(&self, deadline: Deadline) -> Result<Bearer, GenesysError> {
-        let mut slot = self.token.lock().await;
+        let mut slot = self.slot.lock().await;
         let fresh = match slot.take() {
             Some(t) if self.clock.now() + TOKEN_EXPIRY_MARGIN < t.expires_at => t,
             _ => self.fetch_token(deadline).await?,
@@ -57,8 +87,8 @@ impl GenesysClient {
     }
 
     /// Forgets the token a 401 came back for, unless another message already replaced it.
-    pub(super) async fn drop_token(&self, generation: u64) {
-        let mut slot = self.token.lock().await;
+    pub(super) async fn drop(&self, generation: u64) {
+        let mut slot = self.slot.lock().await;
         if slot.as_ref().is_some_and(|t| t.generation == generation) {
             *slot = None;
         }
@@ -93,7 +123,12 @@ impl GenesysClient {
         deadline: Deadline,
     ) -> Result<CachedToken, GenesysError> {
         let (api_base, login_base) = self.endpoints(creds)?;
-        let budget = self.call_budget(Endpoint::Token, deadline)?;
+        let budget = call_budget(
+            self.clock.as_ref(),
+            self.config.call_timeout,
+            Endpoint::Token,
+            deadline,
+        )?;
         let sent = self
             .http
             .post(build_url(&login_base, &["oauth", "token"]))
@@ -108,7 +143,7 @@ impl GenesysClient {
         })?;
         let status = response.status();
         self.stats.call(Endpoint::Token.as_str(), status.as_u16());
-        let correlation_id = header(&response, super::client::CORRELATION_HEADER);
+        let correlation_id = header(&response, CORRELATION_HEADER);
         let retry_after = parse_retry_after(response.headers());
         let bytes = response
             .bytes()

@@ -198,7 +198,7 @@ impl RandomFaults {
 pub struct Emulator {
     state: Arc<Mutex<State>>,
     base_url: reqwest::Url,
-    _server: super::LoopbackServer,
+    _server: super::loopback::LoopbackServer,
 }
 
 impl Emulator {
@@ -213,7 +213,7 @@ impl Emulator {
             ..State::default()
         }));
         let shared = state.clone();
-        let server = super::serve_loopback(move |req| serve(shared.clone(), req)).await?;
+        let server = super::loopback::serve_loopback(move |req| serve(shared.clone(), req)).await?;
         let addr = server.addr;
         let base_url =
             reqwest::Url::parse(&format!("http://{addr}")).map_err(std::io::Error::other)?;
@@ -366,7 +366,7 @@ async fn serve(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     let headers = req.headers().clone();
-    let body = super::read_body(req).await;
+    let body = super::loopback::read_body(req).await;
     let route = route_of(&method, &path);
 
     let (fault, latency) = {

@@ -3,7 +3,7 @@
 //! error as Lambda marks one), `Event` answers 202 and runs the event once. For `doctor
 //! --function` and `redrive --function`, through the AWS SDK and `AWS_ENDPOINT_URL_LAMBDA`.
 
-use super::{read_body, serve_loopback, LoopbackServer};
+use super::loopback::{read_body, serve_loopback, LoopbackServer};
 use crate::app::App;
 use crate::clock::{Deadline, SystemClock};
 use crate::handler::{handle, Invocation};

@@ -1,7 +1,7 @@
 //! In-memory Secrets Manager, SQS and Parameter Store for the sandbox and the tests.
 
 use crate::queues::{QueueError, Queues};
-use crate::rules_source::ParameterStore;
+use crate::rules::ParameterStore;
 use crate::secrets::{SecretError, SecretStore};
 use async_trait::async_trait;
 use secrecy::SecretString;

@@ -2,22 +2,32 @@
 //! and queues, so `invoke --sandbox`, the tests and the benches run the real handler with no
 //! configuration at all. Compiled only with the `sandbox` feature: the deployed binary carries
 //! none of it (no server stack, no demo credentials).
+//!
+//! - `emulator.rs`: Genesys Cloud on loopback (stateful, with fault injection and the
+//!   unfriendly variants a real org shows); `demo.rs`: the demo org it serves;
+//! - `newrelic.rs`: New Relic's Event API on loopback;
+//! - `memory.rs`: in-memory Secrets Manager, SQS and Parameter Store;
+//! - `runtime_api.rs` and `lambda_api.rs`: Lambda's Runtime API and Invoke API on loopback;
+//! - `loopback.rs`: the HTTP server each of them runs on;
+//! - `clock.rs`: a manual clock, so nothing waits for time to pass.
 
 mod clock;
 pub mod demo;
 pub mod emulator;
 pub mod lambda_api;
+mod loopback;
 mod memory;
 pub mod newrelic;
 pub mod runtime_api;
 
 pub use clock::ManualClock;
+pub use loopback::{read_body, serve_loopback, LoopbackServer, Reply};
 pub use memory::{MemoryParameters, MemoryQueues, MemorySecretStore, QueueCall, SecretsFailure};
 
 use crate::app::{App, Dependencies, StartupError};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::rules_source::Rules;
+use crate::rules::Rules;
 use crate::triggers::signature;
 use demo::{GENESYS_SECRET_ID, WEBHOOK_SECRET_ID};
 use emulator::Emulator;
@@ -227,55 +237,4 @@ pub async fn secrets_manager(secrets: Arc<MemorySecretStore>) -> std::io::Result
         }
     })
     .await
-}
-
-/// What a loopback service answers.
-pub type Reply = Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::io::Error>;
-
-/// A loopback HTTP server; it stops when dropped.
-pub struct LoopbackServer {
-    /// Where it listens.
-    pub addr: std::net::SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for LoopbackServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Serves `handler` on a fresh loopback port until the returned server is dropped. Returning an
-/// error from `handler` closes the connection unanswered (a "connection reset" fault).
-pub async fn serve_loopback<F, Fut>(handler: F) -> std::io::Result<LoopbackServer>
-where
-    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Reply> + Send + 'static,
-{
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let handler = handler.clone();
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(
-                        hyper_util::rt::TokioIo::new(stream),
-                        hyper::service::service_fn(handler),
-                    )
-                    .await;
-            });
-        }
-    });
-    Ok(LoopbackServer { addr, task })
-}
-
-/// The whole request body; an unreadable one counts as empty (the handlers then refuse it).
-pub async fn read_body(req: hyper::Request<hyper::body::Incoming>) -> bytes::Bytes {
-    use http_body_util::BodyExt;
-    req.into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default()
 }

@@ -36,7 +36,7 @@ struct State {
 pub struct NewRelicEmulator {
     state: Arc<Mutex<State>>,
     url: reqwest::Url,
-    _server: super::LoopbackServer,
+    _server: super::loopback::LoopbackServer,
 }
 
 impl NewRelicEmulator {
@@ -47,7 +47,7 @@ impl NewRelicEmulator {
             ..State::default()
         }));
         let shared = state.clone();
-        let server = super::serve_loopback(move |req| serve(shared.clone(), req)).await?;
+        let server = super::loopback::serve_loopback(move |req| serve(shared.clone(), req)).await?;
         let addr = server.addr;
         let url = reqwest::Url::parse(&format!("http://{addr}/v1/accounts/{account_id}/events"))
             .map_err(std::io::Error::other)?;
@@ -93,7 +93,7 @@ async fn serve(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let headers = req.headers().clone();
-    let body = super::read_body(req).await;
+    let body = super::loopback::read_body(req).await;
     let fault = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         s.posts += 1;

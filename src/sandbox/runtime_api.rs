@@ -3,7 +3,7 @@
 //! `POST .../response` and `.../error` are recorded. An observer hears every step, which lets
 //! the perf bench read the function's CPU at each one.
 
-use super::{read_body, serve_loopback, LoopbackServer};
+use super::loopback::{read_body, serve_loopback, LoopbackServer};
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::Value;

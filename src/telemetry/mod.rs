@@ -1,6 +1,10 @@
 //! Structured logs: JSON lines on stderr (CloudWatch in Lambda; stdout stays free for the CLI's
 //! result), fields named in camelCase as outcomes and New Relic name them, the invocation's
 //! `awsRequestId` and `xrayTraceId` on every line. One line per outcome.
+//!
+//! - `lines.rs`: the function's own JSON log line, with the invocation's ids on every line;
+//! - `emf.rs`: the invocation's CloudWatch metrics, as embedded metric format lines;
+//! - `newrelic.rs`: New Relic custom events, sent once per invocation.
 
 pub(crate) mod emf;
 mod lines;

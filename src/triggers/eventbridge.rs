@@ -1,7 +1,7 @@
 //! EventBridge: custom events whose `detail` is an apply request, and Genesys's own partner
 //! events, which need wrap-up rules to say which code applies.
 
-use super::{Delivery, Trigger};
+use super::delivery::{short, Delivery, Trigger};
 use crate::wrapup::{
     ApplyRequest, EventFacts, GenesysEvent, Kind, Outcome, Reason, Request, Topic,
 };
@@ -19,7 +19,7 @@ pub(crate) fn custom(event: &Value, trigger: Trigger) -> Delivery {
         Err(e) => Delivery::invalid(
             trigger,
             Kind::Apply,
-            format!("not an EventBridge event: {}", super::short(&e)),
+            format!("not an EventBridge event: {}", short(&e)),
         ),
     }
 }
@@ -33,7 +33,7 @@ pub(crate) fn genesys_event(event: &Value, trigger: Trigger) -> Delivery {
             return Delivery::invalid(
                 trigger,
                 Kind::GenesysEvent,
-                format!("not an EventBridge event: {}", super::short(&e)),
+                format!("not an EventBridge event: {}", short(&e)),
             )
         }
     };

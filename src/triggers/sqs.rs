@@ -3,7 +3,9 @@
 //! only the transient failures, each given a visibility timeout that follows the wait Genesys
 //! asked for and grows with the receive count.
 
-use super::{destination_payload, shape, Delivery, Shape, Trigger};
+use super::delivery::{short, Delivery, Trigger};
+use super::eventbridge;
+use super::shape::{destination_payload, shape, Shape};
 use crate::error::{Transient, TransientKind};
 use crate::wrapup::{ApplyRequest, Kind};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
@@ -39,7 +41,7 @@ impl Message {
             Err(e) => Delivery::invalid(
                 Trigger::Sqs,
                 Kind::Apply,
-                format!("the message body is not JSON: {}", super::short(&e)),
+                format!("the message body is not JSON: {}", short(&e)),
             ),
         };
         delivery.event_id = delivery.event_id.or_else(|| Some(id.clone()));
@@ -61,8 +63,8 @@ impl Message {
 /// A message body: an EventBridge event (custom or Genesys's own) or a bare apply request.
 fn delivery(payload: &Value) -> Delivery {
     match shape(payload) {
-        Shape::EventBridge => super::eventbridge::custom(payload, Trigger::Sqs),
-        Shape::GenesysEvent => super::eventbridge::genesys_event(payload, Trigger::Sqs),
+        Shape::EventBridge => eventbridge::custom(payload, Trigger::Sqs),
+        Shape::GenesysEvent => eventbridge::genesys_event(payload, Trigger::Sqs),
         Shape::Direct => Delivery::apply(Trigger::Sqs, None, ApplyRequest::from_json(payload)),
         Shape::Http | Shape::Sqs => Delivery::invalid(
             Trigger::Sqs,

@@ -3,8 +3,8 @@
 //! code with `Retry-After` here, and the caller retries. The body is never parsed before the
 //! signature holds.
 
+use super::delivery::{Delivery, Trigger};
 use super::signature::{self, SignatureError};
-use super::{Delivery, Trigger};
 use crate::clock::Clock;
 use crate::error::{Transient, TransientKind};
 use crate::secrets::{Attempt, SecretCache, WebhookKeys};

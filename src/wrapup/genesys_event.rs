@@ -13,11 +13,11 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub(super) const ALL: [Self; 3] = [Self::UserEnd, Self::CustomerEnd, Self::Acw];
+    pub(crate) const ALL: [Self; 3] = [Self::UserEnd, Self::CustomerEnd, Self::Acw];
 
     /// Whether this topic's `eventBody` carries `field` (Genesys's event models): `customer.end`
     /// has no `queueId`/`userId`, `acw` no `divisionId`/`disconnectType`.
-    pub(super) fn carries(self, field: EventField) -> bool {
+    pub(crate) fn carries(self, field: EventField) -> bool {
         use EventField::*;
         match self {
             Self::UserEnd => true,
@@ -26,7 +26,7 @@ impl Topic {
         }
     }
 
-    pub(super) fn parse(name: &str) -> Option<Self> {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
         Self::ALL
             .into_iter()
             .find(|t| t.as_str().eq_ignore_ascii_case(name))
@@ -55,7 +55,7 @@ impl Topic {
 
 /// The event fields a condition can name that not every topic carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum EventField {
+pub(crate) enum EventField {
     QueueId,
     UserId,
     DivisionId,
@@ -63,7 +63,7 @@ pub(super) enum EventField {
 }
 
 impl EventField {
-    pub(super) fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::QueueId => "queueId",
             Self::UserId => "userId",
@@ -75,7 +75,7 @@ impl EventField {
 
 /// The values Genesys's conversation events carry (the SDK's `UserEndDetailEventTopic...`,
 /// `CustomerEndDetailEventTopic...` and `AcwDetailEventTopic...` models), in upper case.
-pub(super) const MEDIA_TYPES: [&str; 11] = [
+pub(crate) const MEDIA_TYPES: [&str; 11] = [
     "UNKNOWN",
     "VOICE",
     "CHAT",
@@ -89,9 +89,9 @@ pub(super) const MEDIA_TYPES: [&str; 11] = [
     "SCREENMONITORING",
 ];
 /// `direction` of the same models.
-pub(super) const DIRECTIONS: [&str; 3] = ["UNKNOWN", "INBOUND", "OUTBOUND"];
+pub(crate) const DIRECTIONS: [&str; 3] = ["UNKNOWN", "INBOUND", "OUTBOUND"];
 /// `disconnectType` of `user.end` and `customer.end` (`acw` carries none).
-pub(super) const DISCONNECT_TYPES: [&str; 22] = [
+pub(crate) const DISCONNECT_TYPES: [&str; 22] = [
     "UNKNOWN",
     "ENDPOINT",
     "CLIENT",

@@ -2,10 +2,12 @@
 //! everything is decided from values already read. One file per decision:
 //!
 //! - `request.rs`: the apply request, parsed strictly, and the [`Wanted`] wrap-up;
-//! - `genesys_event.rs` and `rules.rs`: Genesys's own events, and the rules that pick their code;
-//! - `rules_check.rs`: is a rule set usable? (every problem, named by rule and field);
+//! - `genesys_event.rs`: Genesys's own events, and the fields they carry (wrap-up rules, in
+//!   `crate::rules`, pick their code);
 //! - `target.rs`: who takes the wrap-up (participant and communication, never a supervisor);
 //! - `ended.rs`: has the agent's part ended?
+//! - `participant.rs`: reading a participant (its purpose, whom it supervises, its
+//!   communications, whether one is still live), what the decisions below are made of;
 //! - `code.rs`: which code a name means, and whether its division fits the conversation;
 //! - `overwrite.rs`: whether to write at all (already applied? keep the agent's code?);
 //! - `outcome.rs`: the result, with its status and reason.
@@ -17,21 +19,20 @@ mod outcome;
 mod overwrite;
 mod participant;
 mod request;
-pub(crate) mod rules;
-mod rules_check;
 mod target;
 
 pub(crate) use code::list_codes;
 pub use code::{check_division, codes_named, ByName};
 pub use ended::{is_ended, unended_leg};
-pub(crate) use genesys_event::{EventFacts, GenesysEvent, Topic};
+pub(crate) use genesys_event::{
+    EventFacts, EventField, GenesysEvent, Topic, DIRECTIONS, DISCONNECT_TYPES, MEDIA_TYPES,
+};
 pub(crate) use outcome::Details;
 pub use outcome::{Outcome, Reason, Rejection, Status};
 pub use overwrite::{is_already_applied, keep_current, Keep};
 pub use participant::supervisor;
 pub(crate) use request::InvalidRequest;
 pub use request::{ApplyRequest, CodeRef, Overwrite, Wanted};
-pub(crate) use rules_check::{RuleProblem, RulesError};
 pub use target::{select_target, Target};
 
 /// What a delivery asks: an apply request (the caller names the code), a Genesys event (rules

@@ -136,10 +136,6 @@ async fn no_trigger_and_no_fault_reaches_the_write() {
     assert!(h.emulator().writes().is_empty());
 }
 
-fn by_name(conversation: &str, name: &str) -> Value {
-    json!({"conversationId": conversation, "wrapUpCode": {"name": name}})
-}
-
 #[tokio::test]
 async fn the_body_never_reaches_logs_or_new_relic_which_mark_the_dry_run() {
     let capture = Capture::start();

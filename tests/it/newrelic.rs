@@ -24,10 +24,6 @@ async fn harness() -> (Harness, NewRelicEmulator) {
     (h, nr)
 }
 
-fn body(conversation: &str, code: &str) -> String {
-    apply_request(conversation, code).to_string()
-}
-
 #[tokio::test]
 async fn every_outcome_becomes_one_event_with_the_contract_attributes() {
     let (h, nr) = harness().await;

@@ -10,10 +10,6 @@ use genesys_wrapup::TransientKind;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn by_name(conversation: &str, name: &str) -> Value {
-    json!({"conversationId": conversation, "wrapUpCode": {"name": name}})
-}
-
 #[tokio::test]
 async fn an_agent_in_after_call_work_is_wrapped_up_while_the_customer_is_still_connected() {
     let h = Harness::new().await;

@@ -8,10 +8,6 @@ use genesys_wrapup::{Deadline, Invocation};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn body(conversation: &str, code: &str) -> String {
-    apply_request(conversation, code).to_string()
-}
-
 #[tokio::test]
 async fn only_transient_failures_are_reported_and_they_back_off() {
     let h = Harness::new().await;

@@ -7,10 +7,6 @@ use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
 use genesys_wrapup::signature;
 use serde_json::{json, Value};
 
-fn body(conversation: &str, code: &str) -> String {
-    apply_request(conversation, code).to_string()
-}
-
 async fn call(h: &Harness, event: Value) -> (u16, Value, Option<u64>) {
     let response = h
         .invoke(event)

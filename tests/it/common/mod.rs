@@ -94,6 +94,16 @@ pub(crate) fn apply_request(conversation: &str, code: &str) -> Value {
     json!({"conversationId": conversation, "wrapUpCode": {"id": code}})
 }
 
+/// An apply request's text, as a webhook, an SQS message or a New Relic test sends it.
+pub(crate) fn body(conversation: &str, code: &str) -> String {
+    apply_request(conversation, code).to_string()
+}
+
+/// An apply request naming its code by name.
+pub(crate) fn by_name(conversation: &str, name: &str) -> Value {
+    json!({"conversationId": conversation, "wrapUpCode": {"name": name}})
+}
+
 pub(crate) fn eventbridge(detail: Value) -> Value {
     json!({
         "version": "0", "id": "11111111-2222-4333-8444-555555555555",

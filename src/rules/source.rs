@@ -4,10 +4,10 @@
 //! and the `RulesInvalid` metric says so. Parameter Store rules are read again after a TTL; a
 //! warm instance keeps the last good set when a new version is bad, and says so in its log.
 
+use super::check::RulesError;
+use super::matching::RuleSet;
 use crate::clock::Clock;
 use crate::config::RulesSetting;
-use crate::wrapup::rules::RuleSet;
-use crate::wrapup::RulesError;
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -90,7 +90,7 @@ async fn read(
         Err((origin, problem)) => Err(RulesError {
             origin,
             count: 0,
-            problems: vec![crate::wrapup::RuleProblem {
+            problems: vec![super::check::RuleProblem {
                 rule: "-".into(),
                 field: "document".into(),
                 message: problem,

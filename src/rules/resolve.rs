@@ -3,17 +3,18 @@
 //! A code by name must be unambiguous: of two codes of one name in one division (or both for
 //! all divisions), a conversation gets the one its queue offers, or none.
 
+use super::check::RuleProblem;
+use super::matching::Rule;
 use crate::clock::Deadline;
 use crate::genesys::models::WrapupCode;
 use crate::genesys::{ErrorClass, GenesysClient, GenesysError};
-use crate::wrapup::rules::Rule;
-use crate::wrapup::{CodeRef, RuleProblem};
+use crate::wrapup::CodeRef;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// Every code and queue of `rules` that does not exist, or cannot be told apart; and what
 /// could be verified, for a summary.
-pub(crate) async fn problems(
+pub(crate) async fn resolve(
     client: &GenesysClient,
     rules: &[Rule],
     deadline: Deadline,

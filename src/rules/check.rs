@@ -4,9 +4,9 @@
 //! Genesys events never carry, conditions none of the rule's topics carry, duplicate names, and
 //! a rule no event can reach because an earlier one catches everything it would.
 
-use super::genesys_event::{EventField, Topic, DIRECTIONS, DISCONNECT_TYPES, MEDIA_TYPES};
-use super::rules::{Match, OneOrMany, Rule, RuleSet};
+use super::matching::{Match, OneOrMany, Rule, RuleSet};
 use crate::error::serde_problem;
+use crate::wrapup::{EventField, Topic, DIRECTIONS, DISCONNECT_TYPES, MEDIA_TYPES};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeSet;

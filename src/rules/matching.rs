@@ -2,8 +2,7 @@
 //! (which say a conversation or an agent's part ended, not which code to apply). JSON only,
 //! validated once; the first matching rule wins.
 
-use super::genesys_event::EventFacts;
-use super::request::{CodeRef, Overwrite, Wanted};
+use crate::wrapup::{CodeRef, EventFacts, Overwrite, Wanted};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

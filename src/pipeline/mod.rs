@@ -1,0 +1,375 @@
+//! One request from start to finish, whatever asked for it: the table of contents of every
+//! decision. Apply requests and Genesys events go through the same steps in the same order,
+//! one line each in [`Run::steps`]:
+//!
+//! rules (Genesys events: drop those the event rules out, `acw` by its code too; no call) →
+//! org → lease (with `WRAPUP_LOCK_TABLE`) → read the conversation → target → ended → wanted
+//! (Genesys events: the rule the participant matches) → code (by id or name) → division →
+//! already applied? → overwrite → one [`Write`], sent by `GenesysClient::send` (a dry run stops
+//! right before it).
+//!
+//! Rules come before the org: a Genesys event no rule can match is `skipped` whatever its org,
+//! and only one a rule could act on is refused as `unknown_org`. The lease comes right before
+//! the read: a request decided without calling Genesys takes none, and one that reads holds it
+//! until its outcome is known, so two instances never decide on the same conversation at once.
+//!
+//! Every step either passes what it learned on or stops with a [`Stop`]; the outcome is then
+//! built once from everything learned so far (`trace.rs`). The code step's reads are in
+//! `code.rs`. No Lambda, no HTTP here.
+
+mod code;
+mod trace;
+
+use crate::clock::Deadline;
+use crate::error::{Transient, TransientKind};
+use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
+use crate::genesys::{ErrorClass, GenesysClient, Orgs, Write};
+use crate::lease::Leases;
+use crate::rules::{ParticipantFacts, Rule, RuleSet};
+use crate::wrapup::{
+    check_division, is_already_applied, keep_current, select_target, supervisor, unended_leg,
+    ApplyRequest, CodeRef, GenesysEvent, Keep, Outcome, Reason, Request, Status, Target, Topic,
+    Wanted,
+};
+use std::time::Duration;
+use trace::{Stop, Trace};
+use uuid::Uuid;
+
+/// What a Genesys event is told to wait when the rules do not load (a fix is a deploy away).
+const RULES_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// What every step of every request shares: each org's client, the rules, the invocation's
+/// deadline, whether to stop before the write, and the lease table.
+#[derive(Clone, Copy)]
+pub(crate) struct Context<'a> {
+    pub(crate) orgs: &'a Orgs,
+    /// The rules, or why they do not load (Genesys events wait; apply requests need none).
+    pub(crate) rules: Result<&'a RuleSet, &'a str>,
+    pub(crate) deadline: Deadline,
+    /// Stop right before the write and report it (`would_apply`).
+    pub(crate) dry_run: bool,
+    /// The conversation's lease to take before reading it; `None`: at least once.
+    pub(crate) exclusive: Option<Exclusive<'a>>,
+}
+
+/// The conversation's lease to take before reading it: whose table, and for whom (the
+/// invocation's request id, so the holder can be found in the logs).
+#[derive(Clone, Copy)]
+pub(crate) struct Exclusive<'a> {
+    pub(crate) leases: &'a Leases,
+    pub(crate) holder: &'a str,
+}
+
+/// Runs a request to its outcome; `Err` is trouble the platform should retry.
+/// A dry run stops right before the write and reports it instead (`would_apply`).
+pub(crate) async fn run(context: &Context<'_>, request: &Request) -> Result<Outcome, Transient> {
+    let (asked, conversation_id, org_id, current_code) = match request {
+        Request::Decided(_, outcome) => return Ok(outcome.clone()),
+        Request::Apply(r) => (Asked::Apply(r), r.conversation_id, r.org_id, None),
+        Request::GenesysEvent(e) => (
+            Asked::Event(e),
+            e.conversation_id,
+            e.org_id,
+            e.facts.current_wrap_up_code.clone().flatten(),
+        ),
+    };
+    let mut run = Run {
+        context: *context,
+        asked,
+        org_id,
+        trace: Trace::new(conversation_id, current_code),
+    };
+    let result = run.steps().await;
+    run.release().await;
+    run.trace.finish(result)
+}
+
+/// The request the steps run: a decided one never reaches them.
+#[derive(Clone, Copy)]
+enum Asked<'a> {
+    Apply(&'a ApplyRequest),
+    Event(&'a GenesysEvent),
+}
+
+/// One request on its way: what it asks, and what it learned so far.
+struct Run<'a> {
+    context: Context<'a>,
+    asked: Asked<'a>,
+    org_id: Option<Uuid>,
+    trace: Trace,
+}
+
+impl<'a> Run<'a> {
+    /// Every step, in order; each passes what it learned on, or stops the run.
+    async fn steps(&mut self) -> Result<Status, Stop> {
+        let candidates = self.rules()?;
+        let genesys = self.org()?;
+        self.lease().await?;
+        let conversation = self.read(genesys).await?;
+        let target = self.target(&conversation)?;
+        self.ended(&conversation, &target)?;
+        let wanted = self.wanted(candidates, &target)?;
+        let code = self.code(genesys, &wanted, &conversation, &target).await?;
+        let code_id = self.division(&conversation, &code)?;
+        if is_already_applied(&target, code_id, &wanted) {
+            return Ok(Status::AlreadyApplied);
+        }
+        self.overwrite(&target, &wanted)?;
+        let write = self.write(&target, code_id, wanted);
+        self.send(genesys, write).await
+    }
+
+    /// Rules: the rules a Genesys event could match, before any call (an event no rule can
+    /// match costs none, whatever its org). Without a rule set that loads, a Genesys event
+    /// waits for one; apply requests need none.
+    fn rules(&self) -> Result<Vec<&'a Rule>, Stop> {
+        let Asked::Event(event) = self.asked else {
+            return Ok(Vec::new());
+        };
+        let rules = self.context.rules.map_err(|problem| {
+            Stop::Retry(
+                Transient::new(
+                    TransientKind::RulesUnavailable,
+                    format!("Genesys events wait until the wrap-up rules load: {problem}"),
+                )
+                .with_retry_after(Some(RULES_RETRY_AFTER)),
+            )
+        })?;
+        let candidates: Vec<&Rule> = rules.candidates(&event.facts).collect();
+        if candidates.is_empty() {
+            return Err(Stop::because(
+                Reason::NoRule,
+                format!(
+                    "no wrap-up rule matches this {} event",
+                    event.topic.as_str()
+                ),
+            ));
+        }
+        Ok(candidates)
+    }
+
+    /// Org: its own client with an org map; one the map does not list is refused before any
+    /// call.
+    fn org(&self) -> Result<&'a GenesysClient, Stop> {
+        self.context.orgs.client(self.org_id).map_err(|unknown| {
+            Stop::because(
+                Reason::UnknownOrg,
+                format!("Genesys org {} is not in GENESYS_ORG_SECRETS", unknown.0),
+            )
+        })
+    }
+
+    /// Lease: from here to the outcome, this instance alone works on the conversation.
+    async fn lease(&mut self) -> Result<(), Stop> {
+        if let Some(exclusive) = self.context.exclusive {
+            let lease = exclusive
+                .leases
+                .acquire(
+                    self.trace.conversation_id,
+                    exclusive.holder,
+                    self.context.deadline,
+                )
+                .await
+                .map_err(Stop::Retry)?;
+            self.trace.lease = Some(lease);
+        }
+        Ok(())
+    }
+
+    /// Given back once written or decided, so the next request for this conversation may go;
+    /// kept (until it expires) after a write whose result is unknown.
+    async fn release(&mut self) {
+        if let (Some(exclusive), Some(lease), false) = (
+            self.context.exclusive,
+            self.trace.lease.take(),
+            self.trace.keep_lease,
+        ) {
+            exclusive.leases.release(lease).await;
+        }
+    }
+
+    /// Read: the conversation as Genesys shows it now.
+    async fn read(&mut self, genesys: &GenesysClient) -> Result<Conversation, Stop> {
+        let (conversation, correlation) = genesys
+            .get_conversation(self.trace.conversation_id, self.context.deadline)
+            .await
+            .map_err(|e| self.trace.genesys(e, Some(Reason::ConversationNotFound)))?;
+        self.trace.correlation_id = correlation;
+        Ok(conversation)
+    }
+
+    /// The participant a request names (`customer.end` names the customer: the latest agent
+    /// then), and the session an event names.
+    fn named(&self) -> (Option<Uuid>, Option<Uuid>) {
+        match self.asked {
+            Asked::Apply(r) => (r.participant_id, None),
+            Asked::Event(e) => match e.topic {
+                Topic::CustomerEnd => (None, None),
+                Topic::UserEnd | Topic::Acw => (e.participant_id, e.session_id),
+            },
+        }
+    }
+
+    /// Target: the participant and communication the code goes on, never a supervisor.
+    fn target(&mut self, conversation: &Conversation) -> Result<Target, Stop> {
+        let (named, session) = self.named();
+        if let (Asked::Event(_), Some(pid)) = (self.asked, named) {
+            // A supervisor's own leg ending is no request for a wrap-up.
+            if let Some(why) = supervisor(conversation, pid) {
+                return Err(Stop::because(Reason::SupervisorParticipant, why));
+            }
+        }
+        let target = select_target(conversation, named, session)
+            .map_err(|r| Stop::because(r.reason, r.message))?;
+        // The read's code, else what an `acw` event said (a read can lag behind the event).
+        self.trace.current_code = target
+            .final_code()
+            .map(str::to_owned)
+            .or(self.trace.current_code.take());
+        self.trace.target = Some(target.clone());
+        Ok(target)
+    }
+
+    /// Ended: the agent's part, not the whole conversation.
+    fn ended(&self, conversation: &Conversation, target: &Target) -> Result<(), Stop> {
+        let named = self.named().0.is_some();
+        match unended_leg(conversation, target, named) {
+            None => Ok(()),
+            Some(leg) => Err(Stop::not_ended(
+                format!(
+                    "conversation {}: the agent's part has not ended yet: {leg}",
+                    conversation.id
+                ),
+                self.trace.correlation_id.clone(),
+            )),
+        }
+    }
+
+    /// Wanted: the apply request's wrap-up, or the one the first candidate rule the
+    /// participant matches names.
+    fn wanted(&mut self, candidates: Vec<&Rule>, target: &Target) -> Result<Wanted, Stop> {
+        let event = match self.asked {
+            Asked::Apply(r) => return Ok(r.wanted.clone()),
+            Asked::Event(event) => event,
+        };
+        // An `acw` event says which code is on the communication now: its rules are decided by
+        // it, as they were before the read, even if the read lags behind.
+        let current = match &event.facts.current_wrap_up_code {
+            Some(said) => said.clone(),
+            None => target.final_code().map(str::to_owned),
+        };
+        let facts = ParticipantFacts {
+            current_wrap_up_code: current,
+            attributes: target.attributes.clone(),
+        };
+        let rule = candidates
+            .into_iter()
+            .find(|r| r.matches_participant(&facts))
+            .ok_or_else(|| {
+                Stop::because(
+                    Reason::NoRule,
+                    format!(
+                        "no wrap-up rule matches this {} event and participant {}",
+                        event.topic.as_str(),
+                        target.participant_id
+                    ),
+                )
+            })?;
+        self.trace.rule = Some(rule.name.clone());
+        Ok(rule.wanted())
+    }
+
+    /// Code: the one the wanted wrap-up names, by id or by name (`code.rs`).
+    async fn code(
+        &mut self,
+        genesys: &GenesysClient,
+        wanted: &Wanted,
+        conversation: &Conversation,
+        target: &Target,
+    ) -> Result<WrapupCode, Stop> {
+        if let CodeRef::Id(id) = wanted.code {
+            self.trace.code_id = Some(id);
+        }
+        let deadline = self.context.deadline;
+        code::find(
+            genesys,
+            &wanted.code,
+            conversation,
+            target,
+            deadline,
+            &mut self.trace,
+        )
+        .await
+    }
+
+    /// Division: the code must be in one of the conversation's divisions (or in all); its id,
+    /// which Genesys must give as a UUID.
+    fn division(&mut self, conversation: &Conversation, code: &WrapupCode) -> Result<Uuid, Stop> {
+        let code_id = Uuid::parse_str(code.id.trim()).map_err(|_| {
+            Stop::because(
+                Reason::WrapupCodeNotFound,
+                "Genesys returned a wrap-up code id that is not a UUID",
+            )
+        })?;
+        self.trace.code_id = Some(code_id);
+        self.trace.code = Some(code.clone());
+        check_division(conversation, code).map_err(|r| Stop::because(r.reason, r.message))?;
+        Ok(code_id)
+    }
+
+    /// Overwrite: keep what the agent chose, when asked.
+    fn overwrite(&self, target: &Target, wanted: &Wanted) -> Result<(), Stop> {
+        match keep_current(target, wanted.overwrite) {
+            Keep::No => Ok(()),
+            Keep::Yes(why) => Err(Stop::because(Reason::CodePresent, why)),
+            Keep::NotYet(why) => Err(Stop::not_ended(why, self.trace.correlation_id.clone())),
+        }
+    }
+
+    /// The write. Replacing a code keeps the agent's notes and tags unless the request has its
+    /// own.
+    fn write(&self, target: &Target, code_id: Uuid, wanted: Wanted) -> Write {
+        let kept = target
+            .current
+            .as_ref()
+            .filter(|_| target.final_code().is_some());
+        Write {
+            media: target.media,
+            conversation_id: self.trace.conversation_id,
+            participant_id: target.participant_id,
+            communication_id: target.communication_id,
+            body: WrapupInput {
+                code: code_id.hyphenated().to_string(),
+                notes: wanted.notes.or_else(|| kept.and_then(|c| c.notes.clone())),
+                tags: wanted.tags.or_else(|| kept.and_then(|c| c.tags.clone())),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Send: the one call that changes Genesys (a dry run reports the write instead).
+    async fn send(&mut self, genesys: &GenesysClient, write: Write) -> Result<Status, Stop> {
+        if self.context.dry_run {
+            self.trace.write = Some(Box::new(write));
+            return Ok(Status::WouldApply);
+        }
+        match genesys.send(&write, self.context.deadline).await {
+            Ok(correlation) => {
+                self.trace.correlation_id = correlation;
+                Ok(Status::Applied)
+            }
+            Err(e) => {
+                self.trace.keep_lease = e.write_unknown;
+                if matches!(e.class, ErrorClass::Rejected | ErrorClass::NotFound) {
+                    // Perhaps the code was deleted or moved since it was cached. Which status
+                    // Genesys gives an unknown code on a write is undocumented (400 or 404):
+                    // either way the next request reads the code again.
+                    if let Some(code_id) = self.trace.code_id {
+                        genesys.forget_code(code_id).await;
+                    }
+                }
+                Err(self.trace.genesys(e, None))
+            }
+        }
+    }
+}
