@@ -15,10 +15,13 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 SERVICES = ("secretsmanager:", "sqs:", "kms:", "logs:", "dynamodb:")
-# The lease's conditional writes, and what `doctor --function` reads about the table.
+# The lease's conditional writes (alone or in one TransactWriteItems, authorised per action),
+# and what `doctor --function` reads about the table.
 DYNAMODB_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
     "dynamodb:DescribeTimeToLive",
 }

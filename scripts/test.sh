@@ -10,7 +10,8 @@ python_env 'moto[server]>=5,<6'
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_log=$(mktemp)
-python -m moto.server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+# One request at a time, as DynamoDB's conditional writes are atomic (see the script).
+python scripts/moto_server.py 127.0.0.1 "$port" >"$moto_log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; rm -f "$moto_log"' EXIT
 

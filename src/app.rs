@@ -92,7 +92,10 @@ impl App {
         let leases = settings
             .lock_table
             .clone()
-            .map(|table| Leases::new(deps.dynamodb, table, deps.clock.clone()));
+            .map(|table| {
+                Leases::new(deps.dynamodb, table, deps.clock.clone())
+                    .remembering(settings.idempotency_ttl)
+            });
         Ok(Self {
             handler: settings.handler.clone(),
             leases,

@@ -55,6 +55,8 @@ pub struct Settings {
     /// `WRAPUP_LOCK_TABLE`: the DynamoDB table of per-conversation leases (a name or ARN).
     /// Unset: no lease, delivery is at least once.
     pub(crate) lock_table: Option<String>,
+    /// `WRAPUP_IDEMPOTENCY_TTL`: how long the lease table remembers a decided request.
+    pub(crate) idempotency_ttl: Duration,
 }
 
 /// What the handler needs around the pipeline.
@@ -245,7 +247,7 @@ impl Settings {
             // A read and a write, with a second's reserve; with the lease table, its put too.
             time_to_start: genesys.call_timeout * 2
                 + Duration::from_secs(1)
-                + get("WRAPUP_LOCK_TABLE").map_or(Duration::ZERO, |_| crate::lease::CALL_TIMEOUT),
+                + get("WRAPUP_LOCK_TABLE").map_or(Duration::ZERO, |_| LEASE_CALL_TIMEOUT),
         };
 
         let org_secrets = match get("GENESYS_ORG_SECRETS") {
@@ -276,7 +278,55 @@ impl Settings {
                 .map(|t| validate_table(&t).map(|()| t))
                 .transpose()
                 .map_err(|p| ConfigError::new("WRAPUP_LOCK_TABLE", p))?,
+            idempotency_ttl: match get("WRAPUP_IDEMPOTENCY_TTL") {
+                None => DEFAULT_IDEMPOTENCY_TTL,
+                Some(raw) => parse_duration(&raw, MIN_IDEMPOTENCY_TTL, MAX_IDEMPOTENCY_TTL)
+                    .map_err(|p| ConfigError::new("WRAPUP_IDEMPOTENCY_TTL", p))?,
+            },
         })
+    }
+}
+
+/// How long a decided request is remembered unless `WRAPUP_IDEMPOTENCY_TTL` says otherwise.
+pub(crate) const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+/// All attempts of one call to the lease table (the SDK retries throttling and 5xx with
+/// backoff): a request that starts must have this much time for taking the lease.
+pub(crate) const LEASE_CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The shortest a request may be remembered: longer than any lease and the minutes a
+/// redelivery takes to come back.
+const MIN_IDEMPOTENCY_TTL: Duration = Duration::from_secs(15 * 60);
+/// The longest: beyond a week, a redelivery is no redelivery (EventBridge gives up after 24
+/// hours, Genesys after four days, an SQS queue keeps messages 14 days at most).
+const MAX_IDEMPOTENCY_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A duration with a unit (`90s`, `30m`, `24h`, `7d`; bare digits are seconds), between `min`
+/// and `max`.
+fn parse_duration(raw: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let per_unit = match unit.trim() {
+        "" | "s" => Some(1),
+        "m" => Some(60),
+        "h" => Some(3_600),
+        "d" => Some(86_400),
+        _ => None,
+    };
+    let seconds = digits
+        .parse::<u64>()
+        .ok()
+        .zip(per_unit)
+        .and_then(|(n, unit)| n.checked_mul(unit));
+    match seconds.map(Duration::from_secs) {
+        Some(d) if (min..=max).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "must be a duration from {}m to {}d such as 24h, 90m or 7d, got {raw:?}",
+            min.as_secs() / 60,
+            max.as_secs() / 86_400
+        )),
     }
 }
 
@@ -508,6 +558,34 @@ mod tests {
         assert_eq!(s.genesys.code_cache_ttl, Duration::from_secs(600));
         assert!(s.handler.webhook.secret_id.is_none());
         assert!(s.genesys.api_base_url.is_none());
+    }
+
+    #[test]
+    fn the_idempotency_ttl_is_a_duration_with_a_unit_and_defaults_to_a_day() {
+        let with = |ttl: Option<&str>| {
+            let mut env = vec![("GENESYS_SECRET_ID", "s")];
+            if let Some(ttl) = ttl {
+                env.push(("WRAPUP_IDEMPOTENCY_TTL", ttl));
+            }
+            Settings::from_lookup(|name| {
+                env.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let ttl = |t| with(Some(t)).unwrap().idempotency_ttl.as_secs();
+        assert_eq!(with(None).unwrap().idempotency_ttl.as_secs(), 86_400);
+        assert_eq!(ttl("24h"), 86_400);
+        assert_eq!(ttl("90m"), 5_400);
+        assert_eq!(ttl("7d"), 604_800);
+        assert_eq!(ttl(" 3600 "), 3_600);
+        // Empty is unset, as for every variable.
+        assert_eq!(with(Some("")).unwrap().idempotency_ttl.as_secs(), 86_400);
+        for bad in ["1m", "31d", "ten minutes", "24 hours", "-1h", "99999999999999999999d"] {
+            let err = with(Some(bad)).unwrap_err();
+            assert_eq!(err.variable, "WRAPUP_IDEMPOTENCY_TTL", "{bad:?}");
+            assert!(err.to_string().contains("such as 24h"), "{err}");
+        }
     }
 
     #[test]

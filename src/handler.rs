@@ -143,6 +143,7 @@ async fn run(
     let context = pipeline::Context {
         orgs: &app.orgs,
         rules,
+        clock: app.clock.as_ref(),
         deadline: inv.deadline,
         dry_run,
         exclusive: app.leases.as_ref().map(|leases| pipeline::Exclusive {
@@ -151,7 +152,11 @@ async fn run(
         }),
     };
     // Boxed: the pipeline's future is deep, and the runtime nests it further.
-    let result = Box::pin(pipeline::run(&context, request)).await;
+    let result = Box::pin(pipeline::run(
+        &context,
+        request,
+        delivery.identity.as_ref(),
+    )).await;
     let ctx = LogContext {
         trigger: delivery.trigger,
         kind: request.kind(),
@@ -195,7 +200,12 @@ async fn run(
         }
         Err(t) => {
             log_transient(t, request.conversation_id(), ctx);
-            inv.tally.transient();
+            // Another instance working on the conversation is routine, not a failure.
+            if t.kind == TransientKind::InProgress {
+                inv.tally.in_progress();
+            } else {
+                inv.tally.transient();
+            }
         }
     }
     result
@@ -260,13 +270,17 @@ async fn webhook(
     if let (Some(queue_url), Request::Apply(apply)) =
         (&app.handler.webhook.enqueue_to, &delivery.request)
     {
-        let attributes = [
+        let mut attributes = vec![
             (
                 "conversationId",
                 apply.conversation_id.hyphenated().to_string(),
             ),
             ("trigger", "webhook".to_owned()),
         ];
+        // The sender's key travels with the request, so the queued delivery is the same request.
+        if let Some(key) = webhook::idempotency_key(request) {
+            attributes.push((sqs::IDEMPOTENCY_KEY_ATTRIBUTE, key.to_owned()));
+        }
         let sent = app
             .queues
             .send(queue_url, &String::from_utf8_lossy(&body), &attributes)
@@ -336,6 +350,10 @@ async fn batch(app: &App, records: Vec<SqsMessage>, inv: &Invocation) -> SqsBatc
     )
 }
 
+/// How much longer than an earlier failed message a later one about the same conversation is
+/// hidden, so it comes back after it (SQS times visibility to the second).
+const HOLD_BACK_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs one conversation's messages in order; returns the ids to receive again.
 async fn run_group<'a>(
     app: &App,
@@ -345,35 +363,48 @@ async fn run_group<'a>(
 ) -> Vec<&'a str> {
     let time_to_start = app.handler.batch.time_to_start;
     let mut failed = Vec::new();
+    // The wait of the first message of this conversation that failed: later ones are held back
+    // at least as long, so they never come back (and get applied) before it.
+    let mut held_back: Option<std::time::Duration> = None;
     for message in group {
         let Ok(_permit) = permits.acquire().await else {
             failed.push(message.id.as_str());
             continue;
         };
-        // After a transient failure, later messages about the same conversation wait too, so
-        // they are not applied out of order.
-        if !failed.is_empty() || inv.deadline.remaining(app.clock.as_ref()) < time_to_start {
-            tracing::info!(messageId = %message.id, "not started: deadline near or an earlier message of this conversation failed");
+        if let Some(wait) = held_back {
+            tracing::info!(messageId = %message.id, waitSeconds = wait.as_secs(), "not started: an earlier message of this conversation failed; held back as long");
+            hold_back(app, message, wait).await;
+            failed.push(message.id.as_str());
+            continue;
+        }
+        if inv.deadline.remaining(app.clock.as_ref()) < time_to_start {
+            tracing::info!(messageId = %message.id, "not started: the invocation's deadline is near");
             failed.push(message.id.as_str());
             continue;
         }
         if let Err(t) = run(app, &message.delivery, inv, || message.body.clone()).await {
-            delay_redelivery(app, message, &t).await;
+            let wait = sqs::visibility_timeout(
+                &t,
+                message.receive_count,
+                app.handler.batch.max_backoff,
+            );
+            hold_back(app, message, wait).await;
+            held_back = Some(wait + HOLD_BACK_MARGIN);
             failed.push(message.id.as_str());
         }
     }
     failed
 }
 
-/// Hides a failed message for the wait Genesys asked for, or the backoff of its receive count.
-async fn delay_redelivery(app: &App, message: &Message, t: &Transient) {
+/// Hides a message for `wait`: the wait Genesys asked for or the backoff of its receive count
+/// (`sqs::visibility_timeout`), or an earlier failed message's of the same conversation.
+async fn hold_back(app: &App, message: &Message, wait: std::time::Duration) {
     let (Some(queue_url), Some(receipt)) = (
         message.queue_url.as_deref(),
         message.receipt_handle.as_deref(),
     ) else {
         return;
     };
-    let wait = sqs::visibility_timeout(t, message.receive_count, app.handler.batch.max_backoff);
     let seconds = i32::try_from(wait.as_secs()).unwrap_or(43_200);
     if let Err(e) = app
         .queues

@@ -220,11 +220,19 @@ async fn sandboxed(
         .await
         .map_err(|e| format!("cannot start the sandbox: {e}"))?;
     crate::sandbox::resign_sample(event, clock.unix_seconds());
-    let rules_file = std::env::var("WRAPUP_RULES_FILE").unwrap_or_default();
-    let mut overrides = vec![];
-    if !rules_file.is_empty() {
-        overrides.push(("WRAPUP_RULES_FILE", rules_file.as_str()));
-    }
+    // The settings a person may bring to the sandbox: their own rules, and a lease table (a
+    // local DynamoDB such as moto's, to see leases and remembered requests at work).
+    let passed: Vec<(&str, String)> = [
+        "WRAPUP_RULES_FILE",
+        "WRAPUP_LOCK_TABLE",
+        "WRAPUP_IDEMPOTENCY_TTL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+    ]
+    .into_iter()
+    .filter_map(|name| Some((name, std::env::var(name).ok().filter(|v| !v.is_empty())?)))
+    .collect();
+    let mut overrides: Vec<(&str, &str)> =
+        passed.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if dry_run {
         overrides.push(("WRAPUP_DRY_RUN", "true"));
     }

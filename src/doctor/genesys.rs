@@ -343,11 +343,13 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Finding {
     let context = pipeline::Context {
         orgs: &app.orgs,
         rules,
+        clock: app.clock.as_ref(),
         deadline,
         dry_run: true,
         exclusive: None,
     };
-    let outcome = pipeline::run(&context, &request).await;
+    // A plan is no request: nothing is remembered about it.
+    let outcome = pipeline::run(&context, &request, None).await;
     match outcome {
         Ok(o) => {
             let target = format!(

@@ -23,6 +23,16 @@ pub enum MediaKind {
 }
 
 impl MediaKind {
+    /// Every media type, in the order the participant's arrays are searched.
+    pub const ALL: [Self; 6] = [
+        Self::Call,
+        Self::Callback,
+        Self::Email,
+        Self::Message,
+        Self::Social,
+        Self::Video,
+    ];
+
     /// The segment of `POST /api/v2/conversations/{segment}/.../wrapup`.
     pub fn path_segment(self) -> &'static str {
         match self {

@@ -3,15 +3,18 @@
 //! one line each in [`Run::steps`]:
 //!
 //! rules (Genesys events: drop those the event rules out, `acw` by its code too; no call) →
-//! org → lease (with `WRAPUP_LOCK_TABLE`) → read the conversation → target → ended → wanted
-//! (Genesys events: the rule the participant matches) → code (by id or name) → division →
-//! already applied? → overwrite → one [`Write`], sent by `GenesysClient::send` (a dry run stops
-//! right before it).
+//! org → lease (with `WRAPUP_LOCK_TABLE`; a remembered request is answered here) → read the
+//! conversation → target → our last write (while reads lag) → ended → wanted (Genesys events:
+//! the rule the participant matches) → code (by id or name) → division → already applied? →
+//! newer write? → overwrite → one [`Write`], sent by `GenesysClient::send` (a dry run stops
+//! right before it) → finish (the lease given back, the outcome remembered).
 //!
 //! Rules come before the org: a Genesys event no rule can match is `skipped` whatever its org,
 //! and only one a rule could act on is refused as `unknown_org`. The lease comes right before
 //! the read: a request decided without calling Genesys takes none, and one that reads holds it
 //! until its outcome is known, so two instances never decide on the same conversation at once.
+//! Taking it also asks what the table remembers: a redelivery of a decided request gets its
+//! first outcome with no Genesys call, whatever a lagging read would show.
 //!
 //! Every step either passes what it learned on or stops with a [`Stop`]; the outcome is then
 //! built once from everything learned so far (`trace.rs`). The code step's reads are in
@@ -20,31 +23,33 @@
 mod code;
 mod trace;
 
-use crate::clock::Deadline;
+use crate::clock::{Clock, Deadline};
 use crate::error::{Transient, TransientKind};
 use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
+use crate::genesys::models::Wrapup;
 use crate::genesys::{ErrorClass, GenesysClient, Orgs, Write};
-use crate::lease::Leases;
+use crate::lease::{Ask, End, LastWrite, Leases, Taken};
 use crate::rules::{ParticipantFacts, Rule, RuleSet};
 use crate::wrapup::{
     check_division, is_already_applied, keep_current, select_target, supervisor, unended_leg,
-    ApplyRequest, CodeRef, GenesysEvent, Keep, Outcome, Reason, Request, Status, Target, Topic,
-    Wanted,
+    ApplyRequest, CodeRef, GenesysEvent, Identity, Keep, Outcome, Reason, Request, Status,
+    Target, Topic, Wanted,
 };
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 use trace::{Stop, Trace};
 use uuid::Uuid;
 
 /// What a Genesys event is told to wait when the rules do not load (a fix is a deploy away).
 const RULES_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// What every step of every request shares: each org's client, the rules, the invocation's
-/// deadline, whether to stop before the write, and the lease table.
+/// What every step of every request shares: each org's client, the rules, time and the
+/// invocation's deadline, whether to stop before the write, and the lease table.
 #[derive(Clone, Copy)]
 pub(crate) struct Context<'a> {
     pub(crate) orgs: &'a Orgs,
     /// The rules, or why they do not load (Genesys events wait; apply requests need none).
     pub(crate) rules: Result<&'a RuleSet, &'a str>,
+    pub(crate) clock: &'a dyn Clock,
     pub(crate) deadline: Deadline,
     /// Stop right before the write and report it (`would_apply`).
     pub(crate) dry_run: bool,
@@ -61,8 +66,13 @@ pub(crate) struct Exclusive<'a> {
 }
 
 /// Runs a request to its outcome; `Err` is trouble the platform should retry.
-/// A dry run stops right before the write and reports it instead (`would_apply`).
-pub(crate) async fn run(context: &Context<'_>, request: &Request) -> Result<Outcome, Transient> {
+/// A dry run stops right before the write and reports it instead (`would_apply`). `identity`
+/// tells a redelivery from a new request (`None`: nothing is remembered).
+pub(crate) async fn run(
+    context: &Context<'_>,
+    request: &Request,
+    identity: Option<&Identity>,
+) -> Result<Outcome, Transient> {
     let (asked, conversation_id, org_id, current_code) = match request {
         Request::Decided(_, outcome) => return Ok(outcome.clone()),
         Request::Apply(r) => (Asked::Apply(r), r.conversation_id, r.org_id, None),
@@ -77,11 +87,12 @@ pub(crate) async fn run(context: &Context<'_>, request: &Request) -> Result<Outc
         context: *context,
         asked,
         org_id,
+        identity,
+        last_write: None,
         trace: Trace::new(conversation_id, current_code),
     };
     let result = run.steps().await;
-    run.release().await;
-    run.trace.finish(result)
+    run.finish(result).await
 }
 
 /// The request the steps run: a decided one never reaches them.
@@ -96,6 +107,9 @@ struct Run<'a> {
     context: Context<'a>,
     asked: Asked<'a>,
     org_id: Option<Uuid>,
+    identity: Option<&'a Identity>,
+    /// What this function last wrote on the conversation, when it bears on this request.
+    last_write: Option<LastWrite>,
     trace: Trace,
 }
 
@@ -106,7 +120,8 @@ impl<'a> Run<'a> {
         let genesys = self.org()?;
         self.lease().await?;
         let conversation = self.read(genesys).await?;
-        let target = self.target(&conversation)?;
+        let mut target = self.target(&conversation)?;
+        self.our_last_write(&mut target);
         self.ended(&conversation, &target)?;
         let wanted = self.wanted(candidates, &target)?;
         let code = self.code(genesys, &wanted, &conversation, &target).await?;
@@ -114,6 +129,7 @@ impl<'a> Run<'a> {
         if is_already_applied(&target, code_id, &wanted) {
             return Ok(Status::AlreadyApplied);
         }
+        self.newer_write(&target)?;
         self.overwrite(&target, &wanted)?;
         let write = self.write(&target, code_id, wanted);
         self.send(genesys, write).await
@@ -159,33 +175,60 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Lease: from here to the outcome, this instance alone works on the conversation.
+    /// Lease: from here to the outcome, this instance alone works on the conversation. A
+    /// request an earlier delivery decided is answered with that outcome here, and what this
+    /// function last wrote on the conversation comes back when it bears on the request.
     async fn lease(&mut self) -> Result<(), Stop> {
-        if let Some(exclusive) = self.context.exclusive {
-            let lease = exclusive
-                .leases
-                .acquire(
-                    self.trace.conversation_id,
-                    exclusive.holder,
-                    self.context.deadline,
-                )
-                .await
-                .map_err(Stop::Retry)?;
-            self.trace.lease = Some(lease);
+        let Some(ask) = self.ask() else {
+            return Ok(());
+        };
+        let Some(exclusive) = self.context.exclusive else {
+            return Ok(());
+        };
+        match exclusive.leases.take(&ask).await.map_err(Stop::Retry)? {
+            Taken::Held(lease, last_write) => {
+                self.trace.lease = Some(lease);
+                self.last_write = last_write;
+                Ok(())
+            }
+            Taken::Remembered(outcome) => Err(Stop::Remembered(outcome)),
         }
-        Ok(())
     }
 
-    /// Given back once written or decided, so the next request for this conversation may go;
-    /// kept (until it expires) after a write whose result is unknown.
-    async fn release(&mut self) {
-        if let (Some(exclusive), Some(lease), false) = (
-            self.context.exclusive,
-            self.trace.lease.take(),
-            self.trace.keep_lease,
-        ) {
-            exclusive.leases.release(lease).await;
-        }
+    /// What the lease table is asked for this request (`None`: no table).
+    fn ask(&self) -> Option<Ask<'a>> {
+        let exclusive = self.context.exclusive?;
+        Some(Ask {
+            conversation_id: self.trace.conversation_id,
+            holder: exclusive.holder,
+            deadline: self.context.deadline,
+            identity: self.identity,
+            dry_run: self.context.dry_run,
+        })
+    }
+
+    /// Finish: the outcome, built once; the lease given back in the same call that remembers
+    /// it (held instead after a write whose result is unknown).
+    async fn finish(mut self, result: Result<Status, Stop>) -> Result<Outcome, Transient> {
+        let lease = self.trace.lease.take();
+        let ask = self.ask();
+        let unknown = self
+            .trace
+            .unknown_write
+            .filter(|_| matches!(result, Err(Stop::Retry(_))));
+        let outcome = self.trace.finish(result);
+        let (Some(lease), Some(ask), Some(exclusive)) = (lease, ask, self.context.exclusive)
+        else {
+            return outcome;
+        };
+        let end = match (&outcome, unknown) {
+            (Err(_), Some(sent)) => End::Unknown(sent),
+            (Ok(o), _) if o.status == Status::Applied => End::Written(o),
+            (Ok(o), _) if o.status != Status::Rejected => End::Decided(o),
+            _ => End::Forgotten,
+        };
+        exclusive.leases.finish(lease, &ask, end).await;
+        outcome
     }
 
     /// Read: the conversation as Genesys shows it now.
@@ -228,6 +271,75 @@ impl<'a> Run<'a> {
             .or(self.trace.current_code.take());
         self.trace.target = Some(target.clone());
         Ok(target)
+    }
+
+    /// Our last write: what this function wrote counts while reads lag. For a few minutes after
+    /// it wrote on this communication, a read that shows the code from before the write (or
+    /// none) has not caught up yet ("not yet"): the request is decided as if the read showed the
+    /// write. A read showing any other code shows a change made since (the agent's, another
+    /// tool's): it stands.
+    fn our_last_write(&mut self, target: &mut Target) {
+        let Some(last) = self.last_write.as_ref().filter(|w| w.reads_may_lag) else {
+            return;
+        };
+        let same = last.participant_id == target.participant_id.hyphenated().to_string()
+            && last.communication_id == target.communication_id.hyphenated().to_string();
+        let shown = target.final_code().map(str::to_owned);
+        let not_yet = shown.is_none() || shown.as_deref() == last.previous_code.as_deref();
+        if !same || shown.as_deref() == Some(last.code.as_str()) || !not_yet {
+            return;
+        }
+        tracing::info!(
+            event = "read_lags",
+            conversationId = %self.trace.conversation_id,
+            shown = shown.as_deref(),
+            written = %last.code,
+            "Genesys's read does not show this function's write yet: decided as if it did"
+        );
+        target.current = Some(Wrapup {
+            code: Some(last.code.clone()),
+            provisional: Some(false),
+            ..target.current.clone().unwrap_or_default()
+        });
+        target.acw_pending = false;
+        self.trace.current_code = Some(last.code.clone());
+        if let Some(t) = self.trace.target.as_mut() {
+            t.current = target.current.clone();
+            t.acw_pending = false;
+        }
+    }
+
+    /// Newer write: a newer request's write on this communication stands; an older request (a
+    /// late redelivery, a retry that waited) never puts its code back over it.
+    fn newer_write(&self, target: &Target) -> Result<(), Stop> {
+        let (Some(last), Some(mine)) = (
+            self.last_write.as_ref(),
+            self.identity.and_then(Identity::when),
+        ) else {
+            return Ok(());
+        };
+        let mine = mine
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let same = last.participant_id == target.participant_id.hyphenated().to_string()
+            && last.communication_id == target.communication_id.hyphenated().to_string();
+        if !same || last.sent_at_ms <= mine {
+            return Ok(());
+        }
+        let made = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default()
+        };
+        Err(Stop::because(
+            Reason::CodePresent,
+            format!(
+                "a newer request (made at {}) wrote code {} after this one was made ({}): an older request never replaces it",
+                made(last.sent_at_ms),
+                last.code,
+                made(mine)
+            ),
+        ))
     }
 
     /// Ended: the agent's part, not the whole conversation.
@@ -353,13 +465,14 @@ impl<'a> Run<'a> {
             self.trace.write = Some(Box::new(write));
             return Ok(Status::WouldApply);
         }
+        let sent = self.context.clock.now();
         match genesys.send(&write, self.context.deadline).await {
             Ok(correlation) => {
                 self.trace.correlation_id = correlation;
                 Ok(Status::Applied)
             }
             Err(e) => {
-                self.trace.keep_lease = e.write_unknown;
+                self.trace.unknown_write = e.write_unknown.then_some(sent);
                 if matches!(e.class, ErrorClass::Rejected | ErrorClass::NotFound) {
                     // Perhaps the code was deleted or moved since it was cached. Which status
                     // Genesys gives an unknown code on a write is undocumented (400 or 404):

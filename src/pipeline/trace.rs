@@ -6,7 +6,7 @@ use crate::genesys::models::WrapupCode;
 use crate::genesys::{ErrorClass, GenesysError, Write};
 use crate::lease::Lease;
 use crate::wrapup::{Details, Outcome, Reason, Status, Target};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use uuid::Uuid;
 
 /// What a caller is told to wait when the agent's part has not ended yet.
@@ -18,6 +18,8 @@ pub(super) enum Stop {
     Final(Reason, String),
     /// Trouble the platform should retry.
     Retry(Transient),
+    /// An earlier delivery of this request decided it: its outcome, answered again.
+    Remembered(Box<Outcome>),
 }
 
 impl Stop {
@@ -50,9 +52,9 @@ pub(super) struct Trace {
     pub(super) context_id: Option<String>,
     /// The conversation's lease while this request holds it.
     pub(super) lease: Option<Lease>,
-    /// A write whose result is unknown: the lease is kept until it expires, so no duplicate
-    /// reads the conversation before Genesys shows what the write did.
-    pub(super) keep_lease: bool,
+    /// When a write whose result is unknown was sent: the lease is held until it can no longer
+    /// land, so no duplicate reads the conversation before Genesys shows what it did.
+    pub(super) unknown_write: Option<SystemTime>,
 }
 
 impl Trace {
@@ -69,7 +71,7 @@ impl Trace {
             correlation_id: None,
             context_id: None,
             lease: None,
-            keep_lease: false,
+            unknown_write: None,
         }
     }
 
@@ -116,6 +118,7 @@ impl Trace {
                 t.current_wrap_up_code = self.current_code;
                 Err(t)
             }
+            Err(Stop::Remembered(outcome)) => Ok(*outcome),
         }
     }
 
@@ -134,6 +137,7 @@ impl Trace {
             message,
             rule: self.rule,
             write: self.write,
+            remembered: false,
             details: Details {
                 media: target.map(|t| t.media.as_str()),
                 division_id: code.and_then(|c| c.division.as_ref()?.id.clone()),

@@ -9,8 +9,9 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
+use crate::clock::Clock;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Which emulated call a request was, for the log and for fault rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,6 +139,10 @@ struct State {
     unknown_code_status: u16,
     /// A queue the org does not have lists no codes (instead of 404).
     unknown_queues_empty: bool,
+    /// Reads that lag behind writes: how long, by which clock.
+    read_lag: Option<(Duration, Arc<dyn Clock>)>,
+    /// Conversations whose reads still answer the state before a write, until when.
+    stale: HashMap<String, (Value, SystemTime)>,
 }
 
 /// Transient faults at a fixed rate, from a seeded generator so runs repeat.
@@ -338,6 +343,17 @@ impl Emulator {
         self.with(|s| s.latency = latency);
     }
 
+    /// Reads that lag behind writes, as a real org's can (its write answers 202: accepted, not
+    /// yet visible): for `lag` after a write, by `clock`, reads of that conversation answer the
+    /// state before it. A second write within the lag keeps the older state until `lag` after
+    /// the latest write. `None`: every read shows every write at once.
+    pub fn set_read_lag(&self, lag: Option<(Duration, Arc<dyn Clock>)>) {
+        self.with(|s| {
+            s.read_lag = lag;
+            s.stale.clear();
+        });
+    }
+
     /// A conversation as the emulator holds it now.
     pub fn conversation(&self, id: &str) -> Option<Value> {
         self.with(|s| s.org.conversations.get(id).cloned())
@@ -518,7 +534,14 @@ fn handle(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (route, segments.as_slice()) {
         (Route::GetConversation, [_, _, _, id]) => match s.org.conversations.get(*id) {
-            Some(c) => reply(200, c.clone()),
+            Some(c) => {
+                let now = s.read_lag.as_ref().map(|(_, clock)| clock.now());
+                let lagging = s
+                    .stale
+                    .get(*id)
+                    .filter(|(_, until)| now.is_some_and(|now| now < *until));
+                reply(200, lagging.map_or_else(|| c.clone(), |(before, _)| before.clone()))
+            }
             None => reply(
                 404,
                 genesys_error(
@@ -773,6 +796,11 @@ fn post_wrapup(
         };
     };
     let writes_after_acw = s.writes_after_acw;
+    let before = s.org.conversations.get(cid).cloned();
+    let lag = s
+        .read_lag
+        .as_ref()
+        .map(|(lag, clock)| (clock.now(), clock.now() + *lag));
     let Some(conversation) = s.org.conversations.get_mut(cid) else {
         return not_found();
     };
@@ -826,6 +854,13 @@ fn post_wrapup(
         communication["afterCallWork"]["state"] = json!("complete");
     }
     participant["wrapup"] = wrapup;
+    if let (Some((now, until)), Some(before)) = (lag, before) {
+        let shown = match s.stale.remove(cid) {
+            Some((older, live)) if now < live => older,
+            _ => before,
+        };
+        s.stale.insert(cid.to_owned(), (shown, until));
+    }
     s.writes.push(LoggedWrite {
         media: media.to_owned(),
         conversation_id: cid.to_owned(),

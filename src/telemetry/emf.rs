@@ -28,6 +28,11 @@ pub(crate) struct Tally {
     skipped: AtomicU64,
     would_apply: AtomicU64,
     transient: AtomicU64,
+    /// Deliveries that found another instance working on their conversation: routine, retried,
+    /// and counted apart from failures.
+    in_progress: AtomicU64,
+    /// Redeliveries answered from what an earlier delivery decided (no Genesys call).
+    remembered: AtomicU64,
     reasons: Mutex<BTreeMap<&'static str, u64>>,
     /// Real (not dry-run) rejections recorded in the attention queue: each needs a person.
     attention_records: AtomicU64,
@@ -48,6 +53,9 @@ impl Tally {
             Status::WouldApply => &self.would_apply,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if outcome.remembered {
+            self.remembered.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(reason) = outcome.reason {
             *self
                 .reasons
@@ -60,6 +68,10 @@ impl Tally {
 
     pub(crate) fn transient(&self) {
         self.transient.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn in_progress(&self) {
+        self.in_progress.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn attention_record(&self) {
@@ -173,7 +185,9 @@ fn write_document(out: &mut Vec<u8>, doc: Document<'_>) {
 /// The invocation's EMF lines: outcomes, latency, cold start and retries; what needs a person
 /// (real rejections recorded, buffered messages out of receives) and whether the rules load;
 /// rejections by reason; Genesys calls by endpoint and status. A buffered batch with failures
-/// still succeeds, so `TransientFailures` is what alarms watch (the function's `Errors` stays 0).
+/// still succeeds, so `TransientFailures` is what alarms watch (the function's `Errors` stays 0);
+/// `InProgress` (another instance working on the conversation: routine) is counted apart, and
+/// `Remembered` counts redeliveries answered from the lease table.
 pub(crate) fn emf_lines(
     tally: &Tally,
     calls: &CallStats,
@@ -198,6 +212,8 @@ pub(crate) fn emf_lines(
                 ("Skipped", "Count", count(&tally.skipped)),
                 ("WouldApply", "Count", count(&tally.would_apply)),
                 ("TransientFailures", "Count", count(&tally.transient)),
+                ("InProgress", "Count", count(&tally.in_progress)),
+                ("Remembered", "Count", count(&tally.remembered)),
                 ("Retries", "Count", retries as f64),
                 (
                     "HandlerLatency",
@@ -317,9 +333,9 @@ mod tests {
         let directive = &main["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
         assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
-        assert_eq!(directive["Metrics"].as_array().map(Vec::len), Some(12));
+        assert_eq!(directive["Metrics"].as_array().map(Vec::len), Some(14));
         assert_eq!(
-            directive["Metrics"][7],
+            directive["Metrics"][9],
             json!({"Name": "HandlerLatency", "Unit": "Milliseconds"})
         );
         assert_eq!(main["_aws"]["Timestamp"], 1_700_000_000_000u64);

@@ -1,7 +1,7 @@
 //! What every adapter makes: a [`Delivery`] (one request as it arrived) and its [`Trigger`]
 //! (how it arrived).
 
-use crate::wrapup::{ApplyRequest, InvalidRequest, Kind, Outcome, Reason, Request};
+use crate::wrapup::{ApplyRequest, Identity, InvalidRequest, Kind, Outcome, Reason, Request};
 
 /// How a delivery reached the function (whatever it asks: see [`Kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,8 @@ impl Trigger {
     }
 }
 
-/// One request as it was delivered: how it came, which event carried it, which attempt.
+/// One request as it was delivered: how it came, which event carried it, which attempt, and
+/// which request it is (its identity, so a redelivery is told from a new request).
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub(crate) trigger: Trigger,
@@ -37,16 +38,41 @@ pub struct Delivery {
     /// Which delivery this is (the SQS receive count; 1 otherwise).
     pub(crate) attempt: u32,
     pub(crate) request: Request,
+    /// The request's identity (`None` when the event alone decided it).
+    pub(crate) identity: Option<Identity>,
 }
 
 impl Delivery {
     pub(crate) fn new(trigger: Trigger, event_id: Option<String>, request: Request) -> Self {
+        let identity = match &request {
+            Request::Apply(apply) => Some(Identity::canonical(apply)),
+            Request::GenesysEvent(_) | Request::Decided(..) => None,
+        };
         Self {
             trigger,
             event_id,
             attempt: 1,
             request,
+            identity,
         }
+    }
+
+    /// The same delivery, known as `identity` (a request decided from the event alone keeps
+    /// none: nothing is remembered about it).
+    pub(crate) fn known_as(mut self, identity: Identity) -> Self {
+        if !matches!(self.request, Request::Decided(..)) {
+            self.identity = Some(identity);
+        }
+        self
+    }
+
+    /// The same delivery, its identity made at `sent_at` (when the identity has no time yet).
+    pub(crate) fn sent_at(mut self, sent_at: Option<std::time::SystemTime>) -> Self {
+        if let Some(identity) = self.identity.take() {
+            let known = identity.when().is_some();
+            self.identity = Some(if known { identity } else { identity.sent_at(sent_at) });
+        }
+        self
     }
 
     /// A delivery of a parsed apply request, or of the `invalid_event` rejection saying why not.

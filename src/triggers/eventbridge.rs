@@ -3,7 +3,7 @@
 
 use super::delivery::{short, Delivery, Trigger};
 use crate::wrapup::{
-    ApplyRequest, EventFacts, GenesysEvent, Kind, Outcome, Reason, Request, Topic,
+    ApplyRequest, EventFacts, GenesysEvent, Identity, Kind, Outcome, Reason, Request, Topic,
 };
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
@@ -12,10 +12,26 @@ use uuid::Uuid;
 
 pub(crate) const GENESYS_SOURCE_PREFIX: &str = "aws.partner/genesys.com/";
 
-/// A custom event: its `detail` is the apply request.
+/// The identity of an EventBridge event: its `id`, made at its `time`.
+fn identity(event: &EventBridgeEvent<Value>) -> Option<Identity> {
+    let id = event.id.as_deref().filter(|id| !id.trim().is_empty())?;
+    Some(Identity::event_id(id).sent_at(event.time.map(std::time::SystemTime::from)))
+}
+
+/// A custom event: its `detail` is the apply request, its `id` the request's identity.
 pub(crate) fn custom(event: &Value, trigger: Trigger) -> Delivery {
     match EventBridgeEvent::<Value>::deserialize(event) {
-        Ok(event) => Delivery::apply(trigger, event.id, ApplyRequest::from_json(&event.detail)),
+        Ok(event) => {
+            let delivery = Delivery::apply(
+                trigger,
+                event.id.clone(),
+                ApplyRequest::from_json(&event.detail),
+            );
+            match identity(&event) {
+                Some(identity) => delivery.known_as(identity),
+                None => delivery,
+            }
+        }
         Err(e) => Delivery::invalid(
             trigger,
             Kind::Apply,
@@ -37,7 +53,18 @@ pub(crate) fn genesys_event(event: &Value, trigger: Trigger) -> Delivery {
             )
         }
     };
-    let delivery = |request| Delivery::new(trigger, event.id.clone(), request);
+    // The event's `id`, made at its `eventTime` (else the event's `time`).
+    let known = identity(&event).map(|id| match event.detail["eventBody"]["eventTime"].as_i64() {
+        Some(ms) => id.sent_at_epoch_ms(Some(ms)),
+        None => id,
+    });
+    let delivery = |request| {
+        let delivery = Delivery::new(trigger, event.id.clone(), request);
+        match &known {
+            Some(identity) => delivery.known_as(identity.clone()),
+            None => delivery,
+        }
+    };
     let decided = |outcome| delivery(Request::Decided(Kind::GenesysEvent, outcome));
     let Some(topic) = Topic::from_detail_type(&event.detail_type) else {
         return decided(Outcome::decided(

@@ -6,16 +6,16 @@
 use super::delivery::{short, Delivery, Trigger};
 use super::eventbridge;
 use super::shape::{destination_payload, shape, Shape};
-use crate::error::{Transient, TransientKind};
-use crate::wrapup::{ApplyRequest, Kind};
+use crate::error::Transient;
+use crate::wrapup::{ApplyRequest, Identity, Kind};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 /// First backoff of a failed message; doubles with each receive, up to the configured cap.
 const BASE_BACKOFF: Duration = Duration::from_secs(30);
-/// The wait of an `in_progress` message that was told none.
-const IN_PROGRESS_VISIBILITY: Duration = Duration::from_secs(5);
+/// The message attribute that carries a queued webhook request's `Idempotency-Key`.
+pub(crate) const IDEMPOTENCY_KEY_ATTRIBUTE: &str = "idempotencyKey";
 
 pub(crate) struct Message {
     pub(crate) id: String,
@@ -44,6 +44,22 @@ impl Message {
                 format!("the message body is not JSON: {}", short(&e)),
             ),
         };
+        // A webhook request queued in enqueue mode keeps its sender's `Idempotency-Key`.
+        if let Some(key) = record
+            .message_attributes
+            .get(IDEMPOTENCY_KEY_ATTRIBUTE)
+            .and_then(|a| a.string_value.as_deref())
+            .filter(|k| !k.trim().is_empty())
+        {
+            delivery = delivery.known_as(Identity::idempotency_key(key));
+        }
+        // A request with no time of its own was made when it was queued.
+        let sent = record
+            .attributes
+            .get("SentTimestamp")
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+        delivery = delivery.sent_at(sent);
         delivery.event_id = delivery.event_id.or_else(|| Some(id.clone()));
         delivery.attempt = receive_count;
         Self {
@@ -90,16 +106,12 @@ fn queue_url_from_arn(arn: &str) -> Option<String> {
 }
 
 /// The visibility timeout of a failed message: the wait asked for, or the backoff for this
-/// receive, whichever is longer, never over `cap`. A message that found another instance
-/// working on its conversation waits only as long as asked (seconds): the other instance is
-/// about done, and its result decides this one.
+/// receive, whichever is longer, never over `cap`. Every transient kind follows the same
+/// schedule, `in_progress` included: a message that meets another instance's lease (which it
+/// outlasts: the first backoff is longer than any ordinary lease, and a lease held after an
+/// unknown write names its end) spends one receive, as any retry does, so the retry horizon
+/// the receive count gives holds whatever the contention.
 pub(crate) fn visibility_timeout(t: &Transient, receive_count: u32, cap: Duration) -> Duration {
-    if t.kind == TransientKind::InProgress {
-        return t
-            .retry_after
-            .unwrap_or(IN_PROGRESS_VISIBILITY)
-            .clamp(Duration::from_secs(1), cap);
-    }
     let exponent = receive_count.clamp(1, 16) - 1;
     let backoff = BASE_BACKOFF.saturating_mul(1u32 << exponent);
     t.retry_after
@@ -124,6 +136,7 @@ pub(crate) fn response<'a>(failed: impl Iterator<Item = &'a str>) -> SqsBatchRes
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::TransientKind;
     use serde_json::json;
 
     fn t(retry_after: Option<u64>) -> Transient {
@@ -152,6 +165,11 @@ mod tests {
         );
         assert_eq!(visibility_timeout(&t(None), 50, cap), cap);
         assert_eq!(visibility_timeout(&t(Some(86_400)), 1, cap), cap);
+        // Contention spends receives no faster than any other retry.
+        let busy = Transient::new(TransientKind::InProgress, "x")
+            .with_retry_after(Some(Duration::from_secs(5)));
+        assert_eq!(visibility_timeout(&busy, 1, cap), Duration::from_secs(30));
+        assert_eq!(visibility_timeout(&busy, 3, cap), Duration::from_secs(120));
     }
 
     #[test]

@@ -8,14 +8,14 @@ use super::signature::{self, SignatureError};
 use crate::clock::Clock;
 use crate::error::{Transient, TransientKind};
 use crate::secrets::{Attempt, SecretCache, WebhookKeys};
-use crate::wrapup::{ApplyRequest, CodeRef, Outcome, Reason, Status};
+use crate::wrapup::{ApplyRequest, CodeRef, Identity, Outcome, Reason, Status};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{header, HeaderValue, Method};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::json;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 pub(crate) type Response = ApiGatewayV2httpResponse;
 
@@ -120,13 +120,33 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// The verified body as a delivery.
+/// The verified body as a delivery: known by the sender's `Idempotency-Key` when it sets one
+/// (else by the request's canonical form), made when the HTTP request arrived.
 pub(crate) fn delivery(request: &ApiGatewayV2httpRequest, body: &[u8]) -> Delivery {
-    Delivery::apply(
+    let delivery = Delivery::apply(
         Trigger::Webhook,
         request.request_context.request_id.clone(),
         ApplyRequest::from_slice(body),
-    )
+    );
+    let delivery = match idempotency_key(request) {
+        Some(key) => delivery.known_as(Identity::idempotency_key(key)),
+        None => delivery,
+    };
+    let arrived = u64::try_from(request.request_context.time_epoch)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+    delivery.sent_at(arrived)
+}
+
+/// The sender's `Idempotency-Key` header, when it sets a non-empty one.
+pub(crate) fn idempotency_key(request: &ApiGatewayV2httpRequest) -> Option<&str> {
+    request
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
 }
 
 /// Enqueue mode: the request was sent to the buffer queue (or could not be).

@@ -2,6 +2,7 @@
 //! everything is decided from values already read. One file per decision:
 //!
 //! - `request.rs`: the apply request, parsed strictly, and the [`Wanted`] wrap-up;
+//! - `identity.rs`: what makes two deliveries the same request, and when it was made;
 //! - `genesys_event.rs`: Genesys's own events, and the fields they carry (wrap-up rules, in
 //!   `crate::rules`, pick their code);
 //! - `target.rs`: who takes the wrap-up (participant and communication, never a supervisor);
@@ -15,6 +16,7 @@
 mod code;
 mod ended;
 mod genesys_event;
+mod identity;
 mod outcome;
 mod overwrite;
 mod participant;
@@ -24,6 +26,7 @@ mod target;
 pub(crate) use code::list_codes;
 pub use code::{check_division, codes_named, ByName};
 pub use ended::{is_ended, unended_leg};
+pub(crate) use identity::Identity;
 pub(crate) use genesys_event::{
     EventFacts, EventField, GenesysEvent, Topic, DIRECTIONS, DISCONNECT_TYPES, MEDIA_TYPES,
 };

@@ -161,6 +161,10 @@ pub struct Outcome {
     /// the webhook response): notes may hold customer data, so never logs, metrics or New Relic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) write: Option<Box<Write>>,
+    /// A redelivery answered from what an earlier delivery of the same request decided, with no
+    /// Genesys call (`WRAPUP_LOCK_TABLE`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) remembered: bool,
     /// For logs and telemetry only; not part of the contract's JSON.
     #[serde(skip)]
     pub(crate) details: Details,
@@ -191,6 +195,7 @@ impl Outcome {
             message: None,
             rule: None,
             write: None,
+            remembered: false,
             details: Details::default(),
         }
     }

@@ -66,6 +66,15 @@ impl CodeRef {
             Self::Name(_) => None,
         }
     }
+
+    /// One spelling of each code a request can name (a name matches ignoring case), for a
+    /// request's identity.
+    pub(crate) fn canonical(&self) -> String {
+        match self {
+            Self::Id(id) => format!("id:{}", id.hyphenated()),
+            Self::Name(name) => format!("name:{}", name.to_lowercase()),
+        }
+    }
 }
 
 /// What to do when the participant already has a code.

@@ -1,7 +1,7 @@
 //! The deployed AWS paths: the real binary reads its secrets from Secrets Manager and uses SQS
 //! (moto's server on loopback) through the SDK's own `AWS_ENDPOINT_URL_*` variables, and talks
 //! to the Genesys emulator. `scripts/test.sh` starts moto and sets `MOTO_ENDPOINT`; without it this test
-//! starts `moto_server` itself and stops it when done.
+//! starts moto's server itself (`scripts/moto_server.py`) and stops it when done.
 
 use crate::common::moto::{create_queue, moto, receive, sqs_client, Moto};
 use crate::common::{secrets_manager_failing, AWS_TEST_ENV};

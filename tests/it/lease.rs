@@ -209,18 +209,19 @@ async fn a_webhook_that_finds_the_conversation_taken_answers_409_with_retry_afte
 }
 
 #[tokio::test]
-async fn an_sqs_message_that_finds_the_conversation_taken_retries_in_seconds() {
+async fn an_sqs_message_that_finds_the_conversation_taken_spends_a_receive_as_any_retry_does() {
     let moto = moto().await;
     let table = table(&moto.endpoint).await;
     let h = harness(&moto.endpoint, &table, &[]).await;
     crashed_holder(&moto.endpoint, &table, CONV_CALL, h.now() + 20).await;
     let body = apply_request(CONV_CALL, CODE_SALE).to_string();
-    // A late receive: an ordinary failure would wait minutes by now.
+    // A late receive waits the backoff of its receive count, as any retry does: contention
+    // never spends the receives faster than the retry horizon says.
     let response = h.invoke(sqs_batch(&[("m1", body, 4)])).await.unwrap();
     assert_eq!(failures(&response), ["m1"]);
     let visibility = h.sandbox.queues.visibility();
     assert_eq!(visibility.len(), 1, "{visibility:?}");
-    assert_eq!(visibility[0].1, 5);
+    assert_eq!(visibility[0].1, 240);
 }
 
 #[tokio::test]
@@ -447,7 +448,7 @@ async fn a_put_retried_after_its_answer_was_lost_holds_its_own_lease() {
 }
 
 #[tokio::test]
-async fn a_write_whose_result_is_unknown_keeps_the_lease_until_it_expires() {
+async fn a_write_whose_result_is_unknown_keeps_the_lease_until_it_can_no_longer_land() {
     let moto = moto().await;
     let table = table(&moto.endpoint).await;
     let h = harness(&moto.endpoint, &table, &[]).await;
@@ -465,8 +466,12 @@ async fn a_write_whose_result_is_unknown_keeps_the_lease_until_it_expires() {
         .is_some());
     let waiting = run(&h, &h.app, &event, "r2").await.unwrap_err();
     assert_eq!(waiting.kind, TransientKind::InProgress);
+    // Past the invocation's deadline, still held: the write could land for a minute.
     h.clock.advance(Duration::from_secs(31));
-    let settled = run(&h, &h.app, &event, "r3").await.unwrap();
+    let held = run(&h, &h.app, &event, "r3").await.unwrap_err();
+    assert_eq!(held.kind, TransientKind::InProgress);
+    h.clock.advance(Duration::from_secs(31));
+    let settled = run(&h, &h.app, &event, "r4").await.unwrap();
     assert_eq!(settled["status"], "already_applied");
     assert_eq!(writes_to(&h, CONV_CALL), [CODE_SALE]);
 }

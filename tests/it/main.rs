@@ -43,6 +43,8 @@ mod outcomes;
 mod real_org;
 // No secret, token or signing key in any log line, outcome or error.
 mod redaction;
+// Exactly once with lagging reads: redeliveries remembered, newer writes stand, unknown writes held.
+mod redelivery;
 // `redrive` against moto: every kind of attention-queue message, failed sends keep it.
 mod redrive;
 // `rules check`: every problem by rule and field, the deployed setting, `--resolve`.

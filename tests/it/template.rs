@@ -183,9 +183,12 @@ fn the_lease_table_is_created_kept_and_given_to_the_function() {
     ] {
         assert!(table.contains(line), "LockTable lacks {line:?}:\n{table}");
     }
-    assert!(resource("WrapUpFunction").contains("WRAPUP_LOCK_TABLE: !Ref LockTable"));
+    let function = resource("WrapUpFunction");
+    assert!(function.contains("WRAPUP_LOCK_TABLE: !Ref LockTable"));
+    assert!(function.contains("WRAPUP_IDEMPOTENCY_TTL: !Ref IdempotencyTtl"));
     let role = resource("WrapUpRole");
-    assert!(role.contains("- dynamodb:PutItem\n                  - dynamodb:DeleteItem\n                Resource: !GetAtt LockTable.Arn"));
+    // The transaction's parts, each its own action: no read, no scan, this table only.
+    assert!(role.contains("- dynamodb:PutItem\n                  - dynamodb:DeleteItem\n                  - dynamodb:UpdateItem\n                  - dynamodb:ConditionCheckItem\n                Resource: !GetAtt LockTable.Arn"));
     assert!(
         role.contains("dynamodb.${AWS::Region}.amazonaws.com"),
         "the key serves DynamoDB"

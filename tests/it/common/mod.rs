@@ -104,9 +104,15 @@ pub(crate) fn by_name(conversation: &str, name: &str) -> Value {
     json!({"conversationId": conversation, "wrapUpCode": {"name": name}})
 }
 
+/// A custom EventBridge event carrying `detail`. Its `id` follows from the detail: the same
+/// request is the same event (a redelivery), another request another event.
 pub(crate) fn eventbridge(detail: Value) -> Value {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    detail.to_string().hash(&mut hasher);
+    let id = uuid::Uuid::from_u64_pair(hasher.finish(), 0x4000_8000_0000_0000).to_string();
     json!({
-        "version": "0", "id": "11111111-2222-4333-8444-555555555555",
+        "version": "0", "id": id,
         "detail-type": "Apply Wrap-Up", "source": "com.example.crm",
         "account": "123456789012", "time": "2026-11-25T09:08:00Z", "region": "eu-west-1",
         "resources": [], "detail": detail

@@ -30,12 +30,14 @@ pub(crate) async fn moto() -> Moto {
         .local_addr()
         .unwrap()
         .port();
-    let child = std::process::Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    // The project's launcher: one request at a time, as DynamoDB's conditional writes are atomic.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto_server.py");
+    let child = std::process::Command::new("python3")
+        .args([script, "127.0.0.1", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("moto_server on PATH: run scripts/test.sh, or pip install 'moto[server]'");
+        .expect("python3 with moto: run scripts/test.sh, or pip install 'moto[server]'");
     let moto = Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
         child: Some(child),
@@ -49,7 +51,7 @@ pub(crate) async fn moto() -> Moto {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("moto_server did not become ready");
+    panic!("moto's server did not become ready");
 }
 
 pub(crate) async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
