@@ -3,10 +3,12 @@
 //! Failed messages are re-delivered as SQS would. Every request must end applied, none lost,
 //! none written twice.
 //!
-//! Two runs: one instance receiving each request once (redeliveries one after the other), then
+//! Three runs: one instance receiving each request once (redeliveries one after the other);
 //! every request delivered twice at the same instant to two of four instances that share a
 //! lease table (`WRAPUP_LOCK_TABLE` on moto's DynamoDB, `MOTO_ENDPOINT`; `scripts/test.sh`
-//! starts it). Run: `cargo bench --bench load` (optionally `-- <requests>`).
+//! starts it); every request delivered again right after it was applied, to another instance,
+//! while Genesys's reads still lag behind the write (each answered from the lease table, with no
+//! Genesys call). Run: `cargo bench --bench load` (optionally `-- <requests>`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a harness: a failed setup stops the run
 
 use futures_util::future::join_all;
@@ -24,7 +26,7 @@ const FAULT_RATE: f64 = 0.10;
 /// Instances sharing the lease table in the concurrent run.
 const WORKERS: usize = 4;
 
-fn batch(messages: &[(String, String, u32)]) -> Value {
+fn batch_event(messages: &[(String, String, u32)]) -> Value {
     let records: Vec<Value> = messages
         .iter()
         .map(|(id, body, receives)| {
@@ -85,7 +87,7 @@ struct Run {
 /// One instance handling one batch: the messages SQS would receive again.
 async fn deliver(app: &App, clock: &dyn Clock, messages: &[(String, String, u32)]) -> Vec<String> {
     let inv = Invocation::new("load", Deadline::after(clock, Duration::from_secs(30)));
-    let reply = handle(app, &batch(messages), &inv)
+    let reply = handle(app, &batch_event(messages), &inv)
         .await
         .expect("batch response");
     let response = serde_json::to_value(reply).expect("replies serialise");
@@ -318,4 +320,109 @@ async fn main() {
         &format!("Each request delivered twice at the same instant, to two of {WORKERS} instances sharing a lease table:"),
         run,
     );
+    drop(shared);
+
+    // Every request delivered again right after it was applied, to another instance, while
+    // Genesys's reads still lag behind the write.
+    let table = create_lock_table(&endpoint, true)
+        .await
+        .expect("moto creates the lease table");
+    let lagging = sandbox(requests).await;
+    lagging
+        .emulator
+        .set_read_lag(Some((READ_LAG, wall.clone())));
+    let env = [
+        NO_LIMIT,
+        ("WRAPUP_LOCK_TABLE", table.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+    ];
+    let first = lagging.app(&env, wall.clone()).await.expect("app");
+    let second = lagging.app(&env, wall.clone()).await.expect("app");
+    let (run, again) =
+        redelivered_after_applied(&lagging, [&first, &second], &stepped, requests).await;
+    report(
+        &lagging,
+        requests,
+        "Each request delivered again right after it was applied, to another instance, while reads lag:",
+        run,
+    );
+    println!("| redeliveries of applied requests | {} |", again.redeliveries);
+    println!("| Genesys requests for them | {} |", again.genesys_requests);
+    println!("| answered from the lease table | {} |", again.remembered);
+    assert_eq!(
+        again.genesys_requests, 0,
+        "a remembered redelivery called Genesys"
+    );
+    assert_eq!(again.remembered, again.redeliveries);
+}
+
+/// How long the emulator's reads lag behind a write in the redelivery pass (by the stepped
+/// clock: a redelivery in the same round reads the state from before the write).
+const READ_LAG: Duration = Duration::from_secs(10);
+
+/// What the redeliveries of applied requests cost.
+struct Again {
+    redeliveries: usize,
+    genesys_requests: usize,
+    remembered: usize,
+}
+
+/// Each batch to one instance; the messages it applied go at once (reads lagging) to the other,
+/// which must answer them all from the lease table; failed ones come back in a later round.
+async fn redelivered_after_applied(
+    sandbox: &Sandbox,
+    [first, second]: [&App; 2],
+    clock: &SteppedClock,
+    requests: u32,
+) -> (Run, Again) {
+    let mut pending = messages(requests);
+    let mut latencies = Vec::new();
+    let mut redeliveries = 0usize;
+    let mut again = Again {
+        redeliveries: 0,
+        genesys_requests: 0,
+        remembered: 0,
+    };
+    let started = Instant::now();
+    while !pending.is_empty() {
+        let take = pending.len().min(BATCH);
+        let batch: Vec<_> = pending.drain(..take).collect();
+        let t0 = Instant::now();
+        let failed = deliver(first, clock, &batch).await;
+        latencies.push(t0.elapsed());
+        let (failed, applied): (Vec<_>, Vec<_>) =
+            batch.into_iter().partition(|(id, _, _)| failed.contains(id));
+        if !applied.is_empty() {
+            let before = sandbox.emulator.requests().len();
+            let inv = Invocation::new("load", Deadline::after(clock, Duration::from_secs(30)));
+            let reply = handle(second, &batch_event(&applied), &inv)
+                .await
+                .expect("batch response");
+            again.genesys_requests += sandbox.emulator.requests().len() - before;
+            again.redeliveries += applied.len();
+            let reply = serde_json::to_value(reply).expect("replies serialise");
+            assert_eq!(
+                reply["batchItemFailures"].as_array().map(Vec::len),
+                Some(0),
+                "a redelivery of an applied request failed: {reply}"
+            );
+            again.remembered += applied.len();
+        }
+        for (id, body, receives) in failed {
+            redeliveries += 1;
+            assert!(receives < 50, "{id} never succeeded");
+            pending.push_back((id, body, receives + 1));
+        }
+        // Before a failed message comes back: a held lease ends, reads catch up.
+        clock.step(Duration::from_secs(31));
+    }
+    (
+        Run {
+            invocations: latencies.len(),
+            redeliveries,
+            elapsed: started.elapsed(),
+            latencies,
+        },
+        again,
+    )
 }

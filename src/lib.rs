@@ -15,8 +15,9 @@
 //! - `rules`: the wrap-up rules, all of them (matching, checking, where they come from,
 //!   resolving their codes in Genesys).
 //! - `wrapup` holds the decisions, one file each, on values already read (no I/O).
-//! - `genesys` is the API client; `secrets`, `queues` and `lease` the AWS adapters, and
-//!   `aws_errors` words their failures.
+//! - `lease` keeps the lease table (leases, remembered outcomes, the last write), below the
+//!   pipeline and above `wrapup`, whose outcomes it keeps; `genesys` is the API client; `secrets` and `queues` the other AWS
+//!   adapters, and `aws_errors` words their failures.
 //! - `http`, `config`, `clock` and `error` are the ground everything stands on.
 //! - `sandbox` (feature `sandbox`, never in the deployed binary): the Genesys Cloud and New
 //!   Relic emulators, the demo org and in-memory AWS twins behind `invoke --sandbox`, the tests
@@ -41,8 +42,14 @@
 //! - **target**: the participant and communication the code goes on; **ended**: the agent's
 //!   part has ended (after-call work counts as ended).
 //! - **write**: the one `POST .../wrapup`; a **dry run** stops right before it.
+//! - **identity**: what makes two deliveries the same request (an EventBridge event's `id`, a
+//!   webhook's `Idempotency-Key`, else a hash of the request's canonical form), and when it was
+//!   made; a **redelivery** is a delivery of a request already seen.
 //! - **lease** ([`lease::Lease`]): one instance's right, for a while, to read, decide and write
 //!   one conversation (`WRAPUP_LOCK_TABLE`); without the table, delivery is at least once.
+//! - **remembered**: a request's outcome kept in the lease table (`WRAPUP_IDEMPOTENCY_TTL`), so
+//!   its redelivery is answered without Genesys; the conversation's **last write** is what this
+//!   function last wrote on it, which counts while Genesys's reads lag.
 //! - **outcome** ([`Outcome`]): a [`Status`], with a [`Reason`] when rejected or skipped;
 //!   **transient** trouble ([`Transient`]) is no outcome but an error the platform retries.
 

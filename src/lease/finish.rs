@@ -14,7 +14,7 @@
 //! put, in a second call, and the other holder's lease is left alone.
 
 use super::records::{self, request_key, s, LastWrite, Item};
-use super::take::Ask;
+use super::take::{made_ms, Ask};
 use super::table::{Lease, Leases, Released, EXPIRES_AT, HOLD, KEY, TOKEN};
 use crate::aws_errors::explain;
 use crate::wrapup::{Identity, Outcome};
@@ -242,10 +242,7 @@ impl Leases {
 
 /// What this function wrote, from the outcome of the request that wrote it.
 fn last_write(outcome: &Outcome, identity: &Identity, now: i64) -> Option<LastWrite> {
-    let sent_at_ms = identity.when().map_or(now * 1_000, |at| {
-        at.duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    });
+    let sent_at_ms = made_ms(Some(identity), now);
     Some(LastWrite {
         participant_id: outcome.participant_id.clone()?,
         communication_id: outcome.communication_id.clone()?,

@@ -30,4 +30,4 @@ pub(crate) use finish::End;
 pub use records::LastWrite;
 pub use table::{Lease, Leases, Released, EXPIRES_AT, KEY};
 pub(crate) use table::tuned;
-pub(crate) use take::{Ask, Taken};
+pub(crate) use take::{made_ms, Ask, Taken};

@@ -112,10 +112,7 @@ impl Leases {
             token: Uuid::new_v4().hyphenated().to_string(),
             expires_at: now + (budget as i64).max(1),
         };
-        let sent_at_ms = ask
-            .identity
-            .and_then(Identity::when)
-            .map_or_else(|| now * 1_000, epoch_ms);
+        let sent_at_ms = made_ms(ask.identity, now);
         let mut known_write = None;
         let mut check_request = ask.identity.is_some();
         // At most three calls: a last write that bears on the request is read, then passed
@@ -302,6 +299,16 @@ impl Leases {
         )
         .with_retry_after(Some(retry_after))
     }
+}
+
+/// When the request was made, in epoch milliseconds: what its identity says, never later than
+/// `now` (epoch seconds; a sender's clock ahead of ours must not make its request outrank every
+/// later one), and `now` when nothing says.
+pub(crate) fn made_ms(identity: Option<&Identity>, now: i64) -> i64 {
+    let now_ms = now.saturating_mul(1_000);
+    identity
+        .and_then(Identity::when)
+        .map_or(now_ms, |at| epoch_ms(at).min(now_ms))
 }
 
 /// Milliseconds since the Unix epoch (0 before it).

@@ -28,14 +28,14 @@ use crate::error::{Transient, TransientKind};
 use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
 use crate::genesys::models::Wrapup;
 use crate::genesys::{ErrorClass, GenesysClient, Orgs, Write};
-use crate::lease::{Ask, End, LastWrite, Leases, Taken};
+use crate::lease::{made_ms, Ask, End, LastWrite, Leases, Taken};
 use crate::rules::{ParticipantFacts, Rule, RuleSet};
 use crate::wrapup::{
     check_division, is_already_applied, keep_current, select_target, supervisor, unended_leg,
     ApplyRequest, CodeRef, GenesysEvent, Identity, Keep, Outcome, Reason, Request, Status,
     Target, Topic, Wanted,
 };
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 use trace::{Stop, Trace};
 use uuid::Uuid;
 
@@ -312,15 +312,14 @@ impl<'a> Run<'a> {
     /// Newer write: a newer request's write on this communication stands; an older request (a
     /// late redelivery, a retry that waited) never puts its code back over it.
     fn newer_write(&self, target: &Target) -> Result<(), Stop> {
-        let (Some(last), Some(mine)) = (
-            self.last_write.as_ref(),
-            self.identity.and_then(Identity::when),
-        ) else {
+        let (Some(last), Some(identity)) = (self.last_write.as_ref(), self.identity) else {
             return Ok(());
         };
-        let mine = mine
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        // A request that says nothing of its time was made now: never the older one.
+        if identity.when().is_none() {
+            return Ok(());
+        }
+        let mine = made_ms(Some(identity), self.context.clock.unix_seconds());
         let same = last.participant_id == target.participant_id.hyphenated().to_string()
             && last.communication_id == target.communication_id.hyphenated().to_string();
         if !same || last.sent_at_ms <= mine {
