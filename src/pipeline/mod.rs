@@ -81,6 +81,7 @@ pub(crate) async fn run(context: &Context<'_>, request: &Request) -> Result<Outc
     };
     let result = run.steps().await;
     run.release().await;
+    run.name_current_code();
     run.trace.finish(result)
 }
 
@@ -176,6 +177,31 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// The name of the code the participant had, when the read did not give it: the code this
+    /// request resolved, if it is that one, else one the org's client already has cached. Never
+    /// a call of its own: unknown, it stays absent.
+    fn name_current_code(&mut self) {
+        let Some(current) = self.trace.current_code.as_deref().map(str::trim) else {
+            return;
+        };
+        if self.trace.current_code_name.is_some() {
+            return;
+        }
+        let resolved = self
+            .trace
+            .code
+            .as_ref()
+            .filter(|c| c.id.trim().eq_ignore_ascii_case(current))
+            .and_then(|c| c.name.clone());
+        self.trace.current_code_name = resolved.or_else(|| {
+            self.context
+                .orgs
+                .client(self.org_id)
+                .ok()?
+                .cached_code_name(current)
+        });
+    }
+
     /// Given back once written or decided, so the next request for this conversation may go;
     /// kept (until it expires) after a write whose result is unknown.
     async fn release(&mut self) {
@@ -221,11 +247,18 @@ impl<'a> Run<'a> {
         }
         let target = select_target(conversation, named, session)
             .map_err(|r| Stop::because(r.reason, r.message))?;
-        // The read's code, else what an `acw` event said (a read can lag behind the event).
-        self.trace.current_code = target
-            .final_code()
-            .map(str::to_owned)
-            .or(self.trace.current_code.take());
+        // The read's code (and its name), else what an `acw` event said (a read can lag
+        // behind the event).
+        if let Some(read) = target.final_code() {
+            self.trace.current_code = Some(read.to_owned());
+            self.trace.current_code_name = target
+                .current
+                .as_ref()
+                .and_then(|w| w.name.as_deref())
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned);
+        }
         self.trace.target = Some(target.clone());
         Ok(target)
     }

@@ -121,6 +121,7 @@ pub(crate) fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
         wrapUpCodeId = outcome.wrap_up_code_id.as_deref(),
         wrapUpCodeName = outcome.wrap_up_code_name.as_deref(),
         currentWrapUpCode = outcome.current_wrap_up_code.as_deref(),
+        currentWrapUpCodeName = outcome.current_wrap_up_code_name.as_deref(),
         mediaType = d.media,
         divisionId = d.division_id.as_deref(),
         queueId = d.queue_id.as_deref(),

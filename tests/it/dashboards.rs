@@ -857,10 +857,21 @@ fn the_new_relic_dashboard_has_the_required_views() {
             && q.contains("`status` = 'would_apply'")
             && facets(q) == ["wrapUpCodeName"]
     });
-    has("outcomes by the code the agent had", &|_, q| {
+    // Like terms: the name of the code the agent had against the name the function chose,
+    // never an id against a name.
+    has("outcomes by the code the agent had, by name", &|_, q| {
         let f = facets(q);
-        f.contains(&"currentWrapUpCode") && f.contains(&"wrapUpCodeName")
+        f.contains(&"currentWrapUpCodeName")
+            && f.contains(&"wrapUpCodeName")
+            && !f.contains(&"currentWrapUpCode")
     });
+    for (_, q) in &queries {
+        let f = facets(q);
+        assert!(
+            !(f.contains(&"currentWrapUpCode") && f.contains(&"wrapUpCodeName")),
+            "an id compared with a name: {q}"
+        );
+    }
 }
 
 /// The checker is not vacuous: each of these edits must be caught.
@@ -876,6 +887,7 @@ async fn the_new_relic_check_catches_misspelt_names() {
         ("`dryRun` = 1", "`dryRun` = true"),
         ("FACET `status`", "FACET status"),
         ("`durationMs`", "`duration`"),
+        ("`currentWrapUpCodeName`", "`currentWrapupCodeName`"),
     ] {
         assert!(NEW_RELIC.contains(from), "{from}");
         let edited: Value = serde_json::from_str(&NEW_RELIC.replacen(from, to, 1)).unwrap();
