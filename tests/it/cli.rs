@@ -285,7 +285,8 @@ fn without_credentials_or_region_each_command_says_one_line_and_nothing_from_the
     ];
     let queue = "https://sqs.us-east-1.amazonaws.com/123456789012/attention";
     let buffer = "https://sqs.us-east-1.amazonaws.com/123456789012/buffer";
-    let commands: [(&[&str], &[(&str, &str)]); 4] = [
+    type Command<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let commands: [Command; 4] = [
         (&["redrive", "--from", queue, "--to", buffer], &[]),
         (&["redrive", "--from", queue, "--function", "wrapup"], &[]),
         (&["doctor", "--function", "wrapup"], &[]),
