@@ -590,6 +590,11 @@ async fn a_reason_the_queue_never_holds_is_a_usage_error_naming_the_closest() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout.contains("(see genesys-wrapup redrive --help)"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
     let run = redrive(
         &[
