@@ -346,7 +346,10 @@ async fn main() {
         "Each request delivered again right after it was applied, to another instance, while reads lag:",
         run,
     );
-    println!("| redeliveries of applied requests | {} |", again.redeliveries);
+    println!(
+        "| redeliveries of applied requests | {} |",
+        again.redeliveries
+    );
     println!("| Genesys requests for them | {} |", again.genesys_requests);
     println!("| answered from the lease table | {} |", again.remembered);
     assert_eq!(
@@ -390,8 +393,9 @@ async fn redelivered_after_applied(
         let t0 = Instant::now();
         let failed = deliver(first, clock, &batch).await;
         latencies.push(t0.elapsed());
-        let (failed, applied): (Vec<_>, Vec<_>) =
-            batch.into_iter().partition(|(id, _, _)| failed.contains(id));
+        let (failed, applied): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|(id, _, _)| failed.contains(id));
         if !applied.is_empty() {
             let before = sandbox.emulator.requests().len();
             let inv = Invocation::new("load", Deadline::after(clock, Duration::from_secs(30)));

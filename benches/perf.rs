@@ -811,15 +811,10 @@ async fn lease_cost(
     // Every applied event delivered again: answered from the table, Genesys never called.
     proxy.reset();
     let genesys_before = emulator.requests().len();
-    leased.runtime.feed((1..=LEASE_EVENTS).map(|i| {
-        (format!("again-{i}"), event(leased_first + i))
-    }));
-    wait_for(
-        &leased.runtime,
-        "response",
-        2 * LEASE_EVENTS as usize + 1,
-    )
-    .await;
+    leased
+        .runtime
+        .feed((1..=LEASE_EVENTS).map(|i| (format!("again-{i}"), event(leased_first + i))));
+    wait_for(&leased.runtime, "response", 2 * LEASE_EVENTS as usize + 1).await;
     let remembered = leased
         .runtime
         .responses()

@@ -1,10 +1,16 @@
-"""Least privilege on the SAM-translated template.
+"""Least privilege on the SAM-translated template, and the resource policy a public Function URL
+needs.
 
 SAM's policy templates and managed roles use `*` resources that a grep of template.yaml never
 sees, so this translates the template the way CloudFormation will, then checks every IAM
 statement of every role and policy: no `*` (or `arn:...:*` wildcard) resource for Secrets
 Manager, SQS, KMS, DynamoDB or CloudWatch Logs actions, no AWS managed policies, and DynamoDB
 only for the operations the function uses, on the stack's own lease table.
+
+A Function URL with `AuthType: NONE` needs two statements in the function's resource policy
+(since October 2025): `lambda:InvokeFunctionUrl` with `FunctionUrlAuthType: NONE`, and
+`lambda:InvokeFunction` with `InvokedViaFunctionUrl: true`, on what the URL targets and under
+the URL's condition. With only the first, Lambda answers 403 before the function runs.
 """
 
 import json
@@ -86,6 +92,42 @@ def policies_of(resource):
         yield props.get("PolicyName", "?"), props.get("PolicyDocument", {})
 
 
+def function_url_problems(resources):
+    """Each public Function URL without both of the permissions it needs."""
+    problems = []
+    permissions = [
+        (name, r.get("Condition"), r.get("Properties", {}))
+        for name, r in resources.items()
+        if r.get("Type") == "AWS::Lambda::Permission"
+    ]
+    for name, resource in resources.items():
+        if resource.get("Type") != "AWS::Lambda::Url":
+            continue
+        props = resource.get("Properties", {})
+        if props.get("AuthType") != "NONE":
+            continue
+        target, condition = props.get("TargetFunctionArn"), resource.get("Condition")
+
+        def granted(action, extra):
+            return any(
+                p.get("Action") == action
+                and p.get("FunctionName") == target
+                and p.get("Principal") == "*"
+                and c == condition
+                and all(p.get(k) == v for k, v in extra.items())
+                for _, c, p in permissions
+            )
+
+        if not granted("lambda:InvokeFunctionUrl", {"FunctionUrlAuthType": "NONE"}):
+            problems.append(f"{name}: no lambda:InvokeFunctionUrl permission (FunctionUrlAuthType NONE) on its target")
+        if not granted("lambda:InvokeFunction", {"InvokedViaFunctionUrl": True}):
+            problems.append(
+                f"{name}: no lambda:InvokeFunction permission with InvokedViaFunctionUrl: true on its target "
+                "(Lambda answers 403 to every request without it)"
+            )
+    return problems
+
+
 def main(path):
     # The translation needs a region for pseudo parameters; nothing is called.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -127,9 +169,14 @@ def main(path):
         problems.append("no IAM role found in the translated template")
     for p in problems:
         print(f"least privilege: {p}", file=sys.stderr)
-    if problems:
+    url_problems = function_url_problems(translated["Resources"])
+    for p in url_problems:
+        print(f"function URL: {p}", file=sys.stderr)
+    if problems or url_problems:
         sys.exit(1)
+    urls = sum(1 for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::Url")
     print(f"least privilege: {roles} role(s) checked on the SAM-translated template, no wildcard resources")
+    print(f"function URL: {urls} public URL(s), each with both permissions it needs")
 
 
 if __name__ == "__main__":

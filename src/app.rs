@@ -89,13 +89,10 @@ impl App {
                 .map(|(org, secret_id)| (*org, client(secret_id)))
                 .collect(),
         );
-        let leases = settings
-            .lock_table
-            .clone()
-            .map(|table| {
-                Leases::new(deps.dynamodb, table, deps.clock.clone())
-                    .remembering(settings.idempotency_ttl)
-            });
+        let leases = settings.lock_table.clone().map(|table| {
+            Leases::new(deps.dynamodb, table, deps.clock.clone())
+                .remembering(settings.idempotency_ttl)
+        });
         Ok(Self {
             handler: settings.handler.clone(),
             leases,

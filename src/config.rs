@@ -581,7 +581,14 @@ mod tests {
         assert_eq!(ttl(" 3600 "), 3_600);
         // Empty is unset, as for every variable.
         assert_eq!(with(Some("")).unwrap().idempotency_ttl.as_secs(), 86_400);
-        for bad in ["1m", "31d", "ten minutes", "24 hours", "-1h", "99999999999999999999d"] {
+        for bad in [
+            "1m",
+            "31d",
+            "ten minutes",
+            "24 hours",
+            "-1h",
+            "99999999999999999999d",
+        ] {
             let err = with(Some(bad)).unwrap_err();
             assert_eq!(err.variable, "WRAPUP_IDEMPOTENCY_TTL", "{bad:?}");
             assert!(err.to_string().contains("such as 24h"), "{err}");

@@ -152,11 +152,7 @@ async fn run(
         }),
     };
     // Boxed: the pipeline's future is deep, and the runtime nests it further.
-    let result = Box::pin(pipeline::run(
-        &context,
-        request,
-        delivery.identity.as_ref(),
-    )).await;
+    let result = Box::pin(pipeline::run(&context, request, delivery.identity.as_ref())).await;
     let ctx = LogContext {
         trigger: delivery.trigger,
         kind: request.kind(),
@@ -383,11 +379,8 @@ async fn run_group<'a>(
             continue;
         }
         if let Err(t) = run(app, &message.delivery, inv, || message.body.clone()).await {
-            let wait = sqs::visibility_timeout(
-                &t,
-                message.receive_count,
-                app.handler.batch.max_backoff,
-            );
+            let wait =
+                sqs::visibility_timeout(&t, message.receive_count, app.handler.batch.max_backoff);
             hold_back(app, message, wait).await;
             held_back = Some(wait + HOLD_BACK_MARGIN);
             failed.push(message.id.as_str());

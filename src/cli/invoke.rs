@@ -231,8 +231,7 @@ async fn sandboxed(
     .into_iter()
     .filter_map(|name| Some((name, std::env::var(name).ok().filter(|v| !v.is_empty())?)))
     .collect();
-    let mut overrides: Vec<(&str, &str)> =
-        passed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut overrides: Vec<(&str, &str)> = passed.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if dry_run {
         overrides.push(("WRAPUP_DRY_RUN", "true"));
     }

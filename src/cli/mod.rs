@@ -1,7 +1,8 @@
 //! The binary's commands: the Lambda runtime (no arguments, as Lambda starts it), `invoke` (one
 //! event through the exact handler the runtime runs), `sign` (webhook signatures), `doctor` (a
 //! deployment checked link by link, here or inside the function), `rules check` (a rule set
-//! checked before it is used) and `redrive` (what the attention queue holds, sent on again).
+//! checked before it is used) and `redrive` (what the attention queue holds, sent on again or
+//! dropped).
 //!
 //! Every answer is one line with the fix: usage errors exit 2, `--help` and `--version` print on
 //! stdout and exit 0, and nothing panics (a closed pipe, a missing file, no Lambda around).
@@ -17,7 +18,7 @@ mod rules;
 
 use crate::doctor;
 use crate::wrapup::CodeRef;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use output::USAGE;
 use redrive::RedriveArgs;
 use std::path::PathBuf;
@@ -72,11 +73,13 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
-    /// Send what waits in the attention queue on again, once its cause is fixed.
+    /// Send what waits in the attention queue on again, once its cause is fixed (or drop it).
     ///
     /// Recognises the function's own rejections, Lambda on-failure records, EventBridge
     /// dead letters and messages SQS moved from the buffer queue; sends each original event to
-    /// a queue or the function, and deletes a message only once it was sent.
+    /// a queue or the function, and deletes a message only once it was sent. Each line names
+    /// the conversation and why the message is there. A run takes only what was in the queue
+    /// when it started: a replay that fails again waits for the next run.
     Redrive(RedriveArgs),
 }
 
@@ -132,10 +135,12 @@ fn code_arg(text: &str) -> Result<String, String> {
 /// The binary: with no arguments the Lambda runtime (as Lambda starts it), else a command.
 /// `args` are the process's arguments after the program name. Returns the exit code.
 pub async fn run(args: Vec<String>) -> ExitCode {
+    // The command a usage error is about, when clap's message does not say (a bad value).
+    let command = args.first().filter(|a| !a.starts_with('-')).cloned();
     let argv = std::iter::once("genesys-wrapup".to_owned()).chain(args);
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
-        Err(e) => return clap_answer(e),
+        Err(e) => return clap_answer(e, command.as_deref()),
     };
     match cli.command {
         None => invoke::lambda().await,
@@ -159,8 +164,8 @@ pub async fn run(args: Vec<String>) -> ExitCode {
 }
 
 /// `--help` and `--version` on stdout (exit 0); a usage error as one line with its hint on
-/// stderr (exit 2).
-fn clap_answer(e: clap::Error) -> ExitCode {
+/// stderr (exit 2). `command`: the command line's first word, for messages that name none.
+fn clap_answer(e: clap::Error, command: Option<&str>) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -173,14 +178,16 @@ fn clap_answer(e: clap::Error) -> ExitCode {
             ExitCode::from(USAGE)
         }
         _ => {
-            output::problem(&one_line(&e.to_string()));
+            let known = command.filter(|c| Cli::command().find_subcommand(c).is_some());
+            output::problem(&one_line(&e.to_string(), known));
             ExitCode::from(USAGE)
         }
     }
 }
 
-/// clap's error and tip on one line, with where to read more (the command's own `--help`).
-fn one_line(text: &str) -> String {
+/// clap's error and tip on one line, with where to read more (the command's own `--help`:
+/// from clap's `Usage:` line, else `command`).
+fn one_line(text: &str, command: Option<&str>) -> String {
     let mut line = String::new();
     for part in text
         .lines()
@@ -193,7 +200,11 @@ fn one_line(text: &str) -> String {
         }
         line.push_str(part);
     }
-    format!("{line} (see {} --help)", command_of(text))
+    let mut about = command_of(text);
+    if let (true, Some(command)) = (about == "genesys-wrapup", command) {
+        about = format!("genesys-wrapup {command}");
+    }
+    format!("{line} (see {about} --help)")
 }
 
 /// The command a clap message is about, from its `Usage:` line (`genesys-wrapup redrive`).

@@ -263,6 +263,37 @@ impl GenesysClient {
         Ok(listing.entities)
     }
 
+    /// The name of code `id` if this client already has the code (read by id, or in the org's
+    /// listing), without a call: for outcomes that name the code the agent had. A listing
+    /// being read by a concurrent message counts as not had.
+    pub(crate) fn cached_code_name(&self, id: &str) -> Option<String> {
+        let id = id.trim();
+        let named = |c: &WrapupCode| {
+            c.name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+        };
+        if let Ok(uuid) = Uuid::parse_str(id) {
+            let by_id = self
+                .codes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&uuid)
+                .and_then(|(code, _)| named(code));
+            if by_id.is_some() {
+                return by_id;
+            }
+        }
+        let index = self.index.try_lock().ok()?;
+        index
+            .codes
+            .iter()
+            .find(|c| c.id.trim().eq_ignore_ascii_case(id))
+            .and_then(named)
+    }
+
     /// Forgets a code Genesys refused (deleted or moved since it was cached): the next request
     /// reads it again, and the names too, though no sooner than a missed name would, so a
     /// burst of refusals costs one listing a minute.

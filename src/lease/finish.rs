@@ -13,9 +13,9 @@
 //! When the lease is no longer this holder's (it ran past its deadline), what is kept is still
 //! put, in a second call, and the other holder's lease is left alone.
 
-use super::records::{self, request_key, s, LastWrite, Item};
-use super::take::{made_ms, Ask};
+use super::records::{self, request_key, s, Item, LastWrite};
 use super::table::{Lease, Leases, Released, EXPIRES_AT, HOLD, KEY, TOKEN};
+use super::take::{made_ms, Ask};
 use crate::aws_errors::explain;
 use crate::wrapup::{Identity, Outcome};
 use aws_sdk_dynamodb::error::SdkError;
@@ -48,7 +48,8 @@ impl Leases {
     /// Gives the lease back (or holds it, after an unknown write) and keeps what `end` says.
     pub(crate) async fn finish(&self, lease: Lease, ask: &Ask<'_>, end: End<'_>) -> Released {
         let now = self.clock.unix_seconds();
-        let remember_until = now + i64::try_from(self.remember_for.as_secs()).unwrap_or(i64::MAX / 2);
+        let remember_until =
+            now + i64::try_from(self.remember_for.as_secs()).unwrap_or(i64::MAX / 2);
         let Some(identity) = ask.identity else {
             return self.release(lease).await;
         };
@@ -83,9 +84,9 @@ impl Leases {
             )],
         };
         let hold_until = match end {
-            End::Unknown(sent) => Some(
-                epoch_seconds_ceil(sent + UNKNOWN_WRITE_HOLD).max(lease.expires_at),
-            ),
+            End::Unknown(sent) => {
+                Some(epoch_seconds_ceil(sent + UNKNOWN_WRITE_HOLD).max(lease.expires_at))
+            }
             _ => None,
         };
         match self.finish_once(&lease, hold_until, &kept).await {
@@ -178,10 +179,12 @@ impl Leases {
         {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e))
-                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
+                if matches!(
+                    e.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
             {
-                let TransactWriteItemsError::TransactionCanceledException(cancelled) =
-                    e.into_err()
+                let TransactWriteItemsError::TransactionCanceledException(cancelled) = e.into_err()
                 else {
                     return Err(None);
                 };

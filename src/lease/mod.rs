@@ -28,6 +28,6 @@ mod take;
 
 pub(crate) use finish::End;
 pub use records::LastWrite;
-pub use table::{Lease, Leases, Released, EXPIRES_AT, KEY};
 pub(crate) use table::tuned;
+pub use table::{Lease, Leases, Released, EXPIRES_AT, KEY};
 pub(crate) use take::{made_ms, Ask, Taken};

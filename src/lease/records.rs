@@ -143,6 +143,8 @@ struct Kept {
     #[serde(default)]
     current_wrap_up_code: Option<String>,
     #[serde(default)]
+    current_wrap_up_code_name: Option<String>,
+    #[serde(default)]
     rule: Option<String>,
     #[serde(default)]
     media: Option<String>,
@@ -172,6 +174,7 @@ pub(super) fn remembered(
         wrap_up_code_id: outcome.wrap_up_code_id.clone(),
         wrap_up_code_name: outcome.wrap_up_code_name.clone(),
         current_wrap_up_code: outcome.current_wrap_up_code.clone(),
+        current_wrap_up_code_name: outcome.current_wrap_up_code_name.clone(),
         rule: outcome.rule.clone(),
         media: details.media.map(str::to_owned),
         division_id: details.division_id.clone(),
@@ -183,7 +186,10 @@ pub(super) fn remembered(
         (EXPIRES_AT.to_owned(), n(expires_at)),
         (AT.to_owned(), n(now)),
         (STATE.to_owned(), s(DONE)),
-        (CONVERSATION.to_owned(), s(conversation_id.hyphenated().to_string())),
+        (
+            CONVERSATION.to_owned(),
+            s(conversation_id.hyphenated().to_string()),
+        ),
         // A struct of strings always serialises; an empty outcome is read back as none.
         (
             OUTCOME.to_owned(),
@@ -199,7 +205,10 @@ pub(super) fn unknown(key: String, conversation_id: Uuid, now: i64, expires_at: 
         (EXPIRES_AT.to_owned(), n(expires_at)),
         (AT.to_owned(), n(now)),
         (STATE.to_owned(), s(UNKNOWN)),
-        (CONVERSATION.to_owned(), s(conversation_id.hyphenated().to_string())),
+        (
+            CONVERSATION.to_owned(),
+            s(conversation_id.hyphenated().to_string()),
+        ),
     ])
 }
 
@@ -211,19 +220,34 @@ pub(super) fn recall(item: &Item, conversation_id: Uuid) -> Option<Outcome> {
         return None;
     }
     let kept: Kept = serde_json::from_str(&text(item, OUTCOME)?).ok()?;
-    let first = Status::ALL.into_iter().find(|s| s.as_str() == kept.status)?;
+    let first = Status::ALL
+        .into_iter()
+        .find(|s| s.as_str() == kept.status)?;
     let reason = match kept.reason.as_deref() {
         Some(name) => Some(Reason::ALL.into_iter().find(|r| r.as_str() == name)?),
         None => None,
     };
-    let (status, current) = match first {
+    let (status, current, current_name) = match first {
         // The code it wrote is what the participant has now.
-        Status::Applied => (Status::AlreadyApplied, kept.wrap_up_code_id.clone()),
-        other => (other, kept.current_wrap_up_code),
+        Status::Applied => (
+            Status::AlreadyApplied,
+            kept.wrap_up_code_id.clone(),
+            kept.wrap_up_code_name.clone(),
+        ),
+        other => (
+            other,
+            kept.current_wrap_up_code,
+            kept.current_wrap_up_code_name,
+        ),
     };
     let when = number(item, AT).map_or_else(String::new, |at| {
         chrono::DateTime::from_timestamp(at, 0)
-            .map(|t| format!(" at {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+            .map(|t| {
+                format!(
+                    " at {}",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
+            })
             .unwrap_or_default()
     });
     let what = match (first, &kept.message) {
@@ -239,6 +263,7 @@ pub(super) fn recall(item: &Item, conversation_id: Uuid) -> Option<Outcome> {
         wrap_up_code_id: kept.wrap_up_code_id,
         wrap_up_code_name: kept.wrap_up_code_name,
         current_wrap_up_code: current,
+        current_wrap_up_code_name: current_name,
         reason,
         message: Some(format!(
             "a redelivery: an earlier delivery of this request{when} {what}; Genesys was not called"

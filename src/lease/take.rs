@@ -14,8 +14,8 @@
 //! lease is `in_progress`.
 
 use super::records::{
-    n, number, recall, request_key, s, text, write_key, Item, LastWrite, LAG_UNTIL, SENT_AT,
-    STATE, UNKNOWN,
+    n, number, recall, request_key, s, text, write_key, Item, LastWrite, LAG_UNTIL, SENT_AT, STATE,
+    UNKNOWN,
 };
 use super::table::{Lease, Leases, EXPIRES_AT, HOLD, HOLDER, KEY, TOKEN};
 use crate::aws_errors::explain;
@@ -96,7 +96,9 @@ impl Leases {
         match self.take(&ask).await? {
             Taken::Held(lease, _) => Ok(lease),
             // Nothing is remembered about no request.
-            Taken::Remembered(_) => Err(self.unavailable("a remembered request answered no request")),
+            Taken::Remembered(_) => {
+                Err(self.unavailable("a remembered request answered no request"))
+            }
         }
     }
 
@@ -105,7 +107,11 @@ impl Leases {
     /// `upstream_unavailable`: never a write without the lease.
     pub(crate) async fn take(&self, ask: &Ask<'_>) -> Result<Taken, Transient> {
         let now = self.clock.unix_seconds();
-        let budget = ask.deadline.remaining(self.clock.as_ref()).as_secs_f64().ceil();
+        let budget = ask
+            .deadline
+            .remaining(self.clock.as_ref())
+            .as_secs_f64()
+            .ceil();
         // At least the current second: a lease is never born expired.
         let lease = Lease {
             key: ask.conversation_id.hyphenated().to_string(),
@@ -139,16 +145,18 @@ impl Leases {
                 Some(Some(item)) if text(&item, TOKEN) == Some(lease.token.clone()) => {
                     return Ok(Taken::Held(lease, known_write))
                 }
-                Some(held) => return Err(self.in_progress(ask.conversation_id, held.as_ref(), now)),
+                Some(held) => {
+                    return Err(self.in_progress(ask.conversation_id, held.as_ref(), now))
+                }
                 None => {}
             }
             if let Some(item) = refused.write.flatten() {
                 match LastWrite::from_item(&item, now) {
                     Some(write) => known_write = Some(write),
                     None => {
-                        return Err(self.unavailable(
-                            "the conversation's last write could not be read",
-                        ))
+                        return Err(
+                            self.unavailable("the conversation's last write could not be read")
+                        )
                     }
                 }
             }
@@ -200,7 +208,11 @@ impl Leases {
                 .return_values_on_condition_check_failure(all_old.clone())
                 .build()
                 .map_err(built)?;
-            items.push(TransactWriteItem::builder().condition_check(request).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(request)
+                    .build(),
+            );
             parts.push(Part::Request);
         }
         if checks.write {
@@ -231,10 +243,12 @@ impl Leases {
         match result {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e))
-                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
+                if matches!(
+                    e.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
             {
-                let TransactWriteItemsError::TransactionCanceledException(cancelled) =
-                    e.into_err()
+                let TransactWriteItemsError::TransactionCanceledException(cancelled) = e.into_err()
                 else {
                     return Err(Err(self.unavailable("the call was cancelled")));
                 };

@@ -25,15 +25,15 @@ mod trace;
 
 use crate::clock::{Clock, Deadline};
 use crate::error::{Transient, TransientKind};
-use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
 use crate::genesys::models::Wrapup;
+use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
 use crate::genesys::{ErrorClass, GenesysClient, Orgs, Write};
 use crate::lease::{made_ms, Ask, End, LastWrite, Leases, Taken};
 use crate::rules::{ParticipantFacts, Rule, RuleSet};
 use crate::wrapup::{
     check_division, is_already_applied, keep_current, select_target, supervisor, unended_leg,
-    ApplyRequest, CodeRef, GenesysEvent, Identity, Keep, Outcome, Reason, Request, Status,
-    Target, Topic, Wanted,
+    ApplyRequest, CodeRef, GenesysEvent, Identity, Keep, Outcome, Reason, Request, Status, Target,
+    Topic, Wanted,
 };
 use std::time::Duration;
 use trace::{Stop, Trace};
@@ -216,9 +216,9 @@ impl<'a> Run<'a> {
             .trace
             .unknown_write
             .filter(|_| matches!(result, Err(Stop::Retry(_))));
+        self.name_current_code();
         let outcome = self.trace.finish(result);
-        let (Some(lease), Some(ask), Some(exclusive)) = (lease, ask, self.context.exclusive)
-        else {
+        let (Some(lease), Some(ask), Some(exclusive)) = (lease, ask, self.context.exclusive) else {
             return outcome;
         };
         let end = match (&outcome, unknown) {
@@ -229,6 +229,31 @@ impl<'a> Run<'a> {
         };
         exclusive.leases.finish(lease, &ask, end).await;
         outcome
+    }
+
+    /// The name of the code the participant had, when the read did not give it: the code this
+    /// request resolved, if it is that one, else one the org's client already has cached. Never
+    /// a call of its own: unknown, it stays absent.
+    fn name_current_code(&mut self) {
+        let Some(current) = self.trace.current_code.as_deref().map(str::trim) else {
+            return;
+        };
+        if self.trace.current_code_name.is_some() {
+            return;
+        }
+        let resolved = self
+            .trace
+            .code
+            .as_ref()
+            .filter(|c| c.id.trim().eq_ignore_ascii_case(current))
+            .and_then(|c| c.name.clone());
+        self.trace.current_code_name = resolved.or_else(|| {
+            self.context
+                .orgs
+                .client(self.org_id)
+                .ok()?
+                .cached_code_name(current)
+        });
     }
 
     /// Read: the conversation as Genesys shows it now.
@@ -264,11 +289,18 @@ impl<'a> Run<'a> {
         }
         let target = select_target(conversation, named, session)
             .map_err(|r| Stop::because(r.reason, r.message))?;
-        // The read's code, else what an `acw` event said (a read can lag behind the event).
-        self.trace.current_code = target
-            .final_code()
-            .map(str::to_owned)
-            .or(self.trace.current_code.take());
+        // The read's code (and its name), else what an `acw` event said (a read can lag
+        // behind the event).
+        if let Some(read) = target.final_code() {
+            self.trace.current_code = Some(read.to_owned());
+            self.trace.current_code_name = target
+                .current
+                .as_ref()
+                .and_then(|w| w.name.as_deref())
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned);
+        }
         self.trace.target = Some(target.clone());
         Ok(target)
     }
@@ -303,6 +335,8 @@ impl<'a> Run<'a> {
         });
         target.acw_pending = false;
         self.trace.current_code = Some(last.code.clone());
+        // Named again at the end, from what this function already knows of the code.
+        self.trace.current_code_name = None;
         if let Some(t) = self.trace.target.as_mut() {
             t.current = target.current.clone();
             t.acw_pending = false;

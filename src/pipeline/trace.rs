@@ -43,6 +43,8 @@ pub(super) struct Trace {
     pub(super) target: Option<Target>,
     /// The code on the participant before this request: the read's, else an `acw` event's.
     pub(super) current_code: Option<String>,
+    /// Its name: the read's, else one the client already has.
+    pub(super) current_code_name: Option<String>,
     pub(super) code_id: Option<Uuid>,
     pub(super) code: Option<WrapupCode>,
     pub(super) rule: Option<String>,
@@ -64,6 +66,7 @@ impl Trace {
             conversation_id,
             target: None,
             current_code,
+            current_code_name: None,
             code_id: None,
             code: None,
             rule: None,
@@ -133,6 +136,7 @@ impl Trace {
             wrap_up_code_id: self.code_id.map(|c| c.hyphenated().to_string()),
             wrap_up_code_name: code.and_then(|c| c.name.clone()),
             current_wrap_up_code: self.current_code,
+            current_wrap_up_code_name: self.current_code_name,
             reason,
             message,
             rule: self.rule,

@@ -2,6 +2,7 @@
 //! function calls, with the platform's shapes, a request log and fault injection. It serves
 //! `invoke --sandbox`, the tests and the benches.
 
+use crate::clock::Clock;
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -9,7 +10,6 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use crate::clock::Clock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -540,7 +540,10 @@ fn handle(
                     .stale
                     .get(*id)
                     .filter(|(_, until)| now.is_some_and(|now| now < *until));
-                reply(200, lagging.map_or_else(|| c.clone(), |(before, _)| before.clone()))
+                reply(
+                    200,
+                    lagging.map_or_else(|| c.clone(), |(before, _)| before.clone()),
+                )
             }
             None => reply(
                 404,

@@ -1,7 +1,9 @@
-//! Lambda's Invoke API on loopback (`POST /2015-03-31/functions/{name}/invocations`), running
-//! the function's own handler on an app: `RequestResponse` answers with the reply (a function
-//! error as Lambda marks one), `Event` answers 202 and runs the event once. For `doctor
-//! --function` and `redrive --function`, through the AWS SDK and `AWS_ENDPOINT_URL_LAMBDA`.
+//! Lambda's Invoke API on loopback (`POST /2015-03-31/functions/{name}/invocations`, with the
+//! version or alias in `?Qualifier=` or after the name), running the function's own handler on
+//! an app: `RequestResponse` answers with the reply (a function error as Lambda marks one),
+//! `Event` answers 202 and runs the event once. It records the qualifier each invocation named:
+//! which version Lambda would have run. For `doctor --function` and `redrive --function`,
+//! through the AWS SDK and `AWS_ENDPOINT_URL_LAMBDA`.
 
 use super::loopback::{read_body, serve_loopback, LoopbackServer};
 use crate::app::App;
@@ -16,8 +18,10 @@ use std::time::Duration;
 /// One invocation the API received.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invoked {
-    /// The function name in the path.
+    /// The function's name (from the path: a name, `NAME:QUALIFIER` or an ARN).
     pub function: String,
+    /// The version or alias invoked (`?Qualifier=`, or after the name); `None`: `$LATEST`.
+    pub qualifier: Option<String>,
     /// `RequestResponse` or `Event`.
     pub invocation_type: String,
     /// The payload.
@@ -39,6 +43,7 @@ impl LambdaApi {
             let (app, recorded, name) = (app.clone(), recorded.clone(), name.clone());
             async move {
                 let path = req.uri().path().to_owned();
+                let query = req.uri().query().unwrap_or_default().to_owned();
                 let invocation_type = req
                     .headers()
                     .get("x-amz-invocation-type")
@@ -47,16 +52,22 @@ impl LambdaApi {
                     .to_owned();
                 let payload: Value =
                     serde_json::from_slice(&read_body(req).await).unwrap_or(Value::Null);
-                let function = path
+                let named = path
                     .strip_prefix("/2015-03-31/functions/")
                     .and_then(|rest| rest.strip_suffix("/invocations"))
-                    .unwrap_or_default()
-                    .to_owned();
+                    .unwrap_or_default();
+                let named = percent_decode(named);
+                let (function, in_name) = split_qualifier(&named);
+                let qualifier = url::form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, _)| k == "Qualifier")
+                    .map(|(_, v)| v.into_owned())
+                    .or(in_name);
                 recorded
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(Invoked {
                         function: function.clone(),
+                        qualifier,
                         invocation_type: invocation_type.clone(),
                         payload: payload.clone(),
                     });
@@ -108,6 +119,27 @@ impl LambdaApi {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+}
+
+/// `%3A` and friends back to their characters (the SDK encodes a name's `:` in the path).
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("n={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The function's name and the qualifier written after it, from a name, `NAME:QUALIFIER`, or a
+/// full (`arn:...:function:NAME[:QUALIFIER]`) or partial (`ACCOUNT:function:NAME[:QUALIFIER]`)
+/// ARN.
+fn split_qualifier(named: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = named.split(':').collect();
+    let at = parts
+        .iter()
+        .position(|p| *p == "function")
+        .map_or(0, |i| i + 1);
+    let name = parts.get(at).copied().unwrap_or_default().to_owned();
+    (name, parts.get(at + 1).map(|q| (*q).to_owned()))
 }
 
 fn response(status: u16, body: Value, headers: &[(&str, &str)]) -> hyper::Response<Full<Bytes>> {

@@ -93,7 +93,9 @@ impl Sandbox {
         env
     }
 
-    /// The real app, configured by [`Sandbox::env`], on in-memory secrets and queues.
+    /// The real app, configured by [`Sandbox::env`], on in-memory secrets and queues; with
+    /// `AWS_ENDPOINT_URL_SQS` among the overrides, on the SQS there (moto's server in the tests),
+    /// as the deployed function would be.
     pub async fn app(
         &self,
         overrides: &[(&str, &str)],
@@ -108,9 +110,13 @@ impl Sandbox {
             settings.rules_cache_ttl,
         )
         .await;
+        let queues: Arc<dyn crate::queues::Queues> = match env.get("AWS_ENDPOINT_URL_SQS") {
+            Some(endpoint) => Arc::new(crate::queues::SqsQueues::new(sqs_client(endpoint))),
+            None => self.queues.clone(),
+        };
         let deps = Dependencies {
             secrets: self.secrets.clone(),
-            queues: self.queues.clone(),
+            queues,
             clock,
             dynamodb: dynamodb_client(env.get("AWS_ENDPOINT_URL_DYNAMODB").map(String::as_str)),
         };
@@ -132,6 +138,20 @@ pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
         builder = builder.endpoint_url(endpoint);
     }
     aws_sdk_dynamodb::Client::from_conf(crate::lease::tuned(builder).build())
+}
+
+/// An SQS client for the sandbox's app at `endpoint`, with test credentials, in `us-east-1`.
+fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::new()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "sandbox", "sandbox", None, None, "sandbox",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    )
 }
 
 /// Creates a lease table as the template does (partition key `pk`, a string; on demand; with

@@ -3,7 +3,10 @@
 //! small JSON document, and the crates that emit it bring a metrics framework we would not use.
 //!
 //! Dimensions stay low-cardinality: the function name, plus the rejection reason or the Genesys
-//! endpoint and status code. Ids never become dimensions.
+//! endpoint and status code. Ids never become dimensions. The invocation's counts are also
+//! published by the version that ran (`ExecutedVersion`, from `AWS_LAMBDA_FUNCTION_VERSION`, as
+//! Lambda names its own metrics' dimension), so a gradual deploy's rollback alarms read the new
+//! version alone.
 
 use crate::genesys::CallStats;
 use crate::wrapup::{Outcome, Status};
@@ -16,6 +19,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 pub(crate) const METRICS_NAMESPACE: &str = "GenesysWrapUp";
+
+/// The dimension naming the function version that ran, as Lambda's own metrics name it.
+const VERSION_DIMENSION: &str = "ExecutedVersion";
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
@@ -92,6 +98,9 @@ impl Tally {
 /// `serde_json::Value` tree first cost more than the rest of the telemetry together.
 struct Document<'a> {
     function: Option<&'a str>,
+    /// The version that ran: the metrics are published a second time with it (the function's
+    /// name and this version), besides the function's name alone.
+    version: Option<&'a str>,
     dimensions: &'a [(&'a str, &'a str)],
     metrics: &'a [(&'a str, &'a str, f64)],
     timestamp_ms: u64,
@@ -102,6 +111,9 @@ impl Serialize for Document<'_> {
         let mut map = serializer.serialize_map(None)?;
         if let Some(f) = self.function {
             map.serialize_entry("FunctionName", f)?;
+        }
+        if let Some(v) = self.version {
+            map.serialize_entry(VERSION_DIMENSION, v)?;
         }
         for (name, value) in self.dimensions {
             map.serialize_entry(name, value)?;
@@ -132,18 +144,25 @@ struct Directive<'d, 'a>(&'d Document<'a>);
 impl Serialize for Directive<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let doc = self.0;
-        let names = doc
-            .function
-            .map(|_| "FunctionName")
-            .into_iter()
-            .chain(doc.dimensions.iter().map(|(name, _)| *name));
+        let set = |version: Option<&'static str>| -> Vec<&str> {
+            doc.function
+                .map(|_| "FunctionName")
+                .into_iter()
+                .chain(version)
+                .chain(doc.dimensions.iter().map(|(name, _)| *name))
+                .collect()
+        };
+        let mut sets = vec![set(None)];
+        if doc.version.is_some() {
+            sets.push(set(Some(VERSION_DIMENSION)));
+        }
         let definitions = doc
             .metrics
             .iter()
             .map(|(name, unit, _)| Definition { name, unit });
         let mut directive = serializer.serialize_map(Some(3))?;
         directive.serialize_entry("Namespace", METRICS_NAMESPACE)?;
-        directive.serialize_entry("Dimensions", &[Seq::new(names)])?;
+        directive.serialize_entry("Dimensions", &sets)?;
         directive.serialize_entry("Metrics", &Seq::new(definitions))?;
         directive.end()
     }
@@ -182,18 +201,20 @@ fn write_document(out: &mut Vec<u8>, doc: Document<'_>) {
     }
 }
 
-/// The invocation's EMF lines: outcomes, latency, cold start and retries; what needs a person
-/// (real rejections recorded, buffered messages out of receives) and whether the rules load;
-/// rejections by reason; Genesys calls by endpoint and status. A buffered batch with failures
-/// still succeeds, so `TransientFailures` is what alarms watch (the function's `Errors` stays 0);
-/// `InProgress` (another instance working on the conversation: routine) is counted apart, and
-/// `Remembered` counts redeliveries answered from the lease table.
+/// The invocation's EMF lines: outcomes, latency, cold start and retries, by the function and
+/// also by the version that ran; what needs a person (real rejections recorded, buffered
+/// messages out of receives) and whether the rules load; rejections by reason; Genesys calls by
+/// endpoint and status. A buffered batch with failures still succeeds, so `TransientFailures`
+/// is what alarms watch (the function's `Errors` stays 0); `InProgress` (another instance
+/// working on the conversation: routine) is counted apart, and `Remembered` counts redeliveries
+/// answered from the lease table.
 pub(crate) fn emf_lines(
     tally: &Tally,
     calls: &CallStats,
     latency: Duration,
     cold_start: bool,
     function: Option<&str>,
+    version: Option<&str>,
     timestamp_ms: u64,
 ) -> Vec<u8> {
     let count = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
@@ -203,6 +224,8 @@ pub(crate) fn emf_lines(
         &mut out,
         Document {
             function,
+            // By version only with the function's name: a version alone names nothing.
+            version: version.filter(|_| function.is_some()),
             timestamp_ms,
             dimensions: &[],
             metrics: &[
@@ -245,6 +268,7 @@ pub(crate) fn emf_lines(
             &mut out,
             Document {
                 function,
+                version: None,
                 timestamp_ms,
                 dimensions: &[("Reason", reason)],
                 metrics: &[("Outcomes", "Count", *n as f64)],
@@ -257,6 +281,7 @@ pub(crate) fn emf_lines(
             &mut out,
             Document {
                 function,
+                version: None,
                 timestamp_ms,
                 dimensions: &[("Endpoint", endpoint), ("StatusCode", &status)],
                 metrics: &[("GenesysCalls", "Count", n as f64)],
@@ -270,13 +295,27 @@ pub(crate) fn emf_lines(
 /// in one write so concurrent log lines cannot split a document.
 pub(crate) fn emit_metrics(tally: &Tally, calls: &CallStats, latency: Duration) {
     static FUNCTION: OnceLock<Option<String>> = OnceLock::new();
+    static VERSION: OnceLock<Option<String>> = OnceLock::new();
     let function = FUNCTION.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok());
+    let version = VERSION.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_VERSION")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    });
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let lines = emf_lines(tally, calls, latency, cold_start, function.as_deref(), now);
+    let lines = emf_lines(
+        tally,
+        calls,
+        latency,
+        cold_start,
+        function.as_deref(),
+        version.as_deref(),
+        now,
+    );
     // Metrics must never fail an invocation: a closed stderr only loses them.
     let _ = std::io::stderr().lock().write_all(&lines);
 }
@@ -313,6 +352,7 @@ mod tests {
             Duration::from_millis(12),
             true,
             Some("fn"),
+            Some("7"),
             1_700_000_000_000,
         ));
         assert_eq!(lines.len(), 4);
@@ -330,9 +370,14 @@ mod tests {
             (Some(12.0), Some(1.0))
         );
         assert_eq!(main["FunctionName"], "fn");
+        assert_eq!(main["ExecutedVersion"], "7");
         let directive = &main["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
-        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        // By the function, and by the version that ran (what rollback alarms read).
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["FunctionName"], ["FunctionName", "ExecutedVersion"]])
+        );
         assert_eq!(directive["Metrics"].as_array().map(Vec::len), Some(14));
         assert_eq!(
             directive["Metrics"][9],
@@ -344,6 +389,7 @@ mod tests {
             lines[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([["FunctionName", "Reason"]])
         );
+        assert!(lines[1].get("ExecutedVersion").is_none());
         let conversation_reads = lines
             .iter()
             .find(|l| l["Endpoint"] == "get_conversation")
@@ -362,13 +408,16 @@ mod tests {
             Duration::ZERO,
             false,
             None,
+            Some("7"),
             0,
         ));
         assert_eq!(next.len(), 1);
         assert_eq!(next[0]["Applied"], 0.0);
+        // Outside Lambda (no function name), no version either.
         assert_eq!(
             next[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([[]])
         );
+        assert!(next[0].get("ExecutedVersion").is_none());
     }
 }

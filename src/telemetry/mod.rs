@@ -35,6 +35,10 @@ pub(crate) struct LogContext<'a> {
 /// (Lambda's advanced logging controls), `RUST_LOG` (a level, or `target=level` directives);
 /// else `info`.
 ///
+/// The AWS SDK's own lines are off (its credential and region probes print a screenful when
+/// none are configured): every AWS failure the function or a command meets is said in its own
+/// one line. `RUST_LOG` naming an SDK crate (`RUST_LOG=aws_config=debug`) turns them back on.
+///
 /// The template sets the function's level in `WRAPUP_LOG_LEVEL` and keeps Lambda's own filter at
 /// `TRACE`: Lambda gives a line without a `level` field the level INFO, so a platform level of
 /// WARN or above would drop the EMF metric lines (which carry none) with the INFO logs. The
@@ -68,9 +72,14 @@ fn level(name: &str) -> Option<LevelFilter> {
     }
 }
 
-/// The filter from the function's own level, Lambda's, or `RUST_LOG`; and the function's own
-/// value when it is no level. `Targets` parses `RUST_LOG` without regular expressions
-/// (`EnvFilter`'s regex engine was a quarter of a megabyte of the binary).
+/// Where the AWS SDK's crates log (`aws_config`, `aws_smithy_runtime`, `aws_sdk_sqs`, ...):
+/// `Targets` matches a target by prefix.
+const SDK_TARGETS: &str = "aws_";
+
+/// The filter from the function's own level, Lambda's, or `RUST_LOG`, with the AWS SDK's own
+/// lines off unless `RUST_LOG` names them; and the function's own value when it is no level.
+/// `Targets` parses `RUST_LOG` without regular expressions (`EnvFilter`'s regex engine was a
+/// quarter of a megabyte of the binary).
 fn log_filter(
     own: Option<&str>,
     lambda: Option<&str>,
@@ -79,10 +88,23 @@ fn log_filter(
     let own = own.filter(|v| !v.trim().is_empty());
     let unknown = own.filter(|v| level(v).is_none()).map(str::to_owned);
     let chosen = own.and_then(level).or_else(|| lambda.and_then(level));
-    let filter = match (chosen, rust_log.and_then(|d| d.parse::<Targets>().ok())) {
+    let directives = rust_log.and_then(|d| d.parse::<Targets>().ok());
+    // `RUST_LOG`'s directives for the SDK's crates, honoured whichever level is chosen.
+    let sdk: Vec<(String, LevelFilter)> = directives
+        .iter()
+        .flat_map(|d| d.iter())
+        .filter(|(target, _)| target.starts_with(SDK_TARGETS))
+        .map(|(target, level)| (target.to_owned(), level))
+        .collect();
+    let filter = match (chosen, directives) {
         (Some(level), _) => Targets::new().with_default(level),
         (None, Some(directives)) => directives,
         (None, None) => Targets::new().with_default(LevelFilter::INFO),
+    };
+    let filter = if sdk.is_empty() {
+        filter.with_target(SDK_TARGETS, LevelFilter::OFF)
+    } else {
+        filter.with_targets(sdk)
     };
     (filter, unknown)
 }
@@ -99,6 +121,7 @@ pub(crate) fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
         wrapUpCodeId = outcome.wrap_up_code_id.as_deref(),
         wrapUpCodeName = outcome.wrap_up_code_name.as_deref(),
         currentWrapUpCode = outcome.current_wrap_up_code.as_deref(),
+        currentWrapUpCodeName = outcome.current_wrap_up_code_name.as_deref(),
         mediaType = d.media,
         divisionId = d.division_id.as_deref(),
         queueId = d.queue_id.as_deref(),
@@ -161,5 +184,38 @@ mod tests {
         let (f, unknown) = log_filter(Some("loud"), Some("ERROR"), None);
         assert!(enabled(&f, tracing::Level::ERROR) && !enabled(&f, tracing::Level::WARN));
         assert_eq!(unknown.as_deref(), Some("loud"), "said, not fatal");
+    }
+
+    #[test]
+    fn the_aws_sdks_own_lines_are_off_unless_rust_log_names_them() {
+        let sdk = |f: &Targets, target: &str, level| f.would_enable(target, &level);
+        for (own, lambda, rust_log) in [
+            (None, None, None),
+            (Some("trace"), None, None),
+            (None, Some("DEBUG"), None),
+            (None, None, Some("trace")),
+            (None, None, Some("warn,genesys_wrapup=trace")),
+        ] {
+            let (f, _) = log_filter(own, lambda, rust_log);
+            for target in [
+                "aws_config::imds::region",
+                "aws_config::meta::credentials::chain",
+                "aws_smithy_runtime::client::retries",
+                "aws_sdk_sqs::operation",
+            ] {
+                assert!(
+                    !sdk(&f, target, tracing::Level::ERROR),
+                    "{target} with {own:?}/{lambda:?}/{rust_log:?}"
+                );
+            }
+            assert!(sdk(&f, "genesys_wrapup::cli", tracing::Level::ERROR));
+        }
+        let (f, _) = log_filter(None, None, Some("info,aws_config=debug"));
+        assert!(sdk(&f, "aws_config::imds::region", tracing::Level::DEBUG));
+        assert!(sdk(&f, "genesys_wrapup", tracing::Level::INFO));
+        let (f, _) = log_filter(Some("warn"), None, Some("aws_config=debug"));
+        assert!(sdk(&f, "aws_config::meta", tracing::Level::DEBUG));
+        assert!(!sdk(&f, "genesys_wrapup", tracing::Level::INFO));
+        assert!(sdk(&f, "genesys_wrapup", tracing::Level::WARN));
     }
 }

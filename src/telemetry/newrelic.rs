@@ -90,6 +90,11 @@ pub(crate) fn outcome_event(outcome: &Outcome, ctx: EventContext<'_>) -> Event {
         "currentWrapUpCode",
         outcome.current_wrap_up_code.as_deref(),
     );
+    put(
+        &mut e,
+        "currentWrapUpCodeName",
+        outcome.current_wrap_up_code_name.as_deref(),
+    );
     put(&mut e, "divisionId", d.division_id.as_deref());
     put(&mut e, "queueId", d.queue_id.as_deref());
     put(&mut e, "userId", d.user_id.as_deref());

@@ -70,7 +70,11 @@ impl Delivery {
     pub(crate) fn sent_at(mut self, sent_at: Option<std::time::SystemTime>) -> Self {
         if let Some(identity) = self.identity.take() {
             let known = identity.when().is_some();
-            self.identity = Some(if known { identity } else { identity.sent_at(sent_at) });
+            self.identity = Some(if known {
+                identity
+            } else {
+                identity.sent_at(sent_at)
+            });
         }
         self
     }

@@ -137,7 +137,8 @@ mod tests {
     fn the_same_request_has_the_same_identity_and_another_request_another() {
         let conversation = "c0000000-0000-4000-8000-000000000001";
         let code = "c0de0000-0000-4000-8000-000000000001";
-        let a = apply(serde_json::json!({"conversationId": conversation, "wrapUpCode": {"id": code}}));
+        let a =
+            apply(serde_json::json!({"conversationId": conversation, "wrapUpCode": {"id": code}}));
         let same = apply(
             serde_json::json!({"interactionId": conversation.to_uppercase(), "wrapUpCode": {"id": code}}),
         );
@@ -152,7 +153,10 @@ mod tests {
             Identity::event_id("k").key(),
             Identity::idempotency_key("k").key()
         );
-        assert_eq!(Identity::event_id(" k ").key(), Identity::event_id("k").key());
+        assert_eq!(
+            Identity::event_id(" k ").key(),
+            Identity::event_id("k").key()
+        );
     }
 
     #[test]
@@ -161,6 +165,9 @@ mod tests {
             Identity::event_id("e").sent_at_epoch_ms(Some(1_500)).when(),
             Some(UNIX_EPOCH + Duration::from_millis(1_500))
         );
-        assert_eq!(Identity::event_id("e").sent_at_epoch_ms(Some(-1)).when(), None);
+        assert_eq!(
+            Identity::event_id("e").sent_at_epoch_ms(Some(-1)).when(),
+            None
+        );
     }
 }

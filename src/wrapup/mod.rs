@@ -26,10 +26,10 @@ mod target;
 pub(crate) use code::list_codes;
 pub use code::{check_division, codes_named, ByName};
 pub use ended::{is_ended, unended_leg};
-pub(crate) use identity::Identity;
 pub(crate) use genesys_event::{
     EventFacts, EventField, GenesysEvent, Topic, DIRECTIONS, DISCONNECT_TYPES, MEDIA_TYPES,
 };
+pub(crate) use identity::Identity;
 pub(crate) use outcome::Details;
 pub use outcome::{Outcome, Reason, Rejection, Status};
 pub use overwrite::{is_already_applied, keep_current, Keep};

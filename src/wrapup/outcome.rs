@@ -151,6 +151,11 @@ pub struct Outcome {
     /// teams can compare automation with what agents chose.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) current_wrap_up_code: Option<String>,
+    /// That code's name, to compare with `wrap_up_code_name` on like terms: as Genesys's read
+    /// names it, else from the codes the function already has (no extra call); absent when
+    /// neither knows it (a system code, or an `acw` event's code no request has looked up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) current_wrap_up_code_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) reason: Option<Reason>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,6 +196,7 @@ impl Outcome {
             wrap_up_code_id: None,
             wrap_up_code_name: None,
             current_wrap_up_code: None,
+            current_wrap_up_code_name: None,
             reason: None,
             message: None,
             rule: None,

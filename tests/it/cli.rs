@@ -274,3 +274,66 @@ fn invoke_dry_run_prints_the_write_and_sends_nothing() {
         "no write was sent: {stderr}"
     );
 }
+
+#[test]
+fn without_credentials_or_region_each_command_says_one_line_and_nothing_from_the_sdk() {
+    // No credentials, no region; the instance metadata service refuses at once (as it does
+    // off EC2), which is when the SDK's credential and region probes log a screenful each.
+    let base = [
+        ("HOME", "/nonexistent"),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9"),
+    ];
+    let queue = "https://sqs.us-east-1.amazonaws.com/123456789012/attention";
+    let buffer = "https://sqs.us-east-1.amazonaws.com/123456789012/buffer";
+    type Command<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let commands: [Command; 4] = [
+        (&["redrive", "--from", queue, "--to", buffer], &[]),
+        (&["redrive", "--from", queue, "--function", "wrapup"], &[]),
+        (&["doctor", "--function", "wrapup"], &[]),
+        (&["doctor"], &[("GENESYS_SECRET_ID", "genesys/wrapup")]),
+    ];
+    for (args, extra) in commands {
+        let env: Vec<(&str, &str)> = base.iter().chain(extra.iter()).copied().collect();
+        let out = run(args, &env);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("no AWS credentials"), "{args:?}: {all}");
+        for sdk in ["aws_config", "IMDS", "\"level\"", "FailedToLoadToken"] {
+            assert!(
+                !all.contains(sdk),
+                "{args:?} printed the SDK's {sdk}: {all}"
+            );
+        }
+        if args[0] == "redrive" {
+            assert_eq!(all.trim().lines().count(), 1, "{args:?}: {all}");
+        }
+        // The same run asked for the SDK's lines shows what was kept out (not vacuous).
+        let loud: Vec<(&str, &str)> = env
+            .iter()
+            .copied()
+            .chain([("RUST_LOG", "aws_config=warn")])
+            .collect();
+        let out = run(args, &loud);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("aws_config"),
+            "{args:?}: {out:?}"
+        );
+    }
+    // With credentials but no region: one line naming the region.
+    let out = run(
+        &["redrive", "--from", queue, "--to", buffer],
+        &[
+            ("HOME", "/nonexistent"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "not-a-secret"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no AWS region"), "{stderr}");
+}

@@ -49,10 +49,11 @@ const SQS_METRICS: [&str; 2] = [
 // ---------------------------------------------------------------------------------------------
 // What the function emits
 
-/// Each EMF metric's dimension names, from the EMF lines the binary writes on stderr for an
-/// applied and a skipped sample (a skip adds the `Outcomes` by `Reason` line).
-fn emitted_metrics() -> &'static BTreeMap<String, BTreeSet<String>> {
-    static EMITTED: OnceLock<BTreeMap<String, BTreeSet<String>>> = OnceLock::new();
+/// Each EMF metric's dimension sets (each a set of names), from the EMF lines the binary writes
+/// on stderr for an applied and a skipped sample (a skip adds the `Outcomes` by `Reason` line),
+/// run as Lambda runs it: with a function name and the version that runs.
+fn emitted_metrics() -> &'static BTreeMap<String, BTreeSet<BTreeSet<String>>> {
+    static EMITTED: OnceLock<BTreeMap<String, BTreeSet<BTreeSet<String>>>> = OnceLock::new();
     EMITTED.get_or_init(|| {
         let mut sets = BTreeMap::new();
         for sample in [
@@ -63,6 +64,7 @@ fn emitted_metrics() -> &'static BTreeMap<String, BTreeSet<String>> {
                 .args(["invoke", "--sandbox", sample])
                 .env_clear()
                 .env("AWS_LAMBDA_FUNCTION_NAME", "fn")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .output()
                 .expect("the binary runs");
@@ -72,11 +74,18 @@ fn emitted_metrics() -> &'static BTreeMap<String, BTreeSet<String>> {
                 let doc: Value = serde_json::from_str(line).unwrap();
                 let directive = &doc["_aws"]["CloudWatchMetrics"][0];
                 assert_eq!(directive["Namespace"], METRICS_NAMESPACE, "{line}");
-                let dims: BTreeSet<String> = directive["Dimensions"][0]
+                let dims: BTreeSet<BTreeSet<String>> = directive["Dimensions"]
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|d| d.as_str().unwrap().to_owned())
+                    .map(|set| {
+                        set.as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|d| d.as_str().unwrap().to_owned())
+                            .inspect(|d| assert!(doc[d].is_string(), "{d} has no value: {line}"))
+                            .collect()
+                    })
                     .collect();
                 for m in directive["Metrics"].as_array().unwrap() {
                     let name = m["Name"].as_str().unwrap().to_owned();
@@ -422,7 +431,10 @@ fn search(expression: &str) -> Result<Shown, String> {
 
 /// What is wrong with one shown metric: a name the function does not emit, a dimension set
 /// CloudWatch would find nothing under, a dimension value that is not this stack's resource.
-fn metric_problems(s: &Shown, emitted: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+fn metric_problems(
+    s: &Shown,
+    emitted: &BTreeMap<String, BTreeSet<BTreeSet<String>>>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let what = format!("{}: {}/{}", s.widget, s.namespace, s.metric);
     let names: BTreeSet<String> = s.dimensions.iter().map(|(n, _)| n.clone()).collect();
@@ -436,8 +448,8 @@ fn metric_problems(s: &Shown, emitted: &BTreeMap<String, BTreeSet<String>>) -> V
     match s.namespace.as_str() {
         METRICS_NAMESPACE => {
             match emitted.get(&s.metric) {
-                Some(set) if *set != names => problems.push(format!(
-                    "{what}: dimensions {names:?}, the function emits {set:?}"
+                Some(sets) if !sets.contains(&names) => problems.push(format!(
+                    "{what}: dimensions {names:?}, the function emits {sets:?}"
                 )),
                 None => problems.push(format!("{what}: not in the function's EMF lines")),
                 Some(_) => {}
@@ -845,10 +857,21 @@ fn the_new_relic_dashboard_has_the_required_views() {
             && q.contains("`status` = 'would_apply'")
             && facets(q) == ["wrapUpCodeName"]
     });
-    has("outcomes by the code the agent had", &|_, q| {
+    // Like terms: the name of the code the agent had against the name the function chose,
+    // never an id against a name.
+    has("outcomes by the code the agent had, by name", &|_, q| {
         let f = facets(q);
-        f.contains(&"currentWrapUpCode") && f.contains(&"wrapUpCodeName")
+        f.contains(&"currentWrapUpCodeName")
+            && f.contains(&"wrapUpCodeName")
+            && !f.contains(&"currentWrapUpCode")
     });
+    for (_, q) in &queries {
+        let f = facets(q);
+        assert!(
+            !(f.contains(&"currentWrapUpCode") && f.contains(&"wrapUpCodeName")),
+            "an id compared with a name: {q}"
+        );
+    }
 }
 
 /// The checker is not vacuous: each of these edits must be caught.
@@ -864,6 +887,7 @@ async fn the_new_relic_check_catches_misspelt_names() {
         ("`dryRun` = 1", "`dryRun` = true"),
         ("FACET `status`", "FACET status"),
         ("`durationMs`", "`duration`"),
+        ("`currentWrapUpCodeName`", "`currentWrapupCodeName`"),
     ] {
         assert!(NEW_RELIC.contains(from), "{from}");
         let edited: Value = serde_json::from_str(&NEW_RELIC.replacen(from, to, 1)).unwrap();
@@ -885,8 +909,8 @@ async fn the_new_relic_check_catches_misspelt_names() {
 // ---------------------------------------------------------------------------------------------
 // Alarms: the template's own metrics are ones the function emits, and every drop has an alarm.
 
-/// `(alarm, metric)` for each of the function's own metrics an alarm reads.
-fn alarm_metrics(template: &str) -> Vec<(String, String)> {
+/// `(alarm, metric, dimension names)` for each of the function's own metrics an alarm reads.
+fn alarm_metrics(template: &str) -> Vec<(String, String, BTreeSet<String>)> {
     let lines: Vec<&str> = template.lines().collect();
     let mut found = Vec::new();
     let mut alarm = String::new();
@@ -900,7 +924,19 @@ fn alarm_metrics(template: &str) -> Vec<(String, String)> {
                 .take(3)
                 .find_map(|l| l.trim().strip_prefix("MetricName: "))
                 .unwrap_or("<none>");
-            found.push((alarm.clone(), metric.to_owned()));
+            // The metric's `Dimensions:` list: `- Name: X` / `Value: ...` pairs right after it.
+            let dimensions = lines[i + 1..]
+                .iter()
+                .skip_while(|l| l.trim() != "Dimensions:")
+                .skip(1)
+                .take_while(|l| {
+                    let l = l.trim();
+                    l.starts_with("- Name: ") || l.starts_with("Value: ")
+                })
+                .filter_map(|l| l.trim().strip_prefix("- Name: "))
+                .map(str::to_owned)
+                .collect();
+            found.push((alarm.clone(), metric.to_owned(), dimensions));
         }
     }
     found
@@ -910,13 +946,16 @@ fn alarm_metrics(template: &str) -> Vec<(String, String)> {
 fn the_alarms_read_only_what_the_function_emits_and_every_drop_has_one() {
     let emitted = emitted_metrics();
     let used = alarm_metrics(TEMPLATE);
-    for (alarm, metric) in &used {
+    for (alarm, metric, dimensions) in &used {
+        let sets = emitted
+            .get(metric)
+            .unwrap_or_else(|| panic!("{alarm} reads {metric}, which the function never emits"));
         assert!(
-            emitted.contains_key(metric),
-            "{alarm} reads {metric}, which the function never emits"
+            sets.contains(dimensions),
+            "{alarm} reads {metric} by {dimensions:?}; the function emits it by {sets:?}"
         );
     }
-    let reads = |alarm: &str, metric: &str| used.iter().any(|(a, m)| a == alarm && m == metric);
+    let reads = |alarm: &str, metric: &str| used.iter().any(|(a, m, _)| a == alarm && m == metric);
     assert!(reads("AttentionAlarm", "AttentionRecords") && reads("AttentionAlarm", "Exhausted"));
     assert!(reads("RulesInvalidAlarm", "RulesInvalid"));
     assert!(reads("TransientFailuresAlarm", "TransientFailures"));
@@ -924,6 +963,27 @@ fn the_alarms_read_only_what_the_function_emits_and_every_drop_has_one() {
         !reads("AttentionAlarm", "Rejected"),
         "dry-run rejections page no one"
     );
+    // Rollback alarms read the version being deployed; the paging ones the whole function.
+    let by_version = |alarm: &str| {
+        used.iter()
+            .filter(|(a, _, _)| a == alarm)
+            .all(|(_, _, d)| d.contains("ExecutedVersion"))
+    };
+    for alarm in ["RollbackRejectionsAlarm", "RollbackTransientAlarm"] {
+        assert!(reads(
+            alarm,
+            if alarm.contains("Reject") {
+                "Rejected"
+            } else {
+                "TransientFailures"
+            }
+        ));
+        assert!(by_version(alarm), "{alarm} reads the new version only");
+    }
+    assert!(used
+        .iter()
+        .filter(|(a, _, _)| !a.starts_with("Rollback"))
+        .all(|(_, _, d)| *d == BTreeSet::from(["FunctionName".to_owned()])));
     for (alarm, needs) in [
         ("ErrorsAlarm", "MetricName: Errors"),
         ("ThrottlesAlarm", "MetricName: Throttles"),
@@ -941,6 +1001,14 @@ fn the_alarms_read_only_what_the_function_emits_and_every_drop_has_one() {
             "BufferAgeAlarm",
             "MetricName: ApproximateAgeOfOldestMessage",
         ),
+        (
+            "AttentionQueueDepthAlarm",
+            "MetricName: ApproximateNumberOfMessagesVisible",
+        ),
+        (
+            "AttentionQueueAgeAlarm",
+            "MetricName: ApproximateAgeOfOldestMessage",
+        ),
     ] {
         let block = TEMPLATE
             .split_once(&format!("\n  {alarm}:\n"))
@@ -954,9 +1022,18 @@ fn the_alarms_read_only_what_the_function_emits_and_every_drop_has_one() {
             "{alarm} notifies the alarm topic"
         );
     }
-    // Not vacuous: a misspelt metric is caught.
+    // Not vacuous: a misspelt metric, or a dimension the function does not emit, is caught.
+    let emits = |(_, m, d): &(String, String, BTreeSet<String>)| {
+        emitted.get(m).is_some_and(|sets| sets.contains(d))
+    };
     let edited = TEMPLATE.replacen("MetricName: RulesInvalid", "MetricName: RuleInvalid", 1);
-    assert!(alarm_metrics(&edited)
-        .iter()
-        .any(|(_, m)| !emitted.contains_key(m)));
+    assert!(!alarm_metrics(&edited).iter().all(emits));
+    let rejected_by_version = "MetricName: Rejected\n      Dimensions:\n        - Name: FunctionName\n          Value: !Ref WrapUpFunction\n        - Name: ExecutedVersion\n";
+    assert!(TEMPLATE.contains(rejected_by_version));
+    let edited = TEMPLATE.replacen(
+        rejected_by_version,
+        &rejected_by_version.replace("ExecutedVersion", "Version"),
+        1,
+    );
+    assert!(!alarm_metrics(&edited).iter().all(emits));
 }

@@ -160,3 +160,79 @@ fn the_release_profile_and_the_build_are_each_described_once() {
     }
     assert!(read("README.md").contains("### How the deployed binary is built"));
 }
+
+/// The lines of every fenced code block of a page.
+fn code_lines(page: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut lines = Vec::new();
+    for line in page.lines() {
+        if line.trim_start().starts_with("```") {
+            inside = !inside;
+        } else if inside {
+            lines.push(line.trim().to_owned());
+        }
+    }
+    lines
+}
+
+#[test]
+fn upgrades_keep_what_the_operator_chose_and_removal_names_what_is_kept() {
+    // The operator's answers live in a file git ignores; the tracked one holds none.
+    assert!(read(".gitignore")
+        .lines()
+        .any(|l| l.trim() == "samconfig.local.toml"));
+    assert!(!read("samconfig.toml").contains("parameter_overrides"));
+    let readme = read("README.md");
+    let mut pages = vec![("README.md".to_owned(), readme.clone())];
+    for entry in std::fs::read_dir(format!("{}/docs", env!("CARGO_MANIFEST_DIR"))).unwrap() {
+        let name = format!("docs/{}", entry.unwrap().file_name().to_string_lossy());
+        let text = read(&name);
+        pages.push((name, text));
+    }
+    let mut deploys = 0;
+    for (name, text) in &pages {
+        for line in code_lines(text) {
+            if line.contains("sam deploy") {
+                deploys += 1;
+                // Every deploy reads (and a guided one saves) the operator's own answers; a
+                // bare --parameter-overrides would be forgotten by the next deploy.
+                assert!(
+                    line.contains("--config-file samconfig.local.toml"),
+                    "{name}: {line}"
+                );
+                assert!(!line.contains("--parameter-overrides"), "{name}: {line}");
+            }
+        }
+    }
+    assert!(deploys >= 3, "{deploys}");
+    let section = |title: &str| {
+        readme
+            .split_once(&format!("\n## {title}\n"))
+            .and_then(|(_, rest)| rest.split("\n## ").next())
+            .unwrap_or_else(|| panic!("the README has no {title} section"))
+            .to_owned()
+    };
+    let upgrading = section("Upgrading");
+    for step in [
+        "git pull",
+        "sam build",
+        "sam deploy --config-file samconfig.local.toml",
+        "doctor --function",
+    ] {
+        assert!(upgrading.contains(step), "Upgrading lacks {step}");
+    }
+    // Removing gives the command for each kind of resource the template keeps on delete.
+    let removing = section("Removing");
+    let template = read("template.yaml");
+    for (kind, command) in [
+        ("AWS::SQS::Queue", "aws sqs delete-queue"),
+        ("AWS::DynamoDB::Table", "aws dynamodb delete-table"),
+        ("AWS::Logs::LogGroup", "aws logs delete-log-group"),
+    ] {
+        let retained = template.split("\n\n").any(|block| {
+            block.contains(&format!("Type: {kind}")) && block.contains("DeletionPolicy: Retain")
+        });
+        assert!(retained, "{kind} is kept on delete");
+        assert!(removing.contains(command), "Removing lacks {command}");
+    }
+}

@@ -165,3 +165,113 @@ async fn the_body_never_reaches_logs_or_new_relic_which_mark_the_dry_run() {
     assert!(!logs.contains(NOTES), "the body leaked into the logs");
     assert_eq!(posts(&h), 0);
 }
+
+/// What one outcome log line says, by its JSON fields.
+fn outcome_line(logs: &str, conversation: &str) -> Value {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["event"] == "outcome" && l["conversationId"] == conversation)
+        .unwrap_or_else(|| panic!("no outcome line for {conversation}: {logs}"))
+}
+
+#[tokio::test]
+async fn the_shadow_comparison_is_on_like_terms_name_with_name() {
+    let capture = Capture::start();
+    let nr = NewRelicEmulator::start("42", "nr-shadow-key")
+        .await
+        .unwrap();
+    let url = nr.url().to_string();
+    let h = Harness::with_env(&[
+        ("WRAPUP_DRY_RUN", "true"),
+        ("NEW_RELIC_ACCOUNT_ID", "42"),
+        ("NEW_RELIC_LICENSE_KEY", "nr-shadow-key"),
+        ("NEW_RELIC_EVENTS_URL", &url),
+    ])
+    .await;
+    // The agent chose "Sale completed"; the automation would write "Call back later".
+    let out = h
+        .invoke(eventbridge(apply_request(CONV_WRAPPED, CODE_CALLBACK)))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "would_apply", "{out}");
+    assert_eq!(
+        (
+            out["currentWrapUpCode"].as_str(),
+            out["currentWrapUpCodeName"].as_str(),
+            out["wrapUpCodeName"].as_str()
+        ),
+        (
+            Some(CODE_SALE),
+            Some("Sale completed"),
+            Some("Call back later")
+        )
+    );
+    let event = &nr.events()[0];
+    assert_eq!(event["currentWrapUpCodeName"], "Sale completed");
+    assert_eq!(event["wrapUpCodeName"], "Call back later");
+    let line = outcome_line(&capture.text(), CONV_WRAPPED);
+    assert_eq!(line["currentWrapUpCodeName"], "Sale completed");
+    // Named from the read: no call beyond a real run's.
+    assert_eq!(
+        (
+            h.count(Route::GetConversation),
+            h.count(Route::GetWrapupCode)
+        ),
+        (1, 1)
+    );
+    // No code on the participant: neither field.
+    let out = h
+        .invoke(eventbridge(apply_request(CONV_CALL, CODE_SALE)))
+        .await
+        .unwrap();
+    assert!(out.get("currentWrapUpCode").is_none() && out.get("currentWrapUpCodeName").is_none());
+}
+
+/// An `acw` event for agent 2 of `CONV_ACW_DONE` saying `code` is set, and a rule that acts on
+/// that code: the conversation's read does not show the code yet (the read lags the event).
+fn acw_with(code: &str) -> Value {
+    let body = json!({
+        "conversationId": CONV_ACW_DONE, "participantId": participant(13, 2),
+        "sessionId": communication(13, 2), "mediaType": "VOICE", "direction": "INBOUND",
+        "userId": AGENT_USER, "queueId": QUEUE_SALES, "wrapupDurationMs": 15000,
+        "wrapupCode": code
+    });
+    json!({
+        "version": "0", "id": "ev-shadow", "detail-type": "v2.detail.events.conversation.{id}.acw",
+        "source": "aws.partner/genesys.com/cloud/6d2b4a3c-1f0e-4b8a-9c7d-5e4f3a2b1c0d/wrapup",
+        "account": "123456789012", "time": "2026-11-25T09:07:05Z", "region": "eu-west-1",
+        "resources": [],
+        "detail": {"topicName": "v2.detail.events.conversation.x.acw", "version": "2", "eventBody": body}
+    })
+}
+
+#[tokio::test]
+async fn an_acw_code_is_named_from_what_the_function_has_and_never_costs_a_call() {
+    let rules = json!({"rules": [{
+        "name": "escalations-follow-up",
+        "match": {"topic": "acw", "currentWrapUpCode": CODE_SUPPORT},
+        "wrapUpCode": {"id": CODE_FOLLOW_UP_SALES}, "overwrite": "always"
+    }]})
+    .to_string();
+    let h = Harness::with_env(&[("WRAPUP_DRY_RUN", "true"), ("WRAPUP_RULES", &rules)]).await;
+    // Nothing has looked the agent's code up yet: the outcome has its id, not a guessed name,
+    // and no call was spent on it.
+    let out = h.invoke(acw_with(CODE_SUPPORT)).await.unwrap();
+    assert_eq!(
+        (out["status"].as_str(), out["currentWrapUpCode"].as_str()),
+        (Some("would_apply"), Some(CODE_SUPPORT)),
+        "{out}"
+    );
+    assert!(out.get("currentWrapUpCodeName").is_none(), "{out}");
+    assert_eq!(h.count(Route::GetWrapupCode), 1, "only the code to write");
+    // Once a request has read that code (it is cached), the next outcome names it, still
+    // with no call of its own.
+    let _ = h
+        .invoke(eventbridge(apply_request(CONV_CALL, CODE_SUPPORT)))
+        .await
+        .unwrap();
+    let reads = h.count(Route::GetWrapupCode);
+    let out = h.invoke(acw_with(CODE_SUPPORT)).await.unwrap();
+    assert_eq!(out["currentWrapUpCodeName"], "Support escalation", "{out}");
+    assert_eq!(h.count(Route::GetWrapupCode), reads, "cached, no call");
+}

@@ -6,7 +6,7 @@
 //! until it can no longer land; contention is counted apart from failures.
 
 use crate::common::moto::{create_lock_table, moto, Moto};
-use crate::common::{apply_request, eventbridge, http_parts, sqs_batch, failures, Harness};
+use crate::common::{apply_request, eventbridge, failures, http_parts, sqs_batch, Harness};
 use aws_sdk_dynamodb::types::AttributeValue;
 use genesys_wrapup::sandbox::demo::{CODE_CALLBACK, CODE_SALE, CONV_ACW_DONE, CONV_CALL};
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
@@ -76,10 +76,17 @@ async fn a_redelivery_while_reads_lag_is_answered_from_memory_with_no_genesys_ca
     assert_eq!(again["wrapUpCodeId"], CODE_SALE);
     assert_eq!(again["currentWrapUpCode"], CODE_SALE);
     assert!(
-        again["message"].as_str().unwrap().contains("Genesys was not called"),
+        again["message"]
+            .as_str()
+            .unwrap()
+            .contains("Genesys was not called"),
         "{again}"
     );
-    assert_eq!(h.api_calls(), calls, "a remembered redelivery calls Genesys not at all");
+    assert_eq!(
+        h.api_calls(),
+        calls,
+        "a remembered redelivery calls Genesys not at all"
+    );
     assert_eq!(writes_to(&h, CONV_CALL), [CODE_SALE]);
 }
 
@@ -133,7 +140,10 @@ async fn a_late_redelivery_of_an_older_request_leaves_the_newer_code() {
         assert_eq!(skipped["status"], "skipped", "{skipped}");
         assert_eq!(skipped["reason"], "code_present");
         assert!(
-            skipped["message"].as_str().unwrap().contains("newer request"),
+            skipped["message"]
+                .as_str()
+                .unwrap()
+                .contains("newer request"),
             "{skipped}"
         );
         h.clock.advance(LAG * 2);
@@ -148,14 +158,22 @@ async fn a_new_request_for_the_same_code_is_decided_on_what_genesys_shows_now() 
     let moto = moto().await;
     let (h, _) = lagging(&moto, &[]).await;
     let a = apply_request(CONV_CALL, CODE_SALE);
-    let x = event("e0000000-0000-4000-8000-00000000000a", "2026-11-25T09:08:00Z", a.clone());
+    let x = event(
+        "e0000000-0000-4000-8000-00000000000a",
+        "2026-11-25T09:08:00Z",
+        a.clone(),
+    );
     let y = event(
         "e0000000-0000-4000-8000-00000000000b",
         "2026-11-25T09:08:30Z",
         apply_request(CONV_CALL, CODE_CALLBACK),
     );
     // A new event (a new id) asking for A again, after B.
-    let z = event("e0000000-0000-4000-8000-00000000000d", "2026-11-25T09:09:00Z", a);
+    let z = event(
+        "e0000000-0000-4000-8000-00000000000d",
+        "2026-11-25T09:09:00Z",
+        a,
+    );
     assert_eq!(h.invoke(x).await.unwrap()["status"], "applied");
     h.clock.advance(Duration::from_secs(1));
     assert_eq!(h.invoke(y).await.unwrap()["status"], "applied");
@@ -164,7 +182,10 @@ async fn a_new_request_for_the_same_code_is_decided_on_what_genesys_shows_now() 
     assert_eq!(again["status"], "applied", "{again}");
     assert_eq!(again["currentWrapUpCode"], CODE_CALLBACK);
     assert!(again.get("remembered").is_none());
-    assert_eq!(writes_to(&h, CONV_CALL), [CODE_SALE, CODE_CALLBACK, CODE_SALE]);
+    assert_eq!(
+        writes_to(&h, CONV_CALL),
+        [CODE_SALE, CODE_CALLBACK, CODE_SALE]
+    );
 }
 
 #[tokio::test]
@@ -185,7 +206,11 @@ async fn the_rule_after_a_crm_write_keeps_the_crms_code_while_reads_lag() {
     acw["detail"]["eventBody"]["eventTime"] = json!(h.now() * 1_000);
     let read = h.emulator().count(Route::GetConversation);
     let rule = h.invoke(acw).await.unwrap();
-    assert_eq!(h.emulator().count(Route::GetConversation), read + 1, "it read");
+    assert_eq!(
+        h.emulator().count(Route::GetConversation),
+        read + 1,
+        "it read"
+    );
     assert_eq!(rule["status"], "skipped", "{rule}");
     assert_eq!(rule["reason"], "code_present");
     assert_eq!(rule["currentWrapUpCode"], CODE_CALLBACK);
@@ -209,7 +234,8 @@ async fn a_change_made_since_our_write_stands() {
             json!({"code": CODE_CALLBACK, "name": "Call back later", "provisional": false});
         c["participants"][1]["wrapup"] = c["participants"][1]["calls"][0]["wrapup"].clone();
     });
-    let keep = json!({"conversationId": CONV_CALL, "wrapUpCode": {"id": CODE_SALE}, "overwrite": "never"});
+    let keep =
+        json!({"conversationId": CONV_CALL, "wrapUpCode": {"id": CODE_SALE}, "overwrite": "never"});
     let out = h.invoke(keep).await.unwrap();
     assert_eq!(out["status"], "skipped", "{out}");
     assert_eq!(out["currentWrapUpCode"], CODE_CALLBACK);
@@ -221,20 +247,30 @@ async fn dry_run_outcomes_are_remembered_apart_from_real_ones() {
     let table = create_lock_table(&moto.endpoint, true).await;
     let dry = with_table(&moto.endpoint, &table, &[("WRAPUP_DRY_RUN", "true")]).await;
     let x = eventbridge(apply_request(CONV_CALL, CODE_SALE));
-    assert_eq!(dry.invoke(x.clone()).await.unwrap()["status"], "would_apply");
+    assert_eq!(
+        dry.invoke(x.clone()).await.unwrap()["status"],
+        "would_apply"
+    );
     let calls = dry.api_calls();
     let again = dry.invoke(x.clone()).await.unwrap();
     assert_eq!(again["status"], "would_apply", "{again}");
     assert_eq!(again["remembered"], true);
     assert_eq!(dry.api_calls(), calls);
     // Dry run switched off: the same request is new to the real run.
-    let real = dry.sandbox.app(
-        &[("WRAPUP_LOCK_TABLE", &table), ("AWS_ENDPOINT_URL_DYNAMODB", &moto.endpoint)],
-        dry.clock.clone(),
-    )
-    .await
-    .unwrap();
-    let out = genesys_wrapup::handle(&real, &x, &dry.invocation()).await.unwrap();
+    let real = dry
+        .sandbox
+        .app(
+            &[
+                ("WRAPUP_LOCK_TABLE", &table),
+                ("AWS_ENDPOINT_URL_DYNAMODB", &moto.endpoint),
+            ],
+            dry.clock.clone(),
+        )
+        .await
+        .unwrap();
+    let out = genesys_wrapup::handle(&real, &x, &dry.invocation())
+        .await
+        .unwrap();
     let out = serde_json::to_value(out).unwrap();
     assert_eq!(out["status"], "applied", "{out}");
 }
@@ -303,14 +339,19 @@ async fn an_unknown_write_holds_the_conversation_until_it_can_no_longer_land() {
     let unknown = h.invoke(x.clone()).await.unwrap_err();
     assert_eq!(unknown.kind, TransientKind::Upstream, "{unknown}");
     // Held past the invocation's 30 s deadline: at least a minute after the POST was sent.
-    let until = lease_expiry(&moto.endpoint, &table, CONV_CALL).await.unwrap();
+    let until = lease_expiry(&moto.endpoint, &table, CONV_CALL)
+        .await
+        .unwrap();
     assert!(until >= sent + 60, "held until {until}, sent at {sent}");
     h.clock.advance(Duration::from_secs(31));
     let waiting = h.invoke(x.clone()).await.unwrap_err();
     assert_eq!(waiting.kind, TransientKind::InProgress, "{waiting}");
     assert!(waiting.message.contains("unknown"), "{waiting}");
     let left = waiting.retry_after.unwrap().as_secs();
-    assert!((25..=30).contains(&left), "told to come back when the hold ends: {left}");
+    assert!(
+        (25..=30).contains(&left),
+        "told to come back when the hold ends: {left}"
+    );
     // After the hold, the next delivery re-reads (the request was not remembered as applied).
     h.clock.advance(Duration::from_secs(31));
     let reads = h.emulator().count(Route::GetConversation);
@@ -364,17 +405,16 @@ async fn contention_is_in_progress_not_a_transient_failure() {
 #[tokio::test]
 async fn a_later_message_of_a_conversation_is_held_back_behind_a_failed_one() {
     let h = Harness::new().await;
-    h.emulator()
-        .inject(
-            Route::GetConversation,
-            FaultKind::Status {
-                status: 503,
-                code: "service.unavailable".into(),
-                message: "injected".into(),
-                retry_after: None,
-            },
-            2,
-        );
+    h.emulator().inject(
+        Route::GetConversation,
+        FaultKind::Status {
+            status: 503,
+            code: "service.unavailable".into(),
+            message: "injected".into(),
+            retry_after: None,
+        },
+        2,
+    );
     let first = json!({"conversationId": CONV_CALL, "wrapUpCode": {"id": CODE_SALE}}).to_string();
     let later =
         json!({"conversationId": CONV_CALL, "wrapUpCode": {"id": CODE_CALLBACK}}).to_string();
@@ -383,7 +423,10 @@ async fn a_later_message_of_a_conversation_is_held_back_behind_a_failed_one() {
         .await
         .unwrap();
     assert_eq!(failures(&response), ["m1", "m2"]);
-    assert!(h.emulator().writes().is_empty(), "the later one was not applied first");
+    assert!(
+        h.emulator().writes().is_empty(),
+        "the later one was not applied first"
+    );
     let visibility = h.sandbox.queues.visibility();
     let wait = |id: &str| {
         visibility
@@ -441,6 +484,10 @@ async fn an_applied_request_costs_two_dynamodb_calls_and_a_remembered_duplicate_
     assert_eq!(calls.swap(0, Ordering::SeqCst), 2, "take + finish");
     let genesys = h.api_calls();
     assert_eq!(h.invoke(x).await.unwrap()["remembered"], true);
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "one call answers a remembered duplicate");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one call answers a remembered duplicate"
+    );
     assert_eq!(h.api_calls(), genesys);
 }

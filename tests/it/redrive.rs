@@ -1,6 +1,8 @@
 //! `redrive` as operators run it: the real binary against moto's SQS (and the sandbox's Lambda
-//! Invoke API), with every kind of message the attention queue holds, a message it cannot
-//! recognise, a dry-run rejection, and sends that fail (nothing deleted).
+//! Invoke API, which records the version each invoke named), with every kind of message the
+//! attention queue holds, a message it cannot recognise, a dry-run rejection, sends that fail
+//! (nothing deleted), replays that are rejected again (the run ends after one pass), dropping
+//! what a dry run left, and the usage errors that would loop or match nothing.
 
 use crate::common::moto::{create_queue, moto, sqs_client, Moto};
 use crate::common::AWS_TEST_ENV;
@@ -38,7 +40,15 @@ fn attention_messages() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
     vec![
         (
             apply(CONV_CALL).to_string(),
-            vec![("reason", "division_mismatch"), ("trigger", "sqs")],
+            vec![
+                ("reason", "division_mismatch"),
+                ("trigger", "sqs"),
+                ("conversationId", CONV_CALL),
+                (
+                    "message",
+                    "code Sale is in division Sales, which is not one of the conversation's",
+                ),
+            ],
         ),
         (
             apply(CONV_DIRECT).to_string(),
@@ -131,14 +141,18 @@ struct Run {
 }
 
 async fn redrive(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let out = tokio::process::Command::new(BIN)
+    let run = tokio::process::Command::new(BIN)
         .arg("redrive")
         .args(args)
         .env_clear()
         .envs(AWS_TEST_ENV)
         .envs(env.iter().copied())
-        .output()
+        .kill_on_drop(true)
+        .output();
+    // A run that fed on its own replays would never end.
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), run)
         .await
+        .expect("redrive ends")
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     Run {
@@ -187,6 +201,59 @@ async fn every_kind_is_recognised_unwrapped_sent_to_the_buffer_queue_then_delete
     assert_eq!(listed.report["sent"], 0, "{}", listed.stdout);
     assert_eq!(bodies(&q.sqs, &q.attention).await.len(), 6);
     assert!(bodies(&q.sqs, &q.buffer).await.is_empty());
+    // Each entry says which conversation and why, in its writer's words.
+    let entry = |reason: &str| {
+        listed.report["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["reason"] == reason)
+            .cloned()
+            .unwrap()
+    };
+    let rejection = entry("division_mismatch");
+    assert_eq!(rejection["conversationId"], CONV_CALL);
+    assert_eq!(
+        rejection["message"],
+        "code Sale is in division Sales, which is not one of the conversation's"
+    );
+    let failure = entry("lambda_failure");
+    assert_eq!(
+        failure["conversationId"], CONV_EMAIL,
+        "from the Lambda record's payload"
+    );
+    assert_eq!(
+        failure["message"],
+        "RetriesExhausted: Transient.not_ended: the agent's part has not ended yet"
+    );
+    let dead = entry("eventbridge_dlq");
+    assert_eq!(
+        dead["conversationId"], CONV_MESSAGE,
+        "from the event's detail"
+    );
+    assert_eq!(
+        dead["message"],
+        "SDK_CLIENT_ERROR: Unable to invoke Lambda function"
+    );
+    assert_eq!(entry("buffer_dlq")["conversationId"], CONV_TRANSFER);
+    // And so does each line.
+    let lines = redrive(
+        &["--from", &q.attention, "--to", &q.buffer, "--dry-run"],
+        &env,
+    )
+    .await;
+    let line = lines
+        .stdout
+        .lines()
+        .find(|l| l.contains(" rejection division_mismatch → "))
+        .unwrap_or_else(|| panic!("{}", lines.stdout));
+    assert!(
+        line.ends_with(&format!(
+            "→ skipped (dry run: would send to queue {}) — conversation {CONV_CALL}: code Sale is in division Sales, which is not one of the conversation's",
+            q.buffer
+        )),
+        "{line}"
+    );
 
     let run = redrive(&["--from", &q.attention, "--to", &q.buffer, "--json"], &env).await;
     assert_eq!(run.code, 1, "the unknown message failed: {}", run.stdout);
@@ -325,6 +392,19 @@ async fn to_the_function_each_original_is_an_asynchronous_invoke() {
         .collect();
     assert_eq!(invoked.len(), 4);
     assert!(invoked.iter().all(|i| i.invocation_type == "Event"));
+    // Through the alias that carries the retries and the on-failure destination, never $LATEST.
+    assert!(
+        invoked
+            .iter()
+            .all(|i| i.qualifier.as_deref() == Some("live")),
+        "{invoked:?}"
+    );
+    assert!(run.report["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["action"] == "sent")
+        .all(|m| m["detail"] == "to function wrapup:live"));
     assert!(
         invoked.iter().any(|i| i.payload == apply(CONV_EMAIL)),
         "unwrapped"
@@ -332,4 +412,261 @@ async fn to_the_function_each_original_is_an_asynchronous_invoke() {
     // The function ran each: four conversations written.
     assert_eq!(sandbox.emulator.count(Route::PostWrapup), 4);
     assert_eq!(bodies(&q.sqs, &q.attention).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_qualified_function_is_invoked_as_given() {
+    let q = queues().await;
+    let sandbox = Sandbox::start().await.unwrap();
+    let app = Arc::new(sandbox.app(&[], Arc::new(SystemClock)).await.unwrap());
+    let lambda = LambdaApi::start(app, "wrapup").await.unwrap();
+    let lambda_url = lambda.url();
+    let env = [
+        ("AWS_ENDPOINT_URL_SQS", q.moto.endpoint.as_str()),
+        ("AWS_ENDPOINT_URL_LAMBDA", lambda_url.as_str()),
+    ];
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:wrapup";
+    for (function, qualifier) in [("wrapup:7", "7"), (arn, "live")] {
+        let run = redrive(
+            &[
+                "--from",
+                &q.attention,
+                "--function",
+                function,
+                "--reason",
+                "buffer_dlq",
+                "--json",
+            ],
+            &env,
+        )
+        .await;
+        assert_eq!(run.report["sent"], 1, "{}", run.stdout);
+        let last = lambda.invoked().pop().unwrap();
+        assert_eq!(
+            (last.function.as_str(), last.qualifier.as_deref()),
+            ("wrapup", Some(qualifier)),
+            "{function}"
+        );
+        // Put it back for the next form.
+        q.sqs
+            .send_message()
+            .queue_url(&q.attention)
+            .message_body(apply(CONV_TRANSFER).to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_run_whose_replays_come_back_ends_after_one_pass() {
+    // The function rejects each replay again (a code that does not exist): its rejection is
+    // back in the attention queue before the invoke returns, as a new message.
+    let moto = moto().await;
+    let sqs = sqs_client(&moto.endpoint).await;
+    let attention = create_queue(
+        &sqs,
+        &format!("attention-{}", uuid::Uuid::new_v4().simple()),
+    )
+    .await;
+    let sandbox = Sandbox::start().await.unwrap();
+    let app = sandbox
+        .app(
+            &[
+                ("ATTENTION_QUEUE_URL", attention.as_str()),
+                ("AWS_ENDPOINT_URL_SQS", moto.endpoint.as_str()),
+            ],
+            Arc::new(SystemClock),
+        )
+        .await
+        .unwrap();
+    let lambda = LambdaApi::start(Arc::new(app), "wrapup").await.unwrap();
+    let lambda_url = lambda.url();
+    let missing_code = uuid::Uuid::new_v4().to_string();
+    let conversations = [CONV_CALL, CONV_EMAIL, CONV_MESSAGE];
+    for conversation in conversations {
+        let request = json!({"conversationId": conversation, "wrapUpCode": {"id": missing_code}});
+        sqs.send_message()
+            .queue_url(&attention)
+            .message_body(request.to_string())
+            .message_attributes(
+                "reason",
+                MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value("wrapup_code_not_found")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let env = [
+        ("AWS_ENDPOINT_URL_SQS", moto.endpoint.as_str()),
+        ("AWS_ENDPOINT_URL_LAMBDA", lambda_url.as_str()),
+    ];
+    for pass in 1..=2 {
+        let run = redrive(
+            &["--from", &attention, "--function", "wrapup", "--json"],
+            &env,
+        )
+        .await;
+        assert_eq!(run.code, 0, "pass {pass}: {}", run.stdout);
+        // Each message that was there is replayed once; each that came back is left for the
+        // next run, which finds it.
+        assert_eq!(run.report["sent"], 3, "pass {pass}: {}", run.stdout);
+        assert_eq!(run.report["skipped"], 3, "pass {pass}: {}", run.stdout);
+        let back: Vec<&Value> = run.report["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["action"] == "skipped")
+            .collect();
+        assert!(
+            back.iter().all(|m| m["detail"]
+                .as_str()
+                .unwrap()
+                .contains("after this run started")
+                && m["reason"] == "wrapup_code_not_found"),
+            "{back:?}"
+        );
+        let mut returned: Vec<&str> = back
+            .iter()
+            .map(|m| m["conversationId"].as_str().unwrap())
+            .collect();
+        returned.sort();
+        let mut expected = conversations.to_vec();
+        expected.sort();
+        assert_eq!(returned, expected);
+        assert_eq!(lambda.invoked().len(), 3 * pass, "no replay of a replay");
+    }
+    assert!(lambda
+        .invoked()
+        .iter()
+        .all(|i| i.qualifier.as_deref() == Some("live")));
+    assert_eq!(bodies(&sqs, &attention).await.len(), 3, "nothing lost");
+    assert_eq!(sandbox.emulator.count(Route::PostWrapup), 0);
+}
+
+#[tokio::test]
+async fn the_from_queue_is_never_the_destination() {
+    let q = queues().await;
+    let env = [("AWS_ENDPOINT_URL", q.moto.endpoint.as_str())];
+    let run = redrive(&["--from", &q.attention, "--to", &q.attention], &env).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("--to names the --from queue"),
+        "{}",
+        run.stdout
+    );
+    // Spelt another way, still the same queue.
+    let slash = format!("{}/", q.attention);
+    let run = redrive(&["--from", &q.attention, "--to", &slash], &env).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(
+        bodies(&q.sqs, &q.attention).await.len(),
+        6,
+        "nothing touched"
+    );
+}
+
+#[tokio::test]
+async fn a_reason_the_queue_never_holds_is_a_usage_error_naming_the_closest() {
+    let run = redrive(
+        &[
+            "--from",
+            "http://127.0.0.1:9/q",
+            "--to",
+            "http://127.0.0.1:9/b",
+            "--reason",
+            "forbiden",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("did you mean forbidden?"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("(see genesys-wrapup redrive --help)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let run = redrive(
+        &[
+            "--from",
+            "http://127.0.0.1:9/q",
+            "--to",
+            "http://127.0.0.1:9/b",
+            "--reason",
+            "no_rule",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        run.code, 2,
+        "a skip never reaches the queue: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("division_mismatch"),
+        "the list: {}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn what_a_dry_run_left_is_dropped_only_when_asked_and_each_is_listed() {
+    let q = queues().await;
+    let env = [("AWS_ENDPOINT_URL", q.moto.endpoint.as_str())];
+    // Dropping needs to be told what.
+    let run = redrive(&["--from", &q.attention, "--drop"], &env).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("--only-dry-run or --reason"),
+        "{}",
+        run.stdout
+    );
+    // Listed first, nothing deleted.
+    let listed = redrive(
+        &[
+            "--from",
+            &q.attention,
+            "--drop",
+            "--only-dry-run",
+            "--dry-run",
+            "--json",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(listed.report["dropped"], 0, "{}", listed.stdout);
+    assert_eq!(bodies(&q.sqs, &q.attention).await.len(), 6);
+    let run = redrive(&["--from", &q.attention, "--drop", "--only-dry-run"], &env).await;
+    let dropped: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("→ dropped"))
+        .collect();
+    assert_eq!(dropped.len(), 1, "{}", run.stdout);
+    assert!(
+        dropped[0].contains(" rejection wrapup_code_not_found → dropped — conversation ")
+            && dropped[0].contains(CONV_DIRECT),
+        "{}",
+        dropped[0]
+    );
+    assert!(run.stdout.contains(", 1 dropped"), "{}", run.stdout);
+    assert_eq!(
+        run.code, 1,
+        "the unknown message still needs a person: {}",
+        run.stdout
+    );
+    let left = bodies(&q.sqs, &q.attention).await;
+    assert_eq!(left.len(), 5, "only the dry run's rejection went: {left:?}");
+    assert!(!left.contains(&apply(CONV_DIRECT).to_string()));
 }
