@@ -68,6 +68,9 @@ pub(crate) struct HandlerConfig {
     pub(crate) attention_queue_url: Option<String>,
     pub(crate) webhook: WebhookConfig,
     pub(crate) batch: BatchConfig,
+    /// `WRAPUP_PREDICTION_WAIT`: how long a Copilot summary that is not ready is waited for,
+    /// from the event's own time.
+    pub(crate) prediction_wait: Duration,
 }
 
 /// What the Genesys client needs: where Genesys is, how long a call may take, what to cache.
@@ -268,6 +271,11 @@ impl Settings {
                 attention_queue_url: base_url("ATTENTION_QUEUE_URL")?.map(String::from),
                 webhook,
                 batch,
+                prediction_wait: match get("WRAPUP_PREDICTION_WAIT") {
+                    None => DEFAULT_PREDICTION_WAIT,
+                    Some(raw) => parse_duration(&raw, Duration::ZERO, MAX_PREDICTION_WAIT)
+                        .map_err(|p| ConfigError::new("WRAPUP_PREDICTION_WAIT", p))?,
+                },
             },
             buffer_queue_url,
             new_relic: new_relic_config(&get)?,
@@ -293,12 +301,30 @@ pub(crate) const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 36
 /// backoff): a request that starts must have this much time for taking the lease.
 pub(crate) const LEASE_CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long a Copilot summary that is not ready is waited for unless `WRAPUP_PREDICTION_WAIT`
+/// says otherwise: Genesys writes it seconds after the agent's part ends.
+const DEFAULT_PREDICTION_WAIT: Duration = Duration::from_secs(120);
+/// The longest: a summary that is not there after an hour will not come.
+const MAX_PREDICTION_WAIT: Duration = Duration::from_secs(3_600);
+
 /// The shortest a request may be remembered: longer than any lease and the minutes a
 /// redelivery takes to come back.
 const MIN_IDEMPOTENCY_TTL: Duration = Duration::from_secs(15 * 60);
 /// The longest: beyond a week, a redelivery is no redelivery (EventBridge gives up after 24
 /// hours, Genesys after four days, an SQS queue keeps messages 14 days at most).
 const MAX_IDEMPOTENCY_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A duration as people write it: the largest whole unit.
+fn spelled(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
 
 /// A duration with a unit (`90s`, `30m`, `24h`, `7d`; bare digits are seconds), between `min`
 /// and `max`.
@@ -323,9 +349,9 @@ fn parse_duration(raw: &str, min: Duration, max: Duration) -> Result<Duration, S
     match seconds.map(Duration::from_secs) {
         Some(d) if (min..=max).contains(&d) => Ok(d),
         _ => Err(format!(
-            "must be a duration from {}m to {}d such as 24h, 90m or 7d, got {raw:?}",
-            min.as_secs() / 60,
-            max.as_secs() / 86_400
+            "must be a duration from {} to {} such as 90s, 2m or 24h, got {raw:?}",
+            spelled(min),
+            spelled(max)
         )),
     }
 }
@@ -591,7 +617,7 @@ mod tests {
         ] {
             let err = with(Some(bad)).unwrap_err();
             assert_eq!(err.variable, "WRAPUP_IDEMPOTENCY_TTL", "{bad:?}");
-            assert!(err.to_string().contains("such as 24h"), "{err}");
+            assert!(err.to_string().contains("from 15m to 30d such as"), "{err}");
         }
     }
 

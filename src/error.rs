@@ -23,17 +23,21 @@ pub enum TransientKind {
     /// Another invocation holds the conversation's lease (`WRAPUP_LOCK_TABLE`): this request
     /// waits until it is given back or expires.
     InProgress,
+    /// Genesys Copilot has not finished the summary whose prediction the request needs: it is
+    /// asked again while the event is younger than `WRAPUP_PREDICTION_WAIT`.
+    PredictionPending,
 }
 
 impl TransientKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::NotEnded,
         Self::RateLimited,
         Self::Upstream,
         Self::Credentials,
         Self::RulesUnavailable,
         Self::InProgress,
+        Self::PredictionPending,
     ];
 
     /// The name in logs, metrics, New Relic and the error type (`Transient.<name>`).
@@ -45,6 +49,7 @@ impl TransientKind {
             Self::Credentials => "credentials_unavailable",
             Self::RulesUnavailable => "rules_unavailable",
             Self::InProgress => "in_progress",
+            Self::PredictionPending => "prediction_pending",
         }
     }
 }

@@ -9,7 +9,9 @@ use crate::doctor;
 use crate::error::{Transient, TransientKind};
 use crate::pipeline;
 use crate::rules::RuleSet;
-use crate::telemetry::newrelic::{outcome_event, transient_event, Event, EventContext};
+use crate::telemetry::newrelic::{
+    outcome_event, prediction_event, transient_event, Event, EventContext,
+};
 use crate::telemetry::{
     emit_metrics, log_outcome, log_transient, with_invocation, InvocationIds, LogContext, Tally,
 };
@@ -37,6 +39,8 @@ pub struct Invocation {
     tally: Tally,
     /// New Relic events of this invocation, sent in one POST at its end.
     events: Mutex<Vec<Event>>,
+    /// Copilot's summaries read in this invocation (a batch's messages share them).
+    summaries: pipeline::SummaryCache,
 }
 
 impl Invocation {
@@ -48,6 +52,7 @@ impl Invocation {
             deadline,
             tally: Tally::default(),
             events: Mutex::new(Vec::new()),
+            summaries: pipeline::SummaryCache::default(),
         }
     }
 
@@ -145,6 +150,8 @@ async fn run(
         rules,
         clock: app.clock.as_ref(),
         deadline: inv.deadline,
+        summaries: &inv.summaries,
+        prediction_wait: app.handler.prediction_wait,
         dry_run,
         exclusive: app.leases.as_ref().map(|leases| pipeline::Exclusive {
             leases,
@@ -173,10 +180,13 @@ async fn run(
             Ok(outcome) => outcome_event(outcome, event_ctx),
             Err(t) => transient_event(t, request.conversation_id(), request.code_id(), event_ctx),
         };
-        inv.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(event);
+        let prediction = result
+            .as_ref()
+            .ok()
+            .and_then(|outcome| prediction_event(outcome, event_ctx));
+        let mut events = inv.events.lock().unwrap_or_else(|p| p.into_inner());
+        events.push(event);
+        events.extend(prediction);
     }
     match &result {
         Ok(outcome) => {

@@ -88,7 +88,7 @@ pub use secrets::{SecretError, SecretStore, WebhookKeys};
 pub use telemetry::{init_logging, JsonLines};
 pub use triggers::{recognise, signature, webhook::precheck, Envelope};
 pub use wrapup::{
-    ApplyRequest, CodeRef, Kind, Outcome, Overwrite, Reason, Request, Status, Wanted,
+    ApplyRequest, CodeRef, Kind, Outcome, Overwrite, Predicted, Reason, Request, Status, Wanted,
 };
 
 /// The pure decisions on what Genesys returned, and the models they read: what the fuzz

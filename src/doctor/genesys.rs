@@ -104,6 +104,15 @@ pub(super) async fn checks(app: &App, options: &Options, whose: &str) -> Vec<Che
         (Err(_), _) => skipped(Name::RuleCodes, Name::Rules.as_str()),
         (_, false) => skipped(Name::RuleCodes, Name::WrapupCodes.as_str()),
     });
+    let uses = rules.as_ref().is_ok_and(|set| {
+        set.rules
+            .iter()
+            .any(|r| r.observe || matches!(r.wrap_up_code, Some(CodeRef::Predicted(_))))
+    });
+    checks.push(check(
+        Name::Predictions,
+        timed(predictions(client, options, uses, deadline)).await,
+    ));
     checks.push(check(
         Name::Conversation,
         timed(conversation(client, options, deadline)).await,
@@ -111,6 +120,67 @@ pub(super) async fn checks(app: &App, options: &Options, whose: &str) -> Vec<Che
     checks.push(check(Name::Plan, timed(plan(app, options, deadline)).await));
     checks.push(write_permission());
     checks
+}
+
+/// Genesys Copilot: the role may read summaries (`conversation:summary:view`, with a read of
+/// `--conversation`'s, else of a made-up conversation's, which Genesys answers 404 when the
+/// role may and 403 when it may not), and an assistant of the org predicts wrap-up codes.
+/// Required only when a rule uses predicted codes or `observe`.
+async fn predictions(
+    client: &GenesysClient,
+    options: &Options,
+    uses: bool,
+    deadline: Deadline,
+) -> Finding {
+    let (probe, probed) = match options.conversation {
+        Some(id) => (id, "conversation"),
+        None => (Uuid::new_v4(), "a made-up conversation"),
+    };
+    let permission =
+        match client.get_summaries(probe, deadline).await {
+            Ok(Some(s)) => Ok(format!(
+            "summaries readable (conversation:summary:view holds): {} session summar{} of {probed}",
+            s.session_summaries.len(),
+            if s.session_summaries.len() == 1 { "y" } else { "ies" }
+        )),
+            Ok(None) => Ok(format!(
+                "summaries readable (conversation:summary:view holds; {probed} has none)"
+            )),
+            Err(e) if e.class == ErrorClass::Forbidden => Err(permission_problem(
+                &e,
+                "conversation:summary:view",
+                "in the conversations' divisions",
+            )),
+            Err(e) => Err(format!("the summaries could not be read: {e}")),
+        };
+    let assistant = match client.copilot_predicts_codes(deadline).await {
+        Ok(Some(true)) => Ok("an assistant of the org predicts wrap-up codes".to_owned()),
+        Ok(Some(false)) => Err("no assistant of the org predicts wrap-up codes: turn on wrap-up code prediction in the Copilot assistant (Admin > Copilot), or nothing is ever predicted".to_owned()),
+        Ok(None) => Err("the org has no Copilot assistant: Agent Copilot (its licence and an assistant with wrap-up code prediction) is what predicts codes".to_owned()),
+        Err(e) if e.class == ErrorClass::Forbidden => Ok(format!(
+            "whether an assistant predicts codes is not known: {}",
+            permission_problem(&e, "assistants:copilot:view", "")
+        )),
+        Err(e) => Ok(format!("whether an assistant predicts codes is not known: {e}")),
+    };
+    let said = |r: &Result<String, String>| match r {
+        Ok(s) | Err(s) => s.clone(),
+    };
+    if !uses {
+        return Ok(Found::NotConfigured(format!(
+            "no rule uses predicted codes or observe (apply requests may still name one); {}; {}",
+            said(&permission),
+            said(&assistant)
+        )));
+    }
+    match (permission, assistant) {
+        (Ok(p), Ok(a)) => Ok(Found::Passed(format!("{p}; {a}"))),
+        (p, a) => Err([p, a]
+            .iter()
+            .filter_map(|r| r.as_ref().err().cloned())
+            .collect::<Vec<_>>()
+            .join("; ")),
+    }
 }
 
 /// The rules as the function holds them: loaded, kept from before a bad change, or none.
@@ -347,6 +417,8 @@ async fn plan(app: &App, options: &Options, deadline: Deadline) -> Finding {
         deadline,
         dry_run: true,
         exclusive: None,
+        summaries: &pipeline::SummaryCache::default(),
+        prediction_wait: app.handler.prediction_wait,
     };
     // A plan is no request: nothing is remembered about it.
     let outcome = pipeline::run(&context, &request, None).await;

@@ -139,6 +139,7 @@ pub(super) enum Name {
     WrapupCodes,
     Rules,
     RuleCodes,
+    Predictions,
     Conversation,
     Plan,
     WritePermission,
@@ -150,7 +151,7 @@ pub(super) enum Name {
 }
 
 impl Name {
-    pub(super) const ALL: [Self; 15] = [
+    pub(super) const ALL: [Self; 16] = [
         Self::Settings,
         Self::GenesysSecret,
         Self::GenesysToken,
@@ -158,6 +159,7 @@ impl Name {
         Self::WrapupCodes,
         Self::Rules,
         Self::RuleCodes,
+        Self::Predictions,
         Self::Conversation,
         Self::Plan,
         Self::WritePermission,
@@ -177,6 +179,7 @@ impl Name {
             Self::WrapupCodes => "wrapup_codes",
             Self::Rules => "rules",
             Self::RuleCodes => "rule_codes",
+            Self::Predictions => "predictions",
             Self::Conversation => "conversation",
             Self::Plan => "plan",
             Self::WritePermission => "write_permission",
@@ -198,6 +201,7 @@ impl Name {
                 | Self::GenesysOrg
                 | Self::WrapupCodes
                 | Self::RuleCodes
+                | Self::Predictions
                 | Self::Conversation
                 | Self::Plan
         )

@@ -4,7 +4,9 @@
 
 use super::calls::CallStats;
 use super::error::{Endpoint, ErrorClass, GenesysError};
-use super::models::{Conversation, ErrorBody, TokenInfo, WrapupCode, WrapupCodeEntityListing};
+use super::models::{
+    Conversation, ErrorBody, Summaries, TokenInfo, WrapupCode, WrapupCodeEntityListing,
+};
 use super::rate_limit::RateLimiter;
 use super::token::Tokens;
 use super::transport::{
@@ -292,6 +294,78 @@ impl GenesysClient {
             .iter()
             .find(|c| c.id.trim().eq_ignore_ascii_case(id))
             .and_then(named)
+    }
+
+    /// Copilot's summaries of a conversation (`GET /api/v2/conversations/{id}/summaries`), with
+    /// the wrap-up codes they predict; `None` when the conversation has no Copilot data (404).
+    pub(crate) async fn get_summaries(
+        &self,
+        conversation: Uuid,
+        deadline: Deadline,
+    ) -> Result<Option<Summaries>, GenesysError> {
+        let id = conversation.hyphenated().to_string();
+        let answer = self
+            .call(
+                Endpoint::GetSummaries,
+                Method::GET,
+                &["api", "v2", "conversations", &id, "summaries"],
+                &[],
+                None,
+                deadline,
+            )
+            .await;
+        match answer {
+            Ok(answer) => parse_json(Endpoint::GetSummaries, &answer).map(Some),
+            Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether an assistant of the org predicts wrap-up codes for agents (`GET
+    /// /api/v2/assistants`, then each one's `.../copilot`): `None` when the org has no
+    /// assistant. For `doctor`.
+    pub(crate) async fn copilot_predicts_codes(
+        &self,
+        deadline: Deadline,
+    ) -> Result<Option<bool>, GenesysError> {
+        let answer = self
+            .call(
+                Endpoint::ListAssistants,
+                Method::GET,
+                &["api", "v2", "assistants"],
+                &[("pageSize", "25")],
+                None,
+                deadline,
+            )
+            .await?;
+        let listing: serde_json::Value = parse_json(Endpoint::ListAssistants, &answer)?;
+        let ids: Vec<Uuid> = listing["entities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| Uuid::parse_str(a["id"].as_str()?).ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        for id in ids {
+            let id = id.hyphenated().to_string();
+            let answer = self
+                .call(
+                    Endpoint::GetCopilot,
+                    Method::GET,
+                    &["api", "v2", "assistants", &id, "copilot"],
+                    &[],
+                    None,
+                    deadline,
+                )
+                .await?;
+            let copilot: serde_json::Value = parse_json(Endpoint::GetCopilot, &answer)?;
+            if copilot["wrapupCodePredictionConfig"]["enabled"] == true {
+                return Ok(Some(true));
+            }
+        }
+        Ok(Some(false))
     }
 
     /// Forgets a code Genesys refused (deleted or moved since it was cached): the next request

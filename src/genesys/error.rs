@@ -13,6 +13,9 @@ pub(crate) enum Endpoint {
     ListWrapupCodes,
     GetParticipantWrapupCodes,
     ListQueueWrapupCodes,
+    GetSummaries,
+    ListAssistants,
+    GetCopilot,
     PostWrapup,
 }
 
@@ -26,6 +29,9 @@ impl Endpoint {
             Self::ListWrapupCodes => "list_wrapup_codes",
             Self::GetParticipantWrapupCodes => "get_participant_wrapup_codes",
             Self::ListQueueWrapupCodes => "list_queue_wrapup_codes",
+            Self::GetSummaries => "get_conversation_summaries",
+            Self::ListAssistants => "list_assistants",
+            Self::GetCopilot => "get_assistant_copilot",
             Self::PostWrapup => "post_wrapup",
         }
     }

@@ -290,6 +290,53 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
+/// `GET /api/v2/conversations/{id}/summaries`: Genesys Copilot's summaries, one per agent
+/// session, each with the wrap-up codes it predicts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Summaries {
+    /// One summary per session (an agent's communication).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub session_summaries: Vec<SessionSummary>,
+}
+
+/// One session's summary: whose it is, whether it is ready, and what it predicts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionSummary {
+    /// The summary's id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// `Pending`, `Queued`, `Started`, `Processing`, `Error` or `Completed`: only a completed
+    /// summary's predictions are final.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The communication (session) it summarises.
+    #[serde(default)]
+    pub communication: Option<EntityRef>,
+    /// The participants it covers.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub participants: Vec<EntityRef>,
+    /// The wrap-up codes Copilot predicts, with its confidence in each.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub predicted_wrapup_codes: Vec<PredictedCode>,
+}
+
+/// A code Copilot predicts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PredictedCode {
+    /// The code's id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Its name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How confident Copilot is, from 0 to 1.
+    #[serde(default)]
+    pub confidence: Option<f64>,
+}
+
 /// Errors of `login.<environment>/oauth/token`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct TokenErrorBody {

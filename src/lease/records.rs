@@ -147,6 +147,8 @@ struct Kept {
     #[serde(default)]
     rule: Option<String>,
     #[serde(default)]
+    predicted_confidence: Option<f64>,
+    #[serde(default)]
     media: Option<String>,
     #[serde(default)]
     division_id: Option<String>,
@@ -176,6 +178,7 @@ pub(super) fn remembered(
         current_wrap_up_code: outcome.current_wrap_up_code.clone(),
         current_wrap_up_code_name: outcome.current_wrap_up_code_name.clone(),
         rule: outcome.rule.clone(),
+        predicted_confidence: outcome.predicted_confidence,
         media: details.media.map(str::to_owned),
         division_id: details.division_id.clone(),
         queue_id: details.queue_id.clone(),
@@ -270,6 +273,7 @@ pub(super) fn recall(item: &Item, conversation_id: Uuid) -> Option<Outcome> {
         )),
         rule: kept.rule,
         write: None,
+        predicted_confidence: kept.predicted_confidence,
         remembered: true,
         details: Details {
             media: kept.media.as_deref().and_then(media_name),
@@ -278,6 +282,7 @@ pub(super) fn recall(item: &Item, conversation_id: Uuid) -> Option<Outcome> {
             user_id: kept.user_id,
             correlation_id: None,
             context_id: None,
+            observation: None,
         },
     })
 }

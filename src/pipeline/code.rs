@@ -27,6 +27,13 @@ pub(super) async fn find(
                 .map_err(|e| trace.genesys(e, Some(Reason::WrapupCodeNotFound)))
         }
         CodeRef::Name(name) => name,
+        // A prediction is picked before (`predicted.rs`); a fallback never is one.
+        CodeRef::Predicted(_) => {
+            return Err(Stop::because(
+                Reason::InvalidEvent,
+                "a predicted code's fallback must be an id or a name",
+            ))
+        }
     };
     let mut codes = genesys
         .all_codes(false, deadline)

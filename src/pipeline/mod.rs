@@ -18,10 +18,14 @@
 //!
 //! Every step either passes what it learned on or stops with a [`Stop`]; the outcome is then
 //! built once from everything learned so far (`trace.rs`). The code step's reads are in
-//! `code.rs`. No Lambda, no HTTP here.
+//! `code.rs`; what reads Genesys Copilot (a predicted code, an `observe` rule) in
+//! `predicted.rs`. No Lambda, no HTTP here.
 
 mod code;
+mod predicted;
 mod trace;
+
+pub(crate) use predicted::SummaryCache;
 
 use crate::clock::{Clock, Deadline};
 use crate::error::{Transient, TransientKind};
@@ -29,7 +33,7 @@ use crate::genesys::models::Wrapup;
 use crate::genesys::models::{Conversation, WrapupCode, WrapupInput};
 use crate::genesys::{ErrorClass, GenesysClient, Orgs, Write};
 use crate::lease::{made_ms, Ask, End, LastWrite, Leases, Taken};
-use crate::rules::{ParticipantFacts, Rule, RuleSet};
+use crate::rules::{Asks, ParticipantFacts, Rule, RuleSet};
 use crate::wrapup::{
     check_division, is_already_applied, keep_current, select_target, supervisor, unended_leg,
     ApplyRequest, CodeRef, GenesysEvent, Identity, Keep, Outcome, Reason, Request, Status, Target,
@@ -55,6 +59,10 @@ pub(crate) struct Context<'a> {
     pub(crate) dry_run: bool,
     /// The conversation's lease to take before reading it; `None`: at least once.
     pub(crate) exclusive: Option<Exclusive<'a>>,
+    /// Copilot's summaries already read in this invocation.
+    pub(crate) summaries: &'a SummaryCache,
+    /// How long a Copilot summary that is not ready is waited for (`WRAPUP_PREDICTION_WAIT`).
+    pub(crate) prediction_wait: Duration,
 }
 
 /// The conversation's lease to take before reading it: whose table, and for whom (the
@@ -123,7 +131,10 @@ impl<'a> Run<'a> {
         let mut target = self.target(&conversation)?;
         self.our_last_write(&mut target);
         self.ended(&conversation, &target)?;
-        let wanted = self.wanted(candidates, &target)?;
+        let wanted = match self.wanted(candidates, &target)? {
+            Asks::Write(wanted) => wanted,
+            Asks::Observe => return self.observe(genesys, &target).await,
+        };
         let code = self.code(genesys, &wanted, &conversation, &target).await?;
         let code_id = self.division(&conversation, &code)?;
         if is_already_applied(&target, code_id, &wanted) {
@@ -151,7 +162,10 @@ impl<'a> Run<'a> {
                 .with_retry_after(Some(RULES_RETRY_AFTER)),
             )
         })?;
-        let candidates: Vec<&Rule> = rules.candidates(&event.facts).collect();
+        let candidates: Vec<&Rule> = rules
+            .candidates(&event.facts)
+            .filter(|r| r.samples(event.conversation_id))
+            .collect();
         if candidates.is_empty() {
             return Err(Stop::because(
                 Reason::NoRule,
@@ -392,9 +406,9 @@ impl<'a> Run<'a> {
 
     /// Wanted: the apply request's wrap-up, or the one the first candidate rule the
     /// participant matches names.
-    fn wanted(&mut self, candidates: Vec<&Rule>, target: &Target) -> Result<Wanted, Stop> {
+    fn wanted(&mut self, candidates: Vec<&Rule>, target: &Target) -> Result<Asks, Stop> {
         let event = match self.asked {
-            Asked::Apply(r) => return Ok(r.wanted.clone()),
+            Asked::Apply(r) => return Ok(Asks::Write(r.wanted.clone())),
             Asked::Event(event) => event,
         };
         // An `acw` event says which code is on the communication now: its rules are decided by
@@ -421,10 +435,46 @@ impl<'a> Run<'a> {
                 )
             })?;
         self.trace.rule = Some(rule.name.clone());
-        Ok(rule.wanted())
+        Ok(rule.asks())
     }
 
-    /// Code: the one the wanted wrap-up names, by id or by name (`code.rs`).
+    /// What reads Genesys Copilot for this request (`predicted.rs`).
+    fn copilot(&self) -> predicted::Copilot<'a> {
+        predicted::Copilot {
+            cache: self.context.summaries,
+            wait: self.context.prediction_wait,
+            clock: self.context.clock,
+            identity: self.identity,
+            deadline: self.context.deadline,
+        }
+    }
+
+    /// Observe: an `observe` rule writes nothing; it records Copilot's prediction beside the
+    /// code the agent chose (the `acw` event's, else the read's).
+    async fn observe(&mut self, genesys: &GenesysClient, target: &Target) -> Result<Status, Stop> {
+        let said = match self.asked {
+            Asked::Event(event) => event.facts.current_wrap_up_code.clone().flatten(),
+            Asked::Apply(_) => None,
+        };
+        let agent_code = said.or_else(|| target.final_code().map(str::to_owned));
+        let observation = self
+            .copilot()
+            .observe(genesys, target, agent_code.as_deref(), &mut self.trace)
+            .await?;
+        let message = match (&observation.predicted_code, observation.confidence) {
+            (Some(code), Some(confidence)) => format!(
+                "observed: Copilot predicted {} at {confidence:.2}; the agent's code was {}",
+                observation.predicted_code_name.as_deref().unwrap_or(code),
+                agent_code.as_deref().unwrap_or("none")
+            ),
+            _ => "observed: Copilot predicted no code for this communication".to_owned(),
+        };
+        self.trace.observation = Some(Box::new(observation));
+        Err(Stop::because(Reason::Observed, message))
+    }
+
+    /// Code: the one the wanted wrap-up names, by id or by name (`code.rs`), or Copilot's
+    /// prediction for the target's communication (`predicted.rs`), else its fallback.
     async fn code(
         &mut self,
         genesys: &GenesysClient,
@@ -432,13 +482,32 @@ impl<'a> Run<'a> {
         conversation: &Conversation,
         target: &Target,
     ) -> Result<WrapupCode, Stop> {
-        if let CodeRef::Id(id) = wanted.code {
-            self.trace.code_id = Some(id);
-        }
         let deadline = self.context.deadline;
+        let named = match &wanted.code {
+            CodeRef::Predicted(predicted) => {
+                let picked = self
+                    .copilot()
+                    .pick(genesys, predicted, conversation, target, &mut self.trace)
+                    .await?;
+                match (picked, &predicted.fallback) {
+                    (predicted::Picked::Code(code, confidence), _) => {
+                        self.trace.predicted_confidence = Some(confidence);
+                        return Ok(code);
+                    }
+                    (predicted::Picked::Nothing(_), Some(fallback)) => fallback.as_ref(),
+                    (predicted::Picked::Nothing(why), None) => {
+                        return Err(Stop::because(Reason::NoPrediction, why))
+                    }
+                }
+            }
+            named => named,
+        };
+        if let CodeRef::Id(id) = named {
+            self.trace.code_id = Some(*id);
+        }
         code::find(
             genesys,
-            &wanted.code,
+            named,
             conversation,
             target,
             deadline,

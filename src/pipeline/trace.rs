@@ -5,7 +5,7 @@ use crate::error::{Transient, TransientKind};
 use crate::genesys::models::WrapupCode;
 use crate::genesys::{ErrorClass, GenesysError, Write};
 use crate::lease::Lease;
-use crate::wrapup::{Details, Outcome, Reason, Status, Target};
+use crate::wrapup::{Details, Observation, Outcome, Reason, Status, Target};
 use std::time::{Duration, SystemTime};
 use uuid::Uuid;
 
@@ -54,6 +54,10 @@ pub(super) struct Trace {
     pub(super) context_id: Option<String>,
     /// The conversation's lease while this request holds it.
     pub(super) lease: Option<Lease>,
+    /// The confidence of the Copilot prediction the code came from.
+    pub(super) predicted_confidence: Option<f64>,
+    /// What an `observe` rule recorded.
+    pub(super) observation: Option<Box<Observation>>,
     /// When a write whose result is unknown was sent: the lease is held until it can no longer
     /// land, so no duplicate reads the conversation before Genesys shows what it did.
     pub(super) unknown_write: Option<SystemTime>,
@@ -74,6 +78,8 @@ impl Trace {
             correlation_id: None,
             context_id: None,
             lease: None,
+            predicted_confidence: None,
+            observation: None,
             unknown_write: None,
         }
     }
@@ -141,6 +147,7 @@ impl Trace {
             message,
             rule: self.rule,
             write: self.write,
+            predicted_confidence: self.predicted_confidence,
             remembered: false,
             details: Details {
                 media: target.map(|t| t.media.as_str()),
@@ -149,6 +156,7 @@ impl Trace {
                 user_id: target.and_then(|t| t.user_id.clone()),
                 correlation_id: self.correlation_id,
                 context_id: self.context_id,
+                observation: self.observation,
             },
         }
     }

@@ -4,7 +4,7 @@
 //! Genesys events never carry, conditions none of the rule's topics carry, duplicate names, and
 //! a rule no event can reach because an earlier one catches everything it would.
 
-use super::matching::{Match, OneOrMany, Rule, RuleSet};
+use super::matching::{Asks, Match, OneOrMany, Rule, RuleSet};
 use crate::error::serde_problem;
 use crate::wrapup::{EventField, Topic, DIRECTIONS, DISCONNECT_TYPES, MEDIA_TYPES};
 use serde::Deserialize;
@@ -134,10 +134,10 @@ impl RuleSet {
                 ));
             }
             own.extend(rule_problems(rule));
-            if let Some((earlier, _)) = sound
-                .iter()
-                .find(|(_, earlier)| catches_all_of(&earlier.when, &rule.when))
-            {
+            // A sampled rule lets the conversations outside its sample through.
+            if let Some((earlier, _)) = sound.iter().find(|(_, earlier)| {
+                earlier.sample.is_none() && catches_all_of(&earlier.when, &rule.when)
+            }) {
                 own.push((
                     "match".to_owned(),
                     format!(
@@ -185,6 +185,15 @@ fn field_of(e: &serde_json::Error) -> String {
             let rest = text.strip_prefix(prefix)?;
             rest.split('`').next().map(str::to_owned)
         })
+        // A code's own problems name their field (`wrapUpCode.predicted.minConfidence ...`).
+        .or_else(|| {
+            text.starts_with("wrapUpCode").then(|| {
+                text.split(|c: char| c.is_whitespace() || c == ':')
+                    .next()
+                    .unwrap_or("wrapUpCode")
+                    .to_owned()
+            })
+        })
         .unwrap_or_else(|| "rule".into())
 }
 
@@ -194,7 +203,7 @@ fn shape_message(e: &serde_json::Error) -> String {
     let text = text.split(" at line ").next().unwrap_or_default();
     if text.starts_with("unknown field") {
         format!(
-            "{text}: a rule takes name, description, match, wrapUpCode, notes, tags and overwrite"
+            "{text}: a rule takes name, description, match, wrapUpCode, notes, tags, overwrite, observe and sample"
         )
     } else {
         text.to_owned()
@@ -304,8 +313,45 @@ fn rule_problems(rule: &Rule) -> Vec<(String, String)> {
             ));
         }
     }
-    if let Err(why) = rule.wanted().check_size() {
-        problems.push(("notes".into(), why));
+    match (&rule.wrap_up_code, rule.observe) {
+        (None, false) => problems.push((
+            "wrapUpCode".into(),
+            "the rule names no code: give it a wrapUpCode (an id, a name or predicted), or observe: true".into(),
+        )),
+        (Some(_), true) => problems.push((
+            "observe".into(),
+            "an observe rule writes nothing: drop its wrapUpCode, or drop observe".into(),
+        )),
+        _ => {}
+    }
+    if rule.observe {
+        if topics.iter().any(|t| *t != Topic::Acw) {
+            problems.push((
+                "match.topic".into(),
+                "observe compares Copilot's prediction with the code the agent chose, which only acw events carry: match topic acw".into(),
+            ));
+        }
+        if rule.notes.is_some() || rule.tags.is_some() {
+            problems.push((
+                "notes".into(),
+                "an observe rule writes nothing: drop its notes and tags".into(),
+            ));
+        }
+    }
+    if let Some(share) = rule.sample {
+        if !(share > 0.0 && share <= 1.0) {
+            problems.push((
+                "sample".into(),
+                format!(
+                    "the share of conversations must be more than 0 and at most 1, got {share}"
+                ),
+            ));
+        }
+    }
+    if let Asks::Write(wanted) = rule.asks() {
+        if let Err(why) = wanted.check_size() {
+            problems.push(("notes".into(), why));
+        }
     }
     problems
 }
@@ -411,7 +457,7 @@ mod tests {
         assert_eq!((p.rule.as_str(), p.field.as_str()), ("b", "colour"));
         assert!(p.message.contains("line 3"), "{p}");
         let bad_code = json!([{"name": "a", "match": {"topic": "acw"}, "wrapUpCode": {"id": "ININ-WRAP-UP-TIMEOUT"}}]);
-        assert_eq!(at(bad_code), [pair("a", "rule")]);
+        assert_eq!(at(bad_code), [pair("a", "wrapUpCode.id")]);
     }
 
     #[test]
@@ -546,7 +592,9 @@ mod tests {
             "t",
         )
         .unwrap();
-        let want = set.rules[0].wanted();
+        let Asks::Write(want) = set.rules[0].asks() else {
+            panic!("a rule with a code asks for a write");
+        };
         assert_eq!(want.code, CodeRef::Name("Sale".into()));
         assert_eq!(want.overwrite, Overwrite::System);
         let e = RuleSet::parse(

@@ -4,6 +4,7 @@
 
 use crate::wrapup::{CodeRef, EventFacts, Overwrite, Wanted};
 use serde::Deserialize;
+use sha2::Digest;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -60,7 +61,17 @@ pub(crate) struct Rule {
     pub description: Option<String>,
     #[serde(default, rename = "match")]
     pub when: Match,
-    pub wrap_up_code: CodeRef,
+    /// The code to write (by id, name or Copilot's prediction); `None` only on an `observe`
+    /// rule.
+    #[serde(default)]
+    pub wrap_up_code: Option<CodeRef>,
+    /// Write nothing: record Copilot's prediction beside the agent's code (`acw` events).
+    #[serde(default)]
+    pub observe: bool,
+    /// The share of conversations the rule acts on (0–1, by a hash of the conversation id:
+    /// the same conversation always in or out); `None`: all.
+    #[serde(default)]
+    pub sample: Option<f64>,
     #[serde(default)]
     pub notes: Option<String>,
     #[serde(default)]
@@ -76,15 +87,39 @@ pub(crate) struct ParticipantFacts {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// What a matched rule asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Asks {
+    /// Write this wrap-up.
+    Write(Wanted),
+    /// Write nothing: record Copilot's prediction beside the agent's code.
+    Observe,
+}
+
 impl Rule {
-    /// The wrap-up this rule asks for.
-    pub(crate) fn wanted(&self) -> Wanted {
-        Wanted {
-            code: self.wrap_up_code.clone(),
-            notes: self.notes.clone(),
-            tags: self.tags.clone(),
-            overwrite: self.overwrite,
+    /// What this rule asks for: a write, or an observation. (A rule with neither a code nor
+    /// `observe` never loads: `check.rs`.)
+    pub(crate) fn asks(&self) -> Asks {
+        match (&self.wrap_up_code, self.observe) {
+            (Some(code), false) => Asks::Write(Wanted {
+                code: code.clone(),
+                notes: self.notes.clone(),
+                tags: self.tags.clone(),
+                overwrite: self.overwrite,
+            }),
+            _ => Asks::Observe,
         }
+    }
+
+    /// Whether the conversation is in the rule's sample (always, without `sample`): a hash of
+    /// its id, so every delivery about one conversation decides the same.
+    pub(crate) fn samples(&self, conversation_id: uuid::Uuid) -> bool {
+        let Some(share) = self.sample else {
+            return true;
+        };
+        let digest = sha2::Sha256::digest(conversation_id.as_bytes());
+        let bucket = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+        f64::from(bucket) / f64::from(u32::MAX) < share
     }
 
     /// The conditions the event alone can decide; on an `acw` event, the current code too.
@@ -153,6 +188,18 @@ mod tests {
             serde_json::json!({"name": "r", "match": when, "wrapUpCode": {"id": CODE}}),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_sample_takes_its_share_of_conversations_and_the_same_one_always() {
+        let mut r = rule(serde_json::json!({"topic": "acw"}));
+        r.sample = Some(0.1);
+        let ids: Vec<uuid::Uuid> = (0..10_000u128).map(uuid::Uuid::from_u128).collect();
+        let taken = ids.iter().filter(|id| r.samples(**id)).count();
+        assert!((900..=1_100).contains(&taken), "{taken} of 10,000");
+        assert!(ids.iter().all(|id| r.samples(*id) == r.samples(*id)));
+        r.sample = None;
+        assert!(ids.iter().all(|id| r.samples(*id)));
     }
 
     #[test]

@@ -24,6 +24,6 @@ mod resolve;
 mod source;
 
 pub(crate) use check::RuleProblem;
-pub(crate) use matching::{ParticipantFacts, Rule, RuleSet};
+pub(crate) use matching::{Asks, ParticipantFacts, Rule, RuleSet};
 pub(crate) use resolve::resolve;
 pub(crate) use source::{text, ParameterStore, Rules, SsmParameters};

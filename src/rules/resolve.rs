@@ -28,12 +28,21 @@ pub(crate) async fn resolve(
     };
     let mut all: Option<Result<std::sync::Arc<Vec<WrapupCode>>, GenesysError>> = None;
     for rule in rules {
-        match &rule.wrap_up_code {
+        // A predicted code's fallback is resolved as any code; an observation names none.
+        let (code, field) = match &rule.wrap_up_code {
+            Some(CodeRef::Predicted(p)) => match p.fallback.as_deref() {
+                Some(fallback) => (fallback, "wrapUpCode.predicted.fallback"),
+                None => continue,
+            },
+            Some(code) => (code, "wrapUpCode"),
+            None => continue,
+        };
+        match code {
             CodeRef::Id(id) => match client.get_wrapup_code(*id, deadline).await {
                 Ok(code) => found.push(format!("{}: {}", rule.name, describe(&code))),
                 Err(e) => problems.push(problem(
                     rule,
-                    "wrapUpCode.id",
+                    &format!("{field}.id"),
                     unverified(&e, &format!("no wrap-up code has id {id} in this org: copy the id from Admin > Wrap-up Codes, or name the code")),
                 )),
             },
@@ -41,16 +50,17 @@ pub(crate) async fn resolve(
                 if all.is_none() {
                     all = Some(client.all_codes(false, deadline).await);
                 }
+                let field = format!("{field}.name");
                 match all.as_ref() {
                     Some(Ok(codes)) => match named(codes, name) {
                         Named::Missing => problems.push(problem(
                             rule,
-                            "wrapUpCode.name",
+                            &field,
                             format!("no wrap-up code is named {name:?} in this org: check the spelling (case and surrounding spaces do not matter)"),
                         )),
                         Named::Twins(division, ids) => problems.push(problem(
                             rule,
-                            "wrapUpCode.name",
+                            &field,
                             format!(
                                 "{} codes are named {name:?} in division {division} ({}): a conversation there gets the one its queue offers, else wrapup_code_ambiguous; name the code by id",
                                 ids.len(),
@@ -65,12 +75,14 @@ pub(crate) async fn resolve(
                     },
                     Some(Err(e)) => problems.push(problem(
                         rule,
-                        "wrapUpCode.name",
+                        &field,
                         unverified(e, "the codes could not be listed"),
                     )),
                     None => {}
                 }
             }
+            // A fallback is never itself a prediction (refused at load).
+            CodeRef::Predicted(_) => {}
         }
     }
     let queues: BTreeMap<Uuid, &Rule> = rules

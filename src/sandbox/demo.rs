@@ -24,6 +24,8 @@ pub const DIVISION_SALES: &str = "d1d00000-0000-4000-8000-000000000001";
 pub const DIVISION_SUPPORT: &str = "d1d00000-0000-4000-8000-000000000002";
 /// The Sales queue.
 pub const QUEUE_SALES: &str = "9ee00000-0000-4000-8000-000000000001";
+/// The Service queue, whose agents' timed-out wrap-ups the sandbox's rules fill from Copilot.
+pub const QUEUE_SERVICE: &str = "9ee00000-0000-4000-8000-000000000002";
 
 /// "Sale completed", division Sales.
 pub const CODE_SALE: &str = "c0de0000-0000-4000-8000-000000000001";
@@ -70,6 +72,12 @@ pub const CONV_MONITORED: &str = "c0000000-0000-4000-8000-000000000012";
 /// Ended Sales-queue call whose agent finished after-call work without a code:
 /// `events/genesys-acw.json`.
 pub const CONV_ACW_DONE: &str = "c0000000-0000-4000-8000-000000000013";
+/// Ended Service-queue call transferred between two agents: the first chose "Call back later",
+/// the second's after-call work timed out (`ININ-WRAP-UP-TIMEOUT`). Copilot's summary of the
+/// second agent's communication predicts "Support escalation" (Support division: not this
+/// conversation's), "Sale completed" and "Call back later"; the first agent's predicts
+/// "Follow-up": `events/genesys-acw-timeout-predicted.json`.
+pub const CONV_ACW_TIMEOUT: &str = "c0000000-0000-4000-8000-000000000014";
 
 /// Conversation `n`'s id: `c0000000-0000-4000-8000-<n, 12 digits>`.
 pub fn conversation_id(n: u32) -> String {
@@ -308,6 +316,27 @@ pub fn org() -> OrgData {
             &[agent(1, Some(7), Some("complete"))],
             "agent",
         ),
+        service_queue(conversation(
+            14,
+            "calls",
+            Some(12),
+            &[
+                Agent {
+                    wrapup: Some(
+                        json!({"code": CODE_CALLBACK, "name": "Call back later", "provisional": false}),
+                    ),
+                    ..agent(1, Some(6), Some("complete"))
+                },
+                Agent {
+                    user: SECOND_AGENT_USER,
+                    wrapup: Some(
+                        json!({"code": "ININ-WRAP-UP-TIMEOUT", "name": "ININ-WRAP-UP-TIMEOUT", "provisional": false}),
+                    ),
+                    ..agent(6, Some(12), Some("complete"))
+                },
+            ],
+            "agent",
+        )),
     ];
     let sales = Some((DIVISION_SALES, "Sales"));
     let support = Some((DIVISION_SUPPORT, "Support"));
@@ -334,11 +363,96 @@ pub fn org() -> OrgData {
         client_secret: CLIENT_SECRET.to_owned(),
         conversations: key_by_id(conversations),
         wrapup_codes: key_by_id(codes),
-        queue_codes: HashMap::from([(
-            QUEUE_SALES.to_owned(),
-            sales_queue_codes.map(str::to_owned).to_vec(),
-        )]),
+        queue_codes: HashMap::from([
+            (
+                QUEUE_SALES.to_owned(),
+                sales_queue_codes.map(str::to_owned).to_vec(),
+            ),
+            (
+                QUEUE_SERVICE.to_owned(),
+                [CODE_SALE, CODE_CALLBACK, CODE_FOLLOW_UP_ALL]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ),
+        ]),
+        summaries: HashMap::from([
+            (
+                CONV_ACW_DONE.to_owned(),
+                summaries(
+                    13,
+                    &[(
+                        2,
+                        &[
+                            (CODE_SALE, "Sale completed", 0.88),
+                            (CODE_CALLBACK, "Call back later", 0.31),
+                        ],
+                    )],
+                ),
+            ),
+            (
+                CONV_ACW_TIMEOUT.to_owned(),
+                summaries(
+                    14,
+                    &[
+                        (2, &[(CODE_FOLLOW_UP_ALL, "Follow-up", 0.97)]),
+                        (
+                            3,
+                            &[
+                                (CODE_SUPPORT, "Support escalation", 0.91),
+                                (CODE_SALE, "Sale completed", 0.82),
+                                (CODE_CALLBACK, "Call back later", 0.35),
+                            ],
+                        ),
+                    ],
+                ),
+            ),
+        ]),
+        copilot_predicts_codes: Some(true),
     }
+}
+
+/// A code Copilot predicts: its id, name and confidence.
+pub type Prediction<'a> = (&'a str, &'a str, f64);
+
+/// Copilot's completed summaries of conversation `n`: per agent participant `k`, the codes it
+/// predicts for that agent's communication, with their confidence.
+pub fn summaries(n: u32, sessions: &[(u8, &[Prediction<'_>])]) -> Value {
+    let sessions: Vec<Value> = sessions
+        .iter()
+        .map(|(k, predicted)| {
+            let codes: Vec<Value> = predicted
+                .iter()
+                .map(|(id, name, confidence)| {
+                    json!({"id": id, "name": name, "confidence": confidence,
+                           "selfUri": format!("/api/v2/routing/wrapupcodes/{id}")})
+                })
+                .collect();
+            json!({
+                "id": format!("5e550000-0000-4000-8000-{:010}{k:02}", n),
+                "text": "The customer asked about an order; the agent explained the next steps.",
+                "status": "Completed", "mediaType": "Call", "language": "en-us",
+                "confidence": 0.9, "dateCreated": time(12),
+                "communication": {"id": communication(n, *k)},
+                "participants": [{"id": participant(n, *k)}],
+                "predictedWrapupCodes": codes,
+            })
+        })
+        .collect();
+    json!({
+        "conversation": {"id": conversation_id(n), "selfUri": format!("/api/v2/conversations/{}", conversation_id(n))},
+        "sessionSummaries": sessions,
+    })
+}
+
+/// The agents came through the Service queue.
+fn service_queue(mut conversation: Value) -> Value {
+    if let Some(participants) = conversation["participants"].as_array_mut() {
+        for p in participants.iter_mut().skip(1) {
+            p["queueId"] = json!(QUEUE_SERVICE);
+            p["queueName"] = json!("Service");
+        }
+    }
+    conversation
 }
 
 /// The customer's leg goes on (a survey flow): neither the conversation nor the customer has

@@ -32,6 +32,10 @@ pub enum Route {
     QueueWrapupCodes,
     /// `POST .../communications/{cid}/wrapup`.
     PostWrapup,
+    /// `GET /api/v2/conversations/{id}/summaries`: Copilot's summaries and predicted codes.
+    GetSummaries,
+    /// `GET /api/v2/assistants` and `GET /api/v2/assistants/{id}/copilot`.
+    Assistants,
     /// Any other path (answered 404).
     Other,
 }
@@ -114,6 +118,11 @@ pub struct OrgData {
     pub wrapup_codes: HashMap<String, Value>,
     /// The codes each queue offers its agents (`.../participants/{pid}/wrapupcodes`).
     pub queue_codes: HashMap<String, Vec<String>>,
+    /// Copilot's summaries by conversation, as `GET .../summaries` answers them (absent: 404,
+    /// the conversation has no Copilot data).
+    pub summaries: HashMap<String, Value>,
+    /// Whether the org's one Copilot assistant predicts wrap-up codes (`None`: no assistant).
+    pub copilot_predicts_codes: Option<bool>,
 }
 
 #[derive(Default)]
@@ -198,6 +207,9 @@ impl RandomFaults {
         })
     }
 }
+
+/// The id of the org's one Copilot assistant, when it has one.
+const ASSISTANT_ID: &str = "a5515700-0000-4000-8000-000000000001";
 
 /// The Genesys Cloud emulator on a loopback port; it stops when dropped.
 pub struct Emulator {
@@ -354,6 +366,32 @@ impl Emulator {
         });
     }
 
+    /// Changes a conversation's Copilot summaries (`None`: it has none, 404).
+    pub fn set_summaries(&self, conversation: &str, summaries: Option<Value>) {
+        self.with(|s| match summaries {
+            Some(v) => {
+                s.org.summaries.insert(conversation.to_owned(), v);
+            }
+            None => {
+                s.org.summaries.remove(conversation);
+            }
+        });
+    }
+
+    /// Changes a conversation's Copilot summaries in place.
+    pub fn update_summaries(&self, conversation: &str, f: impl FnOnce(&mut Value)) {
+        self.with(|s| {
+            if let Some(v) = s.org.summaries.get_mut(conversation) {
+                f(v);
+            }
+        });
+    }
+
+    /// Whether the org's Copilot assistant predicts codes (`None`: the org has no assistant).
+    pub fn set_copilot_predicts_codes(&self, enabled: Option<bool>) {
+        self.with(|s| s.org.copilot_predicts_codes = enabled);
+    }
+
     /// A conversation as the emulator holds it now.
     pub fn conversation(&self, id: &str) -> Option<Value> {
         self.with(|s| s.org.conversations.get(id).cloned())
@@ -491,6 +529,10 @@ fn route_of(method: &str, path: &str) -> Route {
         ("POST", ["oauth", "token"]) => Route::Token,
         ("GET", ["api", "v2", "tokens", "me"]) => Route::TokenInfo,
         ("GET", ["api", "v2", "conversations", _]) => Route::GetConversation,
+        ("GET", ["api", "v2", "conversations", _, "summaries"]) => Route::GetSummaries,
+        ("GET", ["api", "v2", "assistants"] | ["api", "v2", "assistants", _, "copilot"]) => {
+            Route::Assistants
+        }
         ("GET", ["api", "v2", "routing", "wrapupcodes"]) => Route::ListWrapupCodes,
         ("GET", ["api", "v2", "routing", "wrapupcodes", _]) => Route::GetWrapupCode,
         ("GET", ["api", "v2", "routing", "queues", _, "wrapupcodes"]) => Route::QueueWrapupCodes,
@@ -580,6 +622,40 @@ fn handle(
         (Route::PostWrapup, [_, _, _, media, cid, _, pid, _, comm, _]) => {
             post_wrapup(&mut s, media, cid, pid, comm, body)
         }
+        (Route::GetSummaries, [_, _, _, id, _]) => match s.org.summaries.get(*id) {
+            Some(summaries) => reply(200, summaries.clone()),
+            None => reply(
+                404,
+                genesys_error(
+                    404,
+                    "not.found",
+                    "No summaries were found for the conversation.",
+                ),
+            ),
+        },
+        (Route::Assistants, [_, _, _]) => {
+            let entities: Vec<Value> = s
+                .org
+                .copilot_predicts_codes
+                .map(|_| json!({"id": ASSISTANT_ID, "name": "Agent Copilot", "state": "Active"}))
+                .into_iter()
+                .collect();
+            let total = entities.len();
+            reply(
+                200,
+                json!({"entities": entities, "pageSize": 25, "pageNumber": 1, "total": total}),
+            )
+        }
+        (Route::Assistants, [_, _, _, id, _]) => match s.org.copilot_predicts_codes {
+            Some(enabled) if *id == ASSISTANT_ID => reply(
+                200,
+                json!({"id": id, "enabled": true, "wrapupCodePredictionConfig": {"enabled": enabled}}),
+            ),
+            _ => reply(
+                404,
+                genesys_error(404, "not.found", "The requested resource was not found."),
+            ),
+        },
         _ => reply(
             404,
             genesys_error(404, "not.found", "The requested resource was not found."),

@@ -39,6 +39,9 @@ pub(crate) struct Tally {
     in_progress: AtomicU64,
     /// Redeliveries answered from what an earlier delivery decided (no Genesys call).
     remembered: AtomicU64,
+    /// Observations of Copilot's prediction by confidence band: how many, and how many the
+    /// agent agreed with.
+    predictions: Mutex<BTreeMap<&'static str, (u64, u64)>>,
     reasons: Mutex<BTreeMap<&'static str, u64>>,
     /// Real (not dry-run) rejections recorded in the attention queue: each needs a person.
     attention_records: AtomicU64,
@@ -61,6 +64,12 @@ impl Tally {
         counter.fetch_add(1, Ordering::Relaxed);
         if outcome.remembered {
             self.remembered.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(o) = outcome.details.observation.as_deref() {
+            let mut bands = self.predictions.lock().unwrap_or_else(|p| p.into_inner());
+            let band = bands.entry(confidence_band(o.confidence)).or_default();
+            band.0 += 1;
+            band.1 += u64::from(o.agreed);
         }
         if let Some(reason) = outcome.reason {
             *self
@@ -90,6 +99,18 @@ impl Tally {
 
     pub(crate) fn rules_invalid(&self, invalid: bool) {
         self.rules_invalid.store(invalid, Ordering::Relaxed);
+    }
+}
+
+/// The confidence band of a prediction, a low-cardinality dimension (`none`: Copilot predicted
+/// nothing for the communication).
+fn confidence_band(confidence: Option<f64>) -> &'static str {
+    match confidence {
+        None => "none",
+        Some(c) if c < 0.5 => "0.0-0.5",
+        Some(c) if c < 0.7 => "0.5-0.7",
+        Some(c) if c < 0.9 => "0.7-0.9",
+        Some(_) => "0.9-1.0",
     }
 }
 
@@ -272,6 +293,26 @@ pub(crate) fn emf_lines(
                 timestamp_ms,
                 dimensions: &[("Reason", reason)],
                 metrics: &[("Outcomes", "Count", *n as f64)],
+            },
+        );
+    }
+    for (band, (seen, agreed)) in tally
+        .predictions
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        write_document(
+            &mut out,
+            Document {
+                function,
+                version: None,
+                timestamp_ms,
+                dimensions: &[("ConfidenceBand", band)],
+                metrics: &[
+                    ("Predictions", "Count", *seen as f64),
+                    ("PredictionAgreed", "Count", *agreed as f64),
+                ],
             },
         );
     }

@@ -127,6 +127,8 @@ pub(crate) fn log_outcome(outcome: &Outcome, ctx: LogContext<'_>) {
         queueId = d.queue_id.as_deref(),
         userId = d.user_id.as_deref(),
         rule = outcome.rule.as_deref(),
+        predictedConfidence = outcome.predicted_confidence,
+        remembered = outcome.remembered.then_some(true),
         genesysCorrelationId = d.correlation_id.as_deref(),
         genesysContextId = d.context_id.as_deref(),
         trigger = ctx.trigger.as_str(),

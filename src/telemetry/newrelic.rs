@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub(crate) const EVENT_TYPE: &str = "GenesysWrapUp";
+/// What an `observe` rule records: Copilot's prediction beside the agent's code.
+pub(crate) const PREDICTION_EVENT_TYPE: &str = "WrapUpPrediction";
 /// What `doctor --send-test-event` posts, so a test never counts as an outcome.
 pub(crate) const DOCTOR_EVENT_TYPE: &str = "GenesysWrapUpDoctor";
 
@@ -100,7 +102,49 @@ pub(crate) fn outcome_event(outcome: &Outcome, ctx: EventContext<'_>) -> Event {
     put(&mut e, "userId", d.user_id.as_deref());
     put(&mut e, "genesysCorrelationId", d.correlation_id.as_deref());
     put(&mut e, "rule", outcome.rule.as_deref());
+    if let Some(confidence) = outcome.predicted_confidence {
+        e.insert("predictedConfidence".into(), Value::from(confidence));
+    }
+    if outcome.remembered {
+        e.insert("remembered".into(), Value::from(1));
+    }
     e
+}
+
+/// The `WrapUpPrediction` event an `observe` rule records for one agent communication: the
+/// agent's code beside Copilot's most confident prediction (New Relic takes strings and
+/// numbers only: `agreed` and `timedOut` are 1 or 0, so `average(agreed)` is the agreement
+/// rate).
+pub(crate) fn prediction_event(outcome: &Outcome, ctx: EventContext<'_>) -> Option<Event> {
+    let o = outcome.details.observation.as_deref()?;
+    let mut e = Event::new();
+    e.insert(
+        "eventType".into(),
+        Value::String(PREDICTION_EVENT_TYPE.into()),
+    );
+    put(&mut e, "conversationId", outcome.conversation_id.as_deref());
+    put(&mut e, "participantId", Some(&o.participant_id));
+    put(&mut e, "queueId", o.queue_id.as_deref());
+    put(&mut e, "agentCode", o.agent_code.as_deref());
+    put(&mut e, "agentCodeName", o.agent_code_name.as_deref());
+    put(&mut e, "predictedCode", o.predicted_code.as_deref());
+    put(
+        &mut e,
+        "predictedCodeName",
+        o.predicted_code_name.as_deref(),
+    );
+    if let Some(confidence) = o.confidence {
+        e.insert("confidence".into(), Value::from(confidence));
+    }
+    e.insert("agreed".into(), Value::from(u8::from(o.agreed)));
+    if let Some(rank) = o.rank {
+        e.insert("rank".into(), Value::from(rank));
+    }
+    e.insert("timedOut".into(), Value::from(u8::from(o.timed_out)));
+    put(&mut e, "rule", outcome.rule.as_deref());
+    put(&mut e, "awsRequestId", Some(ctx.request_id));
+    e.insert("dryRun".into(), Value::from(u8::from(ctx.dry_run)));
+    Some(e)
 }
 
 pub(crate) fn transient_event(

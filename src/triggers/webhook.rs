@@ -164,6 +164,8 @@ pub(crate) fn queued(
             match &request.wanted.code {
                 CodeRef::Id(id) => queued["wrapUpCodeId"] = json!(id.hyphenated().to_string()),
                 CodeRef::Name(name) => queued["wrapUpCodeName"] = json!(name),
+                // Which code Copilot predicts is known only once the request is decided.
+                CodeRef::Predicted(_) => {}
             }
             json_response(202, &queued, None)
         }
@@ -290,6 +292,12 @@ fn transient_response(t: &Transient) -> ApiGatewayV2httpResponse {
         TransientKind::NotEnded => error_response(
             409,
             "not_ended",
+            &t.message,
+            t.retry_after.or(Some(UPSTREAM_RETRY_AFTER)),
+        ),
+        TransientKind::PredictionPending => error_response(
+            409,
+            "prediction_pending",
             &t.message,
             t.retry_after.or(Some(UPSTREAM_RETRY_AFTER)),
         ),

@@ -10,6 +10,8 @@
 //! - `participant.rs`: reading a participant (its purpose, whom it supervises, its
 //!   communications, whether one is still live), what the decisions below are made of;
 //! - `code.rs`: which code a name means, and whether its division fits the conversation;
+//! - `prediction.rs`: what Copilot predicts for the communication written to (its session,
+//!   never another agent's), and what an `observe` rule records beside the agent's code;
 //! - `overwrite.rs`: whether to write at all (already applied? keep the agent's code?);
 //! - `outcome.rs`: the result, with its status and reason.
 
@@ -20,6 +22,7 @@ mod identity;
 mod outcome;
 mod overwrite;
 mod participant;
+mod prediction;
 mod request;
 mod target;
 
@@ -30,12 +33,13 @@ pub(crate) use genesys_event::{
     EventFacts, EventField, GenesysEvent, Topic, DIRECTIONS, DISCONNECT_TYPES, MEDIA_TYPES,
 };
 pub(crate) use identity::Identity;
-pub(crate) use outcome::Details;
+pub(crate) use outcome::{Details, Observation};
 pub use outcome::{Outcome, Reason, Rejection, Status};
 pub use overwrite::{is_already_applied, keep_current, Keep};
 pub use participant::supervisor;
+pub(crate) use prediction::{observe, ranked, session_of};
 pub(crate) use request::InvalidRequest;
-pub use request::{ApplyRequest, CodeRef, Overwrite, Wanted};
+pub use request::{ApplyRequest, CodeRef, Overwrite, Predicted, Wanted};
 pub use target::{select_target, Target};
 
 /// What a delivery asks: an apply request (the caller names the code), a Genesys event (rules

@@ -52,8 +52,15 @@ pub enum Reason {
     /// Skipped: a Genesys event about a supervisor's own leg (monitor, coach, barge-in), which
     /// never takes a wrap-up.
     SupervisorParticipant,
-    /// Skipped: `overwrite` `never`/`system` kept the code the agent chose.
+    /// Skipped: `overwrite` `never`/`system` kept the code the agent chose, or a newer
+    /// request's write stands.
     CodePresent,
+    /// Skipped: no code Copilot predicts reaches the threshold (or fits the divisions), and no
+    /// fallback was given.
+    NoPrediction,
+    /// Skipped: an `observe` rule recorded Copilot's prediction beside the agent's code, and
+    /// wrote nothing.
+    Observed,
     /// Rejected: not an apply request, an id that is not a UUID, an unusable code name.
     InvalidEvent,
     /// Rejected: Genesys has no such conversation.
@@ -76,10 +83,12 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order the README's outcome table lists them.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::NoRule,
         Self::SupervisorParticipant,
         Self::CodePresent,
+        Self::NoPrediction,
+        Self::Observed,
         Self::InvalidEvent,
         Self::ConversationNotFound,
         Self::WrapupCodeNotFound,
@@ -98,6 +107,8 @@ impl Reason {
             Self::NoRule => "no_rule",
             Self::SupervisorParticipant => "supervisor_participant",
             Self::CodePresent => "code_present",
+            Self::NoPrediction => "no_prediction",
+            Self::Observed => "observed",
             Self::InvalidEvent => "invalid_event",
             Self::ConversationNotFound => "conversation_not_found",
             Self::WrapupCodeNotFound => "wrapup_code_not_found",
@@ -113,7 +124,11 @@ impl Reason {
     /// The status this reason comes with.
     pub fn status(self) -> Status {
         match self {
-            Self::NoRule | Self::SupervisorParticipant | Self::CodePresent => Status::Skipped,
+            Self::NoRule
+            | Self::SupervisorParticipant
+            | Self::CodePresent
+            | Self::NoPrediction
+            | Self::Observed => Status::Skipped,
             _ => Status::Rejected,
         }
     }
@@ -166,6 +181,9 @@ pub struct Outcome {
     /// the webhook response): notes may hold customer data, so never logs, metrics or New Relic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) write: Option<Box<Write>>,
+    /// The confidence of the Copilot prediction the code came from (a predicted code only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) predicted_confidence: Option<f64>,
     /// A redelivery answered from what an earlier delivery of the same request decided, with no
     /// Genesys call (`WRAPUP_LOCK_TABLE`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -173,6 +191,28 @@ pub struct Outcome {
     /// For logs and telemetry only; not part of the contract's JSON.
     #[serde(skip)]
     pub(crate) details: Details,
+}
+
+/// Copilot's prediction beside the code the agent chose, for one agent communication: what an
+/// `observe` rule records (New Relic's `WrapUpPrediction`, the `Predictions` metrics).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Observation {
+    pub(crate) participant_id: String,
+    pub(crate) queue_id: Option<String>,
+    /// The code the agent's `acw` event carried (an id, or a system code such as
+    /// `ININ-WRAP-UP-TIMEOUT`), and its name when known.
+    pub(crate) agent_code: Option<String>,
+    pub(crate) agent_code_name: Option<String>,
+    /// The most confident prediction, its name and confidence.
+    pub(crate) predicted_code: Option<String>,
+    pub(crate) predicted_code_name: Option<String>,
+    pub(crate) confidence: Option<f64>,
+    /// The agent's code is the most confident prediction.
+    pub(crate) agreed: bool,
+    /// Where the agent's code stands among the predictions by confidence (1 = the top one).
+    pub(crate) rank: Option<usize>,
+    /// The agent's code is a system code (`ININ-…`: the agent never chose).
+    pub(crate) timed_out: bool,
 }
 
 /// What logs and metrics want to know beyond the contract's fields.
@@ -184,6 +224,8 @@ pub(crate) struct Details {
     pub(crate) user_id: Option<String>,
     pub(crate) correlation_id: Option<String>,
     pub(crate) context_id: Option<String>,
+    /// What an `observe` rule recorded: Copilot's prediction beside the agent's code.
+    pub(crate) observation: Option<Box<Observation>>,
 }
 
 impl Outcome {
@@ -201,6 +243,7 @@ impl Outcome {
             message: None,
             rule: None,
             write: None,
+            predicted_confidence: None,
             remembered: false,
             details: Details::default(),
         }

@@ -33,14 +33,27 @@ pub struct Wanted {
     pub overwrite: Overwrite,
 }
 
-/// A wrap-up code by id, or by name (CRMs know names, not ids).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A wrap-up code by id, by name (CRMs know names, not ids), or the one Genesys Copilot
+/// predicts for the agent's communication.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "WireCode")]
 pub enum CodeRef {
     /// A code's id.
     Id(Uuid),
     /// Trimmed; matched against codes' names ignoring case, never as a prefix or wildcard.
     Name(String),
+    /// Copilot's prediction for the communication written to.
+    Predicted(Predicted),
+}
+
+/// A code Genesys Copilot predicts: the most confident prediction at or above `min_confidence`
+/// that fits the conversation's divisions, else the fallback (an id or a name), else none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predicted {
+    /// From 0 to 1.
+    pub min_confidence: f64,
+    /// The code when no prediction reaches the threshold (never itself a prediction).
+    pub fallback: Option<Box<CodeRef>>,
 }
 
 impl CodeRef {
@@ -50,10 +63,12 @@ impl CodeRef {
             Ok(_) => WireCode {
                 id: Some(text.to_owned()),
                 name: None,
+                predicted: None,
             },
             Err(_) => WireCode {
                 id: None,
                 name: Some(text.to_owned()),
+                predicted: None,
             },
         };
         Self::try_from(wire)
@@ -63,7 +78,7 @@ impl CodeRef {
     pub fn id(&self) -> Option<Uuid> {
         match self {
             Self::Id(id) => Some(*id),
-            Self::Name(_) => None,
+            Self::Name(_) | Self::Predicted(_) => None,
         }
     }
 
@@ -73,6 +88,13 @@ impl CodeRef {
         match self {
             Self::Id(id) => format!("id:{}", id.hyphenated()),
             Self::Name(name) => format!("name:{}", name.to_lowercase()),
+            Self::Predicted(p) => format!(
+                "predicted:{}:{}",
+                p.min_confidence,
+                p.fallback
+                    .as_ref()
+                    .map_or_else(String::new, |f| f.canonical())
+            ),
         }
     }
 }
@@ -101,7 +123,8 @@ impl Overwrite {
     }
 }
 
-/// `{"id": "<uuid>"}` or `{"name": "<code name>"}`, as requests and rules write it.
+/// `{"id": "<uuid>"}`, `{"name": "<code name>"}` or `{"predicted": {"minConfidence": <0–1>,
+/// "fallback": {"id"} | {"name"}}}`, as requests and rules write it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WireCode {
@@ -109,6 +132,17 @@ pub(crate) struct WireCode {
     id: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    predicted: Option<WirePredicted>,
+}
+
+/// `{"minConfidence": <0–1>, "fallback": {"id"} | {"name"}}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct WirePredicted {
+    min_confidence: f64,
+    #[serde(default)]
+    fallback: Option<Box<WireCode>>,
 }
 
 /// Longest code name accepted.
@@ -118,6 +152,30 @@ impl TryFrom<WireCode> for CodeRef {
     type Error = String;
 
     fn try_from(wire: WireCode) -> Result<Self, String> {
+        if let Some(predicted) = wire.predicted {
+            if wire.id.is_some() || wire.name.is_some() {
+                return Err("wrapUpCode takes one of id, name or predicted".into());
+            }
+            if !(0.0..=1.0).contains(&predicted.min_confidence) {
+                return Err(format!(
+                    "wrapUpCode.predicted.minConfidence must be from 0 to 1, got {}",
+                    predicted.min_confidence
+                ));
+            }
+            let fallback = match predicted.fallback {
+                None => None,
+                Some(wire) if wire.predicted.is_some() => {
+                    return Err("wrapUpCode.predicted.fallback must be an id or a name".into())
+                }
+                Some(wire) => Some(Box::new(Self::try_from(*wire).map_err(|e| {
+                    e.replacen("wrapUpCode", "wrapUpCode.predicted.fallback", 1)
+                })?)),
+            };
+            return Ok(Self::Predicted(Predicted {
+                min_confidence: predicted.min_confidence,
+                fallback,
+            }));
+        }
         match (wire.id, wire.name) {
             (Some(id), None) => uuid_field("wrapUpCode.id", &id)
                 .map(Self::Id)
@@ -140,7 +198,7 @@ impl TryFrom<WireCode> for CodeRef {
                 }
             }
             (Some(_), Some(_)) => Err("wrapUpCode takes an id or a name, not both".into()),
-            (None, None) => Err("wrapUpCode needs an id or a name".into()),
+            (None, None) => Err("wrapUpCode needs an id or a name (or predicted)".into()),
         }
     }
 }
@@ -350,6 +408,45 @@ mod tests {
             assert!(e.0.contains(why), "{code}: {}", e.0);
         }
         assert!(with_code(json!({"name": "é".repeat(255)})).is_ok());
+    }
+
+    #[test]
+    fn a_predicted_code_has_a_threshold_from_0_to_1_and_a_fallback_by_id_or_name() {
+        let with_code = |code: serde_json::Value| {
+            ApplyRequest::from_json(&json!({"conversationId": C, "wrapUpCode": code}))
+        };
+        let r = with_code(
+            json!({"predicted": {"minConfidence": 0.7, "fallback": {"name": " Call back "}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.wanted.code,
+            CodeRef::Predicted(Predicted {
+                min_confidence: 0.7,
+                fallback: Some(Box::new(CodeRef::Name("Call back".into())))
+            })
+        );
+        assert!(with_code(json!({"predicted": {"minConfidence": 1}})).is_ok());
+        for (code, why) in [
+            (json!({"predicted": {"minConfidence": 1.5}}), "from 0 to 1"),
+            (json!({"predicted": {"minConfidence": -0.1}}), "from 0 to 1"),
+            (json!({"predicted": {}}), "minConfidence"),
+            (
+                json!({"predicted": {"minConfidence": 0.5, "fallback": {"predicted": {"minConfidence": 0.1}}}}),
+                "an id or a name",
+            ),
+            (
+                json!({"predicted": {"minConfidence": 0.5, "fallback": {"id": "nope"}}}),
+                "fallback.id",
+            ),
+            (
+                json!({"id": W, "predicted": {"minConfidence": 0.5}}),
+                "one of",
+            ),
+        ] {
+            let e = with_code(code.clone()).unwrap_err();
+            assert!(e.0.contains(why), "{code}: {}", e.0);
+        }
     }
 
     #[test]

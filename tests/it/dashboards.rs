@@ -56,18 +56,29 @@ fn emitted_metrics() -> &'static BTreeMap<String, BTreeSet<BTreeSet<String>>> {
     static EMITTED: OnceLock<BTreeMap<String, BTreeSet<BTreeSet<String>>>> = OnceLock::new();
     EMITTED.get_or_init(|| {
         let mut sets = BTreeMap::new();
-        for sample in [
-            "events/eventbridge-custom.json",
-            "events/genesys-customer-end-skipped.json",
+        // An `observe` rule, for the prediction metrics.
+        let observe = std::env::temp_dir().join(format!("observe-{}.json", std::process::id()));
+        std::fs::write(
+            &observe,
+            r#"[{"name": "observe", "match": {"topic": "acw"}, "observe": true}]"#,
+        )
+        .unwrap();
+        for (sample, rules) in [
+            ("events/eventbridge-custom.json", None),
+            ("events/genesys-customer-end-skipped.json", None),
+            ("events/genesys-acw.json", Some(&observe)),
         ] {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-wrapup"))
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-wrapup"));
+            command
                 .args(["invoke", "--sandbox", sample])
                 .env_clear()
                 .env("AWS_LAMBDA_FUNCTION_NAME", "fn")
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .output()
-                .expect("the binary runs");
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if let Some(rules) = rules {
+                command.env("WRAPUP_RULES_FILE", rules);
+            }
+            let out = command.output().expect("the binary runs");
             assert!(out.status.success(), "{sample}: {out:?}");
             let stderr = String::from_utf8(out.stderr).unwrap();
             for line in stderr.lines().filter(|l| l.contains("\"_aws\"")) {
@@ -104,7 +115,12 @@ struct Events {
     attributes: BTreeSet<String>,
     statuses: BTreeSet<String>,
     dry_run: BTreeSet<String>,
+    /// What `WrapUpPrediction` events (an `observe` rule's) carry.
+    predictions: BTreeSet<String>,
 }
+
+/// The event type `WrapUpPrediction` (what `observe` rules record).
+const PREDICTION_EVENT_TYPE: &str = "WrapUpPrediction";
 
 async fn emitted_events() -> Events {
     let mut seen = Vec::new();
@@ -150,13 +166,39 @@ async fn emitted_events() -> Events {
             .await;
         seen.extend(nr.events());
     }
+    // An `observe` rule on the samples' `acw` events: its `WrapUpPrediction` events.
+    let nr = NewRelicEmulator::start("1", "nr-key").await.unwrap();
+    let url = nr.url().to_string();
+    let h = Harness::with_env(&[
+        ("NEW_RELIC_ACCOUNT_ID", "1"),
+        ("NEW_RELIC_LICENSE_KEY", "nr-key"),
+        ("NEW_RELIC_EVENTS_URL", &url),
+        (
+            "WRAPUP_RULES",
+            r#"[{"name": "observe", "match": {"topic": "acw"}, "observe": true}]"#,
+        ),
+    ])
+    .await;
+    for file in ["genesys-acw.json", "genesys-acw-timeout-predicted.json"] {
+        let text = std::fs::read_to_string(format!("{}/events/{file}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+        h.invoke(serde_json::from_str(&text).unwrap())
+            .await
+            .unwrap();
+    }
+    seen.extend(nr.events());
     let mut events = Events {
         attributes: BTreeSet::new(),
         statuses: BTreeSet::new(),
         dry_run: BTreeSet::new(),
+        predictions: BTreeSet::new(),
     };
     for e in &seen {
         let e = e.as_object().unwrap();
+        if e["eventType"] == PREDICTION_EVENT_TYPE {
+            events.predictions.extend(e.keys().cloned());
+            continue;
+        }
         events.attributes.extend(e.keys().cloned());
         events
             .statuses
@@ -553,6 +595,19 @@ fn the_cloudwatch_dashboard_has_the_required_widgets() {
             .collect::<Vec<_>>()),
         Some(vec!["Endpoint", "FunctionName", "StatusCode"])
     );
+    // Copilot: what `observe` rules recorded and how often agents agreed, by confidence band.
+    for metric in ["Predictions", "PredictionAgreed"] {
+        let banded = found.iter().find(|s| s.search && s.metric == metric);
+        assert_eq!(
+            banded.map(|s| s
+                .dimensions
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()),
+            Some(vec!["ConfidenceBand", "FunctionName"]),
+            "{metric}"
+        );
+    }
     assert!(found
         .iter()
         .filter(|s| s.search)
@@ -697,24 +752,30 @@ fn nrql_problems(query: &str, events: &Events) -> Vec<String> {
         return vec![format!("unbalanced backticks: {query}")];
     }
     let names: Vec<&str> = parts.iter().skip(1).step_by(2).copied().collect();
+    // Which event type the query reads, and so which attributes it may name.
+    let (event_type, attributes) = if query.contains(&format!("FROM `{PREDICTION_EVENT_TYPE}`")) {
+        (PREDICTION_EVENT_TYPE, &events.predictions)
+    } else {
+        (EVENT_TYPE, &events.attributes)
+    };
     for name in &names {
-        if *name != EVENT_TYPE && !events.attributes.contains(*name) {
+        if *name != event_type && !attributes.contains(*name) {
             problems.push(format!(
-                "`{name}` is neither {EVENT_TYPE} nor an attribute: {query}"
+                "`{name}` is neither {event_type} nor one of its attributes: {query}"
             ));
         }
     }
-    if !names.iter().any(|n| events.attributes.contains(*n)) {
+    if !names.iter().any(|n| attributes.contains(*n)) {
         problems.push(format!("no backticked attribute: {query}"));
     }
-    if !query.contains(&format!("FROM `{EVENT_TYPE}`")) {
-        problems.push(format!("not FROM `{EVENT_TYPE}`: {query}"));
+    if !query.contains(&format!("FROM `{event_type}`")) {
+        problems.push(format!("not FROM `{event_type}`: {query}"));
     }
     // Outside backticks (and quotes), no attribute name may stand as a word.
     for (i, part) in parts.iter().enumerate().step_by(2) {
         let unquoted: String = part.split('\'').step_by(2).collect::<Vec<_>>().join(" ");
         for word in unquoted.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            if events.attributes.contains(word) || word == EVENT_TYPE {
+            if attributes.contains(word) || word == event_type {
                 problems.push(format!("{word} without backticks (part {i}): {query}"));
             }
         }
@@ -872,6 +933,17 @@ fn the_new_relic_dashboard_has_the_required_views() {
             "an id compared with a name: {q}"
         );
     }
+    // Copilot: the agreement rate by confidence band and by queue.
+    has("Copilot agreement by confidence band", &|_, q| {
+        q.contains("FROM `WrapUpPrediction`")
+            && q.contains("average(`agreed`)")
+            && q.contains("cases(WHERE `confidence`")
+    });
+    has("Copilot agreement by queue", &|_, q| {
+        q.contains("FROM `WrapUpPrediction`")
+            && q.contains("average(`agreed`)")
+            && facets(q) == ["queueId"]
+    });
 }
 
 /// The checker is not vacuous: each of these edits must be caught.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 const BIN: &str = env!("CARGO_BIN_EXE_genesys-wrapup");
 const NR_KEY: &str = "nr-doctor-license-key-0123456789";
 /// Every check, in order: the names are part of the contract.
-const CHECKS: [&str; 15] = [
+const CHECKS: [&str; 16] = [
     "settings",
     "genesys_secret",
     "genesys_token",
@@ -24,6 +24,7 @@ const CHECKS: [&str; 15] = [
     "wrapup_codes",
     "rules",
     "rule_codes",
+    "predictions",
     "conversation",
     "plan",
     "write_permission",
@@ -174,11 +175,16 @@ async fn a_good_set_up_is_all_green_with_a_plan_and_every_check_named() {
         "genesys_token",
         "rules",
         "rule_codes",
+        "predictions",
         "plan",
         "queues",
     ] {
         assert_eq!(run.state(passed), "passed", "{passed}");
     }
+    assert!(run
+        .check("predictions")
+        .1
+        .contains("an assistant of the org predicts wrap-up codes"));
     assert!(run.check("queues").1.contains("attention queue reachable"));
     assert!(run.check("new_relic").1.contains("accepted"));
     let events = nr.events();
@@ -567,4 +573,41 @@ async fn the_lock_table_is_checked_and_left_as_it_was() {
     let run = doctor(&["--json"], &s.env(&[])).await;
     assert_eq!(run.state("lock_table"), "not_configured");
     assert!(run.check("lock_table").1.contains("at least once"));
+}
+
+#[tokio::test]
+async fn copilot_predictions_name_the_missing_permission_and_a_prediction_switched_off() {
+    let s = setup().await;
+    // The sandbox's rules use a predicted code: the check is required.
+    let env = s.env(&[("WRAPUP_RULES_FILE", "rules/sandbox.json")]);
+    s.sandbox.emulator.inject(
+        Route::GetSummaries,
+        FaultKind::Status {
+            status: 403,
+            code: "missing.permissions".into(),
+            message: "You are missing the following permission(s): conversation:summary:view"
+                .into(),
+            retry_after: None,
+        },
+        10,
+    );
+    s.sandbox.emulator.set_copilot_predicts_codes(Some(false));
+    let run = doctor(&["--json"], &env).await;
+    let (ok, detail) = run.check("predictions");
+    assert!(!ok, "{detail}");
+    assert!(detail.contains("conversation:summary:view"), "{detail}");
+    assert!(detail.contains("wrap-up code prediction"), "{detail}");
+    assert_eq!(run.failed(), vec!["predictions"]);
+    // Without a rule that uses predictions, the same is said, and fails nothing.
+    let plain = s.env(&[(
+        "WRAPUP_RULES",
+        r#"[{"name": "fill", "match": {"topic": "acw", "wrapUpMissing": true}, "wrapUpCode": {"name": "Sale completed"}}]"#,
+    )]);
+    let run = doctor(&["--json"], &plain).await;
+    assert_eq!(run.state("predictions"), "not_configured");
+    assert!(run
+        .check("predictions")
+        .1
+        .contains("conversation:summary:view"));
+    assert!(run.failed().is_empty(), "{:?}", run.failed());
 }

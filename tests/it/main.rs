@@ -43,6 +43,8 @@ mod outcomes;
 mod real_org;
 // No secret, token or signing key in any log line, outcome or error.
 mod redaction;
+// Copilot's predicted codes and observe rules against the emulator's summaries.
+mod predictions;
 // Exactly once with lagging reads: redeliveries remembered, newer writes stand, unknown writes held.
 mod redelivery;
 // `redrive` against moto: every kind of attention-queue message, failed sends keep it.

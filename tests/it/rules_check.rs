@@ -39,6 +39,7 @@ async fn the_samples_are_valid_and_a_bad_file_gets_one_line_per_problem() {
         "rules/default-code-per-queue.json",
         "rules/replace-acw-timeout.json",
         "rules/sandbox.json",
+        "rules/predictions.json",
     ] {
         let out = check(&[sample], &[]).await;
         assert_eq!(out.status.code(), Some(0), "{sample}: {}", stdout(&out));
@@ -180,4 +181,58 @@ async fn resolve_asks_genesys_that_every_code_and_queue_exists() {
     let out = check(&["rules/sandbox.json", "--resolve"], &[]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("GENESYS_SECRET_ID"));
+}
+
+#[tokio::test]
+async fn predicted_codes_and_observe_rules_are_checked() {
+    let bad = file(
+        "predicted",
+        &json!([
+            {"name": "too-sure", "match": {"topic": "acw"}, "wrapUpCode": {"predicted": {"minConfidence": 1.2}}},
+            {"name": "nothing", "match": {"topic": "acw"}},
+            {"name": "both", "match": {"topic": "acw"}, "observe": true, "wrapUpCode": {"name": "Sale completed"}},
+            {"name": "wrong-topic", "match": {"topic": "user.end"}, "observe": true},
+            {"name": "no-share", "match": {"topic": "acw", "queueId": QUEUE_SALES}, "observe": true, "sample": 0}
+        ]),
+    );
+    let out = check(&[&bad, "--json"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let at: Vec<(String, String)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["rule"].as_str().unwrap().to_owned(),
+                p["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (rule, field) in [
+        ("too-sure", "wrapUpCode.predicted.minConfidence"),
+        ("nothing", "wrapUpCode"),
+        ("both", "observe"),
+        ("wrong-topic", "match.topic"),
+        ("no-share", "sample"),
+    ] {
+        assert!(
+            at.contains(&(rule.to_owned(), field.to_owned())),
+            "{rule}: {field} in {at:?}"
+        );
+    }
+    // A fallback that does not exist is found by --resolve.
+    let s = setup().await;
+    let missing = file(
+        "fallback",
+        &json!([{"name": "fill", "match": {"topic": "acw"},
+                 "wrapUpCode": {"predicted": {"minConfidence": 0.7, "fallback": {"name": "No such code"}}}}]),
+    );
+    let out = check(&[&missing, "--resolve"], &s.env(&[])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("fill: wrapUpCode.predicted.fallback.name: no wrap-up code is named"),
+        "{}",
+        stdout(&out)
+    );
 }
