@@ -3,7 +3,7 @@
 //! crashed holder's lease expires, DynamoDB trouble is retried with nothing written, and a lease
 //! is only ever given back by its holder.
 
-use crate::common::moto::{create_lock_table, moto};
+use crate::common::moto::{create_lock_table, dynamodb_proxy, moto};
 use crate::common::{apply_request, eventbridge, failures, http_parts, sqs_batch, Harness};
 use aws_sdk_dynamodb::types::AttributeValue;
 use genesys_wrapup::lease::{Leases, Released};
@@ -390,50 +390,12 @@ async fn without_the_table_two_instances_racing_both_write() {
     assert_eq!(writes_to(&h, CONV_CALL), [CODE_SALE, CODE_SALE]);
 }
 
-/// moto behind a proxy that loses the answer to the first `PutItem` it forwards (the put
-/// happened; the SDK sees a dropped connection and tries again).
-async fn losing_first_put_answer(moto: &str) -> LoopbackServer {
-    let lost = Arc::new(AtomicUsize::new(0));
-    let upstream = moto.to_owned();
-    let client = reqwest::Client::new();
-    serve_loopback(move |req| {
-        let (lost, upstream, client) = (lost.clone(), upstream.clone(), client.clone());
-        async move {
-            let headers = req.headers().clone();
-            let body = genesys_wrapup::sandbox::read_body(req).await;
-            let mut forward = client.post(&upstream).body(body);
-            for (name, value) in &headers {
-                if name != "host" && name != "content-length" {
-                    forward = forward.header(name.as_str(), value.as_bytes());
-                }
-            }
-            let answer = forward.send().await.map_err(std::io::Error::other)?;
-            let put = headers
-                .get("x-amz-target")
-                .is_some_and(|t| t.as_bytes().ends_with(b".PutItem"));
-            if put && lost.fetch_add(1, Ordering::SeqCst) == 0 {
-                return Err(std::io::Error::other("answer lost"));
-            }
-            let status = answer.status().as_u16();
-            let bytes = answer.bytes().await.map_err(std::io::Error::other)?;
-            let mut response = hyper::Response::new(http_body_util::Full::new(bytes));
-            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-            response.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
-            );
-            Ok(response)
-        }
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
-async fn a_put_retried_after_its_answer_was_lost_holds_its_own_lease() {
+async fn a_take_retried_after_its_answer_was_lost_holds_its_own_lease() {
     let moto = moto().await;
     let table = table(&moto.endpoint).await;
-    let proxy = losing_first_put_answer(&moto.endpoint).await;
+    // The lease is taken in one transaction: its first answer is lost, the SDK sends it again.
+    let (proxy, _) = dynamodb_proxy(&moto.endpoint, Some("TransactWriteItems")).await;
     let endpoint = format!("http://{}", proxy.addr);
     let h = harness(&endpoint, &table, &[]).await;
     let applied = h

@@ -5,15 +5,15 @@
 //! function wrote counts while reads lag; a write with an unknown result holds the conversation
 //! until it can no longer land; contention is counted apart from failures.
 
-use crate::common::moto::{create_lock_table, moto, Moto};
+use crate::common::moto::{create_lock_table, dynamodb_proxy, moto, Moto};
 use crate::common::{apply_request, eventbridge, failures, http_parts, sqs_batch, Harness};
 use aws_sdk_dynamodb::types::AttributeValue;
 use genesys_wrapup::sandbox::demo::{CODE_CALLBACK, CODE_SALE, CONV_ACW_DONE, CONV_CALL};
+use genesys_wrapup::sandbox::dynamodb_client;
 use genesys_wrapup::sandbox::emulator::{FaultKind, Route};
-use genesys_wrapup::sandbox::{dynamodb_client, serve_loopback, LoopbackServer};
 use genesys_wrapup::{Clock, TransientKind};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -438,46 +438,11 @@ async fn a_later_message_of_a_conversation_is_held_back_behind_a_failed_one() {
     assert!(wait("m2") > wait("m1"), "{visibility:?}");
 }
 
-/// moto behind a proxy that counts the DynamoDB calls it forwards.
-async fn counting(moto: &str) -> (LoopbackServer, Arc<AtomicUsize>) {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
-    let upstream = moto.to_owned();
-    let client = reqwest::Client::new();
-    let server = serve_loopback(move |req| {
-        let (calls, upstream, client) = (counted.clone(), upstream.clone(), client.clone());
-        async move {
-            calls.fetch_add(1, Ordering::SeqCst);
-            let headers = req.headers().clone();
-            let body = genesys_wrapup::sandbox::read_body(req).await;
-            let mut forward = client.post(&upstream).body(body);
-            for (name, value) in &headers {
-                if name != "host" && name != "content-length" {
-                    forward = forward.header(name.as_str(), value.as_bytes());
-                }
-            }
-            let answer = forward.send().await.map_err(std::io::Error::other)?;
-            let status = answer.status().as_u16();
-            let bytes = answer.bytes().await.map_err(std::io::Error::other)?;
-            let mut response = hyper::Response::new(http_body_util::Full::new(bytes));
-            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-            response.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
-            );
-            Ok(response)
-        }
-    })
-    .await
-    .unwrap();
-    (server, calls)
-}
-
 #[tokio::test]
 async fn an_applied_request_costs_two_dynamodb_calls_and_a_remembered_duplicate_one() {
     let moto = moto().await;
     let table = create_lock_table(&moto.endpoint, true).await;
-    let (proxy, calls) = counting(&moto.endpoint).await;
+    let (proxy, calls) = dynamodb_proxy(&moto.endpoint, None).await;
     let h = with_table(&format!("http://{}", proxy.addr), &table, &[]).await;
     let x = eventbridge(apply_request(CONV_CALL, CODE_SALE));
     assert_eq!(h.invoke(x.clone()).await.unwrap()["status"], "applied");

@@ -109,3 +109,62 @@ pub(crate) async fn lock_items(endpoint: &str, table: &str) -> usize {
         .items()
         .len()
 }
+
+/// moto behind a loopback proxy that counts the DynamoDB calls it forwards and, when
+/// `lose_first` is given, loses the answer to the first call of that operation (the call
+/// happened; the SDK sees a dropped connection and tries again).
+pub(crate) async fn dynamodb_proxy(
+    moto: &str,
+    lose_first: Option<&'static str>,
+) -> (
+    genesys_wrapup::sandbox::LoopbackServer,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let lost = Arc::new(AtomicUsize::new(0));
+    let upstream = moto.to_owned();
+    let client = reqwest::Client::new();
+    let server = genesys_wrapup::sandbox::serve_loopback(move |req| {
+        let (calls, lost, upstream, client) = (
+            counted.clone(),
+            lost.clone(),
+            upstream.clone(),
+            client.clone(),
+        );
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let headers = req.headers().clone();
+            let body = genesys_wrapup::sandbox::read_body(req).await;
+            let mut forward = client.post(&upstream).body(body);
+            for (name, value) in &headers {
+                if name != "host" && name != "content-length" {
+                    forward = forward.header(name.as_str(), value.as_bytes());
+                }
+            }
+            let answer = forward.send().await.map_err(std::io::Error::other)?;
+            let operation = headers
+                .get("x-amz-target")
+                .and_then(|t| t.to_str().ok())
+                .and_then(|t| t.rsplit('.').next())
+                .unwrap_or("");
+            if lose_first == Some(operation) && lost.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Err(std::io::Error::other("answer lost"));
+            }
+            let status = answer.status().as_u16();
+            let bytes = answer.bytes().await.map_err(std::io::Error::other)?;
+            let mut response = hyper::Response::new(http_body_util::Full::new(bytes));
+            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
+            );
+            Ok(response)
+        }
+    })
+    .await
+    .unwrap();
+    (server, calls)
+}
