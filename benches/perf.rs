@@ -59,6 +59,8 @@ fn bin() -> &'static std::path::Path {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const COLD_RUNS: u32 = 20;
+/// The first conversation of the start-up runs (OS roots, delayed first events, traced runs).
+const START_UP: u32 = 50_000;
 /// Warm events fed to the function, then to the floor, in turn.
 const ROUND: u32 = 50;
 const WARM_EVENTS_DEFAULT: u32 = 1_000;
@@ -176,12 +178,31 @@ async fn start_binary(
     events: Vec<(String, Value)>,
     extra_env: &[(&str, &str)],
 ) -> Started {
+    start_wrapped(emulator, secrets, events, extra_env, &[]).await
+}
+
+/// As [`start_binary`], the binary started by `wrapper` (e.g. strace and its arguments).
+async fn start_wrapped(
+    emulator: &Emulator,
+    secrets: std::net::SocketAddr,
+    events: Vec<(String, Value)>,
+    extra_env: &[(&str, &str)],
+    wrapper: &[&str],
+) -> Started {
     let runtime = Runtime::start().await;
     runtime.feed(events);
     let addr = runtime.api.address();
     let base = emulator.base_url().to_string();
     runtime.marks.mark("spawn");
-    let child = std::process::Command::new(bin())
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = std::process::Command::new(program);
+            c.args(args).arg(bin());
+            c
+        }
+        None => std::process::Command::new(bin()),
+    };
+    let child = command
         .env_clear()
         .envs([
             ("AWS_LAMBDA_RUNTIME_API", addr.as_str()),
@@ -276,7 +297,9 @@ async fn main() {
     let emulator = Emulator::start(genesys_wrapup::sandbox::demo::org())
         .await
         .unwrap();
-    for n in 1_000..1_000 + 2 * COLD_RUNS + warm_count + 10 {
+    for n in (1_000..1_000 + 2 * COLD_RUNS + warm_count + 10)
+        .chain(START_UP..START_UP + 5 * COLD_RUNS + 2)
+    {
         emulator.put_conversation(ended_call(n));
     }
     let secret_store = Arc::new(MemorySecretStore::default());
@@ -288,18 +311,37 @@ async fn main() {
     let secrets_server = secrets_manager(secret_store.clone()).await.unwrap();
     let secrets = secrets_server.addr;
 
-    // Cold starts: a fresh process per run, one event each; first with the layout of
-    // provided.al2023 (one CA bundle file, as Lambda has it), then with this machine's store
-    // (Debian: a directory of ~290 hashed files the TLS stacks read one by one).
-    let empty_dir = std::env::temp_dir().join("perf-empty-cert-dir");
-    std::fs::create_dir_all(&empty_dir).unwrap();
-    let empty_dir = empty_dir.to_string_lossy().into_owned();
-    let al2023: [(&str, &str); 2] = [
+    // Cold starts: a fresh process per run, one event each. The default (Mozilla's roots
+    // compiled in, the credentials fetched in INIT); start-up alone, with nothing fetched before
+    // the first /next; and the OS bundle (WRAPUP_TLS_ROOTS=system: one file, the layout of
+    // provided.al2023, whose store is one bundle).
+    let no_prefetch: [(&str, &str); 1] = [("WRAPUP_INIT_PREFETCH_SECONDS", "0")];
+    let system_roots: [(&str, &str); 3] = [
+        ("WRAPUP_TLS_ROOTS", "system"),
         ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
-        ("SSL_CERT_DIR", &empty_dir),
+        ("WRAPUP_INIT_PREFETCH_SECONDS", "0"),
     ];
-    let lambda_like = cold_starts(&emulator, secrets, 1_000, &al2023).await;
-    let debian = cold_starts(&emulator, secrets, 1_000 + COLD_RUNS, &[]).await;
+    let lambda_like = cold_starts(&emulator, secrets, 1_000, &[]).await;
+    let start_up = cold_starts(&emulator, secrets, 1_000 + COLD_RUNS, &no_prefetch).await;
+    let system = cold_starts(&emulator, secrets, START_UP, &system_roots).await;
+    // Proactive initialisation: INIT ends, the first event comes later.
+    let delayed = delayed_first_events(
+        &emulator,
+        secrets,
+        &secret_store,
+        START_UP + COLD_RUNS,
+        &no_prefetch,
+    )
+    .await;
+    // What the binary opens from spawn to its first response, traced.
+    let traced_builtin = traced(&emulator, secrets, START_UP + 5 * COLD_RUNS, &[]).await;
+    let traced_system = traced(
+        &emulator,
+        secrets,
+        START_UP + 5 * COLD_RUNS + 1,
+        &system_roots,
+    )
+    .await;
 
     // Warm: the function and the floor (the same exchanges with no logic, see `start_floor`),
     // each warmed by one event, then fed `ROUND` events in turn until each has had `warm_count`,
@@ -405,26 +447,65 @@ async fn main() {
             .map(|(ours, floor)| median(ours.to_vec()) - median(floor.to_vec()))
             .collect(),
     );
+    let files = |traced: &Option<(usize, usize)>| match traced {
+        Some((certificates, directories)) => format!("{certificates} / {directories}"),
+        None => "not measured: strace is not installed".to_owned(),
+    };
     let rows = vec![
         (
-            "cold start: init (spawn → first /next), median, one CA bundle as on provided.al2023",
-            format!("{:.1} ms", lambda_like.init_ms),
-            "< 15 ms",
+            "cold start: init (spawn → first /next), median, start-up alone (compiled-in roots, WRAPUP_INIT_PREFETCH_SECONDS=0)",
+            format!("{:.1} ms", start_up.init_ms),
+            "≤ 3 ms",
         ),
         (
-            "cold start: first event (spawn → response posted), median, CA bundle",
+            "cold start: init with the INIT prefetch (the default: the Genesys secret read and a token fetched before the first /next)",
+            format!("{:.1} ms", lambda_like.init_ms),
+            "",
+        ),
+        (
+            "cold start: first event (spawn → response posted), median",
             format!("{:.1} ms", lambda_like.first_ms),
             "< 30 ms",
         ),
         (
-            "cold start: our CPU during init / for the first event (secret, token, 3 calls), CA bundle",
+            "cold start: our CPU during init / for the first event, start-up alone (secret, token, 3 calls in the event)",
+            format!("{:.1} ms / {:.1} ms", start_up.init_cpu, start_up.first_cpu),
+            "",
+        ),
+        (
+            "cold start: our CPU during init / for the first event, with the INIT prefetch (secret and token in INIT)",
             format!("{:.1} ms / {:.1} ms", lambda_like.init_cpu, lambda_like.first_cpu),
             "",
         ),
         (
-            "cold start: init / first event, median, this machine's hashed certificate directory",
-            format!("{:.1} ms / {:.1} ms", debian.init_ms, debian.first_ms),
+            "cold start: init, median, WRAPUP_TLS_ROOTS=system (one CA bundle read and parsed, as on provided.al2023), start-up alone",
+            format!("{:.1} ms", system.init_ms),
             "",
+        ),
+        (
+            "first event after a delayed INIT (event handed out → response posted), median, with / without the INIT prefetch",
+            format!("{:.2} ms / {:.2} ms", delayed.with.event_ms, delayed.without.event_ms),
+            "",
+        ),
+        (
+            "first event after a delayed INIT: our CPU, median, with / without the INIT prefetch",
+            format!("{:.2} ms / {:.2} ms", delayed.with.event_cpu, delayed.without.event_cpu),
+            "",
+        ),
+        (
+            "first event after a delayed INIT: Secrets Manager + token calls it made, with / without the INIT prefetch",
+            format!("{:.0} / {:.0}", delayed.with.round_trips, delayed.without.round_trips),
+            "0 with",
+        ),
+        (
+            "certificate files opened / directories read, spawn → first response (strace): compiled-in roots",
+            files(&traced_builtin),
+            "0 / 0",
+        ),
+        (
+            "certificate files opened / directories read, spawn → first response (strace): WRAPUP_TLS_ROOTS=system",
+            files(&traced_system),
+            "1 / 0",
         ),
         (
             "warm event: our CPU, p50 / p99",
@@ -553,6 +634,125 @@ async fn main() {
         )
         .unwrap();
     }
+}
+
+/// The first event of processes whose INIT ended before it came, with and without the INIT
+/// prefetch, in turns.
+struct Delayed {
+    with: FirstEvent,
+    without: FirstEvent,
+}
+
+struct FirstEvent {
+    event_ms: f64,
+    event_cpu: f64,
+    /// Secrets Manager reads and token requests the first event made, per run.
+    round_trips: f64,
+}
+
+/// `COLD_RUNS` pairs of fresh processes (conversations from `first`), one with the INIT prefetch
+/// and one with `without`'s environment, each handed its first event 20 ms after it asked for
+/// one, as after Lambda's proactive initialisation: that event's time, CPU and round trips.
+async fn delayed_first_events(
+    emulator: &Emulator,
+    secrets: std::net::SocketAddr,
+    store: &MemorySecretStore,
+    first: u32,
+    without: &[(&str, &str)],
+) -> Delayed {
+    let mut runs: [(Vec<f64>, Vec<f64>, usize); 2] = Default::default();
+    for run in 0..COLD_RUNS {
+        for (i, env) in [&[][..], without].into_iter().enumerate() {
+            let n = first + 2 * run + i as u32;
+            let mut started = start_binary(emulator, secrets, vec![], env).await;
+            wait_for(&started.runtime, "next", 1).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let before = store.reads() + emulator.count(Route::Token);
+            started.runtime.feed([(format!("delayed-{n}"), event(n))]);
+            wait_for(&started.runtime, "response", 1).await;
+            let marks = started.runtime.marks.marks.lock().unwrap().clone();
+            let at = |w: &str| {
+                marks
+                    .iter()
+                    .find(|(m, _, _)| *m == w)
+                    .map(|(_, t, c)| (*t, *c))
+                    .unwrap()
+            };
+            let ((event_at, event_cpu), (done_at, done_cpu)) = (at("event"), at("response"));
+            runs[i].0.push((done_at - event_at).as_secs_f64() * 1e3);
+            runs[i]
+                .1
+                .push(done_cpu.saturating_sub(event_cpu) as f64 / 1e6);
+            runs[i].2 += store.reads() + emulator.count(Route::Token) - before;
+            assert_eq!(started.runtime.responses()[0]["status"], "applied");
+            let _ = started.child.kill();
+            let _ = started.child.wait();
+        }
+    }
+    let [with, without] = runs.map(|(wall, cpu, trips)| FirstEvent {
+        event_ms: median(wall),
+        event_cpu: median(cpu),
+        round_trips: trips as f64 / f64::from(COLD_RUNS),
+    });
+    Delayed { with, without }
+}
+
+/// Certificate files the binary opened and directories it read (`getdents64`), from spawn to
+/// its first response, under `strace -f`; `None` when strace is not installed.
+async fn traced(
+    emulator: &Emulator,
+    secrets: std::net::SocketAddr,
+    n: u32,
+    env: &[(&str, &str)],
+) -> Option<(usize, usize)> {
+    std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .ok()?;
+    let log = std::env::temp_dir().join(format!("perf-strace-{n}.log"));
+    let log_arg = log.to_string_lossy().into_owned();
+    let mut started = start_wrapped(
+        emulator,
+        secrets,
+        vec![(format!("traced-{n}"), event(n))],
+        env,
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,openat2,getdents64",
+            "-o",
+            &log_arg,
+        ],
+    )
+    .await;
+    wait_for(&started.runtime, "response", 1).await;
+    // strace's child is the binary: end it, and strace ends with it.
+    let strace = started.child.id();
+    let children = std::fs::read_to_string(format!("/proc/{strace}/task/{strace}/children"))
+        .unwrap_or_default();
+    for pid in children.split_whitespace() {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", pid])
+            .status();
+    }
+    let _ = started.child.wait();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    let certificate = |path: &str| {
+        ["/ssl/", "/pki/", "ca-certificates", ".pem", ".crt"]
+            .iter()
+            .any(|p| path.contains(p))
+    };
+    let opened: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| l.contains("openat") && !l.contains("= -1 "))
+        .filter_map(|l| l.split('"').nth(1))
+        .filter(|path| certificate(path))
+        .collect();
+    let directories = text.lines().filter(|l| l.contains("getdents64(")).count();
+    Some((opened.len(), directories))
 }
 
 struct Cold {

@@ -57,6 +57,80 @@ pub struct Settings {
     pub(crate) lock_table: Option<String>,
     /// `WRAPUP_IDEMPOTENCY_TTL`: how long the lease table remembers a decided request.
     pub(crate) idempotency_ttl: Duration,
+    /// `WRAPUP_TLS_ROOTS`: the certificates every outbound HTTPS connection is verified against.
+    pub(crate) tls_roots: TlsRoots,
+    /// `WRAPUP_INIT_PREFETCH_SECONDS`: how long Lambda's INIT may spend fetching the credentials
+    /// the first event needs (Genesys secrets and tokens, the webhook key, New Relic's key);
+    /// zero: none are fetched before an event asks.
+    pub(crate) init_prefetch: Duration,
+}
+
+/// Where the certificates every outbound HTTPS connection (Genesys, New Relic, AWS) is verified
+/// against come from: `WRAPUP_TLS_ROOTS`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum TlsRoots {
+    /// `builtin` (the default): Mozilla's root certificates, compiled into the binary. No file
+    /// is read.
+    #[default]
+    Builtin,
+    /// `system`: the operating system's CA bundle, one PEM file: `SSL_CERT_FILE` when set, else
+    /// the first of the distributions' usual bundles that exists. For a TLS-inspecting proxy
+    /// whose CA is installed there.
+    System(std::path::PathBuf),
+}
+
+/// Where distributions keep their CA bundle, one PEM file each (a hashed certificate directory
+/// is never read): Amazon Linux (Lambda's `provided.al2023`), RHEL and Fedora; Debian, Ubuntu and
+/// Alpine; openSUSE; macOS and the BSDs.
+const CA_BUNDLES: [&str; 5] = [
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+impl TlsRoots {
+    /// The roots setting alone (commands that need no other setting read it so).
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        match get("WRAPUP_TLS_ROOTS").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("builtin") => Ok(Self::Builtin),
+            Some("system") => match get("SSL_CERT_FILE") {
+                Some(file) if std::path::Path::new(&file).is_file() => {
+                    Ok(Self::System(file.into()))
+                }
+                Some(file) => Err(ConfigError::new(
+                    "SSL_CERT_FILE",
+                    format!("names {file:?}, which is not a file (WRAPUP_TLS_ROOTS=system reads the CA bundle there)"),
+                )),
+                None => CA_BUNDLES
+                    .iter()
+                    .map(std::path::Path::new)
+                    .find(|path| path.is_file())
+                    .map(|path| Self::System(path.to_owned()))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "WRAPUP_TLS_ROOTS",
+                            format!(
+                                "is system, but no CA bundle was found (looked for {}): set SSL_CERT_FILE to the bundle",
+                                CA_BUNDLES.join(", ")
+                            ),
+                        )
+                    }),
+            },
+            Some(other) => Err(ConfigError::new(
+                "WRAPUP_TLS_ROOTS",
+                format!("must be builtin (Mozilla's roots, compiled in) or system (the OS CA bundle), got {other:?}"),
+            )),
+        }
+    }
 }
 
 /// What the handler needs around the pipeline.
@@ -291,6 +365,9 @@ impl Settings {
                 Some(raw) => parse_duration(&raw, MIN_IDEMPOTENCY_TTL, MAX_IDEMPOTENCY_TTL)
                     .map_err(|p| ConfigError::new("WRAPUP_IDEMPOTENCY_TTL", p))?,
             },
+            tls_roots: TlsRoots::from_lookup(&lookup)?,
+            // Lambda gives INIT 10 s in all: the rest of start-up takes milliseconds.
+            init_prefetch: seconds(&get, "WRAPUP_INIT_PREFETCH_SECONDS", 3, 0, 8)?,
         })
     }
 }
@@ -642,6 +719,72 @@ mod tests {
         ] {
             let err = with(bad).unwrap_err();
             assert_eq!(err.variable, "WRAPUP_LOCK_TABLE", "{bad}");
+        }
+    }
+
+    #[test]
+    fn tls_roots_are_builtin_unless_the_os_bundle_is_asked_for() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut env = vec![("GENESYS_SECRET_ID", "s")];
+            env.extend_from_slice(pairs);
+            from(&env)
+        };
+        assert_eq!(with(&[]).unwrap().tls_roots, TlsRoots::Builtin);
+        assert_eq!(
+            with(&[("WRAPUP_TLS_ROOTS", "BuiltIn")]).unwrap().tls_roots,
+            TlsRoots::Builtin
+        );
+        let bundle = std::env::temp_dir().join(format!("bundle-{}.pem", Uuid::new_v4()));
+        std::fs::write(&bundle, "").unwrap();
+        let path = bundle.to_string_lossy().into_owned();
+        assert_eq!(
+            with(&[("WRAPUP_TLS_ROOTS", "system"), ("SSL_CERT_FILE", &path)])
+                .unwrap()
+                .tls_roots,
+            TlsRoots::System(bundle.clone())
+        );
+        std::fs::remove_file(&bundle).unwrap();
+        let err = with(&[("WRAPUP_TLS_ROOTS", "system"), ("SSL_CERT_FILE", &path)]).unwrap_err();
+        assert_eq!(err.variable, "SSL_CERT_FILE");
+        assert!(err.to_string().contains("not a file"), "{err}");
+        // Without SSL_CERT_FILE: the distribution's bundle, when there is one.
+        match with(&[("WRAPUP_TLS_ROOTS", "system")]) {
+            Ok(s) => assert!(
+                matches!(&s.tls_roots, TlsRoots::System(p) if CA_BUNDLES.iter().any(|b| p.as_os_str() == *b))
+            ),
+            Err(e) => assert!(e.to_string().contains("set SSL_CERT_FILE"), "{e}"),
+        }
+        let err = with(&[("WRAPUP_TLS_ROOTS", "os")]).unwrap_err();
+        assert_eq!(err.variable, "WRAPUP_TLS_ROOTS");
+        assert!(err.to_string().contains("builtin") && err.to_string().contains("system"));
+        // SSL_CERT_FILE alone changes nothing: the builtin roots stay the default.
+        assert_eq!(
+            with(&[("SSL_CERT_FILE", "/nowhere.pem")])
+                .unwrap()
+                .tls_roots,
+            TlsRoots::Builtin
+        );
+    }
+
+    #[test]
+    fn the_init_prefetch_is_three_seconds_at_most_eight_and_zero_turns_it_off() {
+        let with = |value: &str| {
+            from(&[
+                ("GENESYS_SECRET_ID", "s"),
+                ("WRAPUP_INIT_PREFETCH_SECONDS", value),
+            ])
+        };
+        assert_eq!(
+            from(&[("GENESYS_SECRET_ID", "s")]).unwrap().init_prefetch,
+            Duration::from_secs(3)
+        );
+        assert_eq!(with("0").unwrap().init_prefetch, Duration::ZERO);
+        assert_eq!(with("8").unwrap().init_prefetch, Duration::from_secs(8));
+        for bad in ["9", "-1", "soon"] {
+            assert_eq!(
+                with(bad).unwrap_err().variable,
+                "WRAPUP_INIT_PREFETCH_SECONDS"
+            );
         }
     }
 

@@ -111,6 +111,12 @@ impl SecretCache {
         }
     }
 
+    /// Whether the cache's lock is free (no fetch holds it).
+    #[cfg(test)]
+    pub(crate) fn try_lock_for_test(&self) -> bool {
+        self.entries.try_lock().is_ok()
+    }
+
     pub(crate) async fn get(&self, id: &str) -> Result<SecretString, SecretError> {
         let mut entries = self.entries.lock().await;
         let now = self.clock.now();

@@ -56,6 +56,9 @@ async fn run_lambda() -> ExitCode {
             "at least once: WRAPUP_LOCK_TABLE is not set, so two instances handed the same request at the same instant may both write it; set it to the template's lock table"
         ),
     }
+    // Still INIT: Lambda freezes the process once it asks for the first event, so what is
+    // fetched for that event is fetched now, bounded, or not at all.
+    app.prefetch().await;
     let app = &app;
     let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation::new(

@@ -96,7 +96,13 @@ pub(super) async fn run(args: RedriveArgs) -> ExitCode {
         max: args.max,
         dry_run: args.dry_run,
     };
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = match crate::http::sdk_config_from_env().await {
+        Ok(aws) => aws,
+        Err(problem) => {
+            output::problem(&problem.to_string());
+            return ExitCode::FAILURE;
+        }
+    };
     let clients = Clients {
         sqs: aws_sdk_sqs::Client::new(&aws),
         lambda: aws_sdk_lambda::Client::new(&aws),

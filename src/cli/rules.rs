@@ -84,7 +84,9 @@ async fn read(file: Option<&Path>) -> Result<(String, String), String> {
         RulesSetting::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
     let store = match setting {
         RulesSetting::Parameter(_) => {
-            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let aws = crate::http::sdk_config_from_env()
+                .await
+                .map_err(|e| e.to_string())?;
             Some(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)))
         }
         _ => None,

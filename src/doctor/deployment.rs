@@ -165,7 +165,9 @@ async fn queues(app: &App, whose: &str) -> Finding {
 /// With a customer managed key, EventBridge must be allowed to use it: it encrypts what it
 /// delivers into the queues, and without the key it drops the events (DroppedEventsAlarm).
 async fn kms_key(key: &str, whose: &str) -> Result<String, String> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = crate::http::sdk_config_from_env()
+        .await
+        .map_err(|e| e.to_string())?;
     let policy = aws_sdk_kms::Client::new(&aws)
         .get_key_policy()
         .key_id(key)

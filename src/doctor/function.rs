@@ -23,7 +23,9 @@ pub(crate) async fn remote(function: &str, options: &Options) -> Report {
 }
 
 async fn remote_report(function: &str, options: &Options) -> Result<Report, String> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = crate::http::sdk_config_from_env()
+        .await
+        .map_err(|e| e.to_string())?;
     let payload = serde_json::to_vec(&json!({ "doctor": options }))
         .map_err(|e| format!("could not encode the request: {e}"))?;
     let out = aws_sdk_lambda::Client::new(&aws)

@@ -53,6 +53,11 @@ impl Orgs {
         &self.default
     }
 
+    /// Every configured org's client: the default one, then the mapped ones.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &GenesysClient> {
+        std::iter::once(&self.default).chain(self.mapped.values())
+    }
+
     /// The client for `org`: its own with an org map, the default one otherwise. An org the
     /// map does not list is refused before any Genesys call.
     pub(crate) fn client(&self, org: Option<Uuid>) -> Result<&GenesysClient, UnknownOrg> {

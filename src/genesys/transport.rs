@@ -75,13 +75,15 @@ pub(super) fn transport_error(
     write_unknown: bool,
 ) -> GenesysError {
     let what = if e.is_timeout() {
-        "timed out"
+        "timed out".to_owned()
+    } else if let Some(tls) = crate::http::tls_failure(e) {
+        format!("failed in TLS: {tls}")
     } else if e.is_connect() {
-        "could not connect"
+        "could not connect".to_owned()
     } else if e.is_body() || e.is_decode() {
-        "failed while reading the response"
+        "failed while reading the response".to_owned()
     } else {
-        "connection failed"
+        "connection failed".to_owned()
     };
     let mut err =
         GenesysError::transient(endpoint, TransientKind::Upstream, format!("request {what}"));

@@ -133,7 +133,8 @@ pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "sandbox", "sandbox", None, None, "sandbox",
-        ));
+        ))
+        .http_client(aws_http_client());
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
@@ -149,6 +150,7 @@ fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
             .credentials_provider(aws_sdk_sqs::config::Credentials::new(
                 "sandbox", "sandbox", None, None, "sandbox",
             ))
+            .http_client(aws_http_client())
             .endpoint_url(endpoint)
             .build(),
     )
@@ -201,9 +203,26 @@ fn built<T>(b: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, Stri
     b.map_err(|e| e.to_string())
 }
 
-/// The HTTP client the function builds, for a bench's floor that must pay what the function pays.
-pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, reqwest::Error> {
-    crate::http::client(timeout)
+/// The HTTP client the function builds (with the builtin roots), for a bench's floor that must
+/// pay what the function pays.
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, StartupError> {
+    Ok(crate::http::client(
+        timeout,
+        &crate::config::TlsRoots::Builtin,
+    )?)
+}
+
+/// The AWS SDK's HTTP client as the function has it (every call through its reqwest client,
+/// with the builtin roots), for the SDK clients tests and benches make themselves: the SDK is
+/// built without an HTTP client of its own.
+pub fn aws_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    // The builtin roots and reqwest's defaults cannot fail to build.
+    let http = crate::http::client(
+        std::time::Duration::from_secs(10),
+        &crate::config::TlsRoots::Builtin,
+    )
+    .unwrap_or_else(|_| reqwest::Client::new());
+    crate::http::SdkHttp::shared(http)
 }
 
 /// Signs an HTTP sample again with the sandbox key at `now`, so samples never go stale. Only

@@ -42,6 +42,7 @@ async fn client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .http_client(genesys_wrapup::sandbox::aws_http_client())
         .endpoint_url(endpoint)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
@@ -294,6 +295,7 @@ async fn wrap_up_rules_come_from_parameter_store() {
             .credentials_provider(aws_sdk_ssm::config::Credentials::new(
                 "test", "test", None, None, "test",
             ))
+            .http_client(genesys_wrapup::sandbox::aws_http_client())
             .endpoint_url(&moto.endpoint)
             .build(),
     );

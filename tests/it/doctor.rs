@@ -486,6 +486,7 @@ async fn a_customer_managed_key_must_let_eventbridge_use_it() {
             .credentials_provider(aws_sdk_kms::config::Credentials::new(
                 "test", "test", None, None, "test",
             ))
+            .http_client(genesys_wrapup::sandbox::aws_http_client())
             .endpoint_url(&moto.endpoint)
             .build(),
     );

@@ -57,5 +57,7 @@ mod runtime;
 mod sqs;
 // The SAM template's promises to a first-time deployer.
 mod template;
+// The roots every HTTPS connection trusts: builtin refuses a private CA, system trusts it.
+mod tls;
 // Every webhook status code of the contract.
 mod webhook;

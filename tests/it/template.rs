@@ -462,6 +462,7 @@ fn parameters_that_need_each_other_are_refused_apart_with_the_fix() {
             "GenesysOrgSecrets",
             "AdditionalGenesysSecretArns",
         ),
+        ("CaBundleFileNeedsSystemRoots", "CaBundleFile", "TlsRoots"),
     ] {
         let text = rules.get(rule).unwrap_or_else(|| panic!("no rule {rule}"));
         let (condition, assertion) = text

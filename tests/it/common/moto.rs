@@ -61,6 +61,7 @@ pub(crate) async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
             "test", "test", None, None, "test",
         ))
+        .http_client(genesys_wrapup::sandbox::aws_http_client())
         .endpoint_url(endpoint)
         .build();
     aws_sdk_sqs::Client::from_conf(config)
