@@ -59,6 +59,28 @@ fn bin() -> &'static std::path::Path {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const COLD_RUNS: u32 = 20;
+/// docs/performance.md on start-up: what was measured before, what changed, which option and why.
+const START_UP_DOC: &str = r#"## Start-up: one TLS configuration, nothing read
+
+The "before" rows are the binary as it was before this work (`PERF_BEFORE=<that binary> cargo bench --bench perf` runs it in the same harness). It opened every certificate it could find at start-up: with this machine's layout (Debian: `/etc/ssl/certs`, a directory of hashed links to 147 certificates) it read the directory four times and opened 294 certificate files, the whole store twice, once for `reqwest`'s verifier and once for the AWS SDK's HTTPS client; with one bundle (`SSL_CERT_FILE`, the layout of Lambda's `provided.al2023`) it read and parsed that bundle twice. Now it opens none:
+
+- **One TLS configuration** (`src/http/roots.rs`): one `rustls` client configuration, built once per process, verifies every outbound HTTPS connection: Genesys, New Relic and every AWS SDK client (Secrets Manager, SQS, Parameter Store, DynamoDB, KMS, Lambda, and the SDK's own credential providers).
+- **Roots compiled in, nothing parsed** (`WRAPUP_TLS_ROOTS=builtin`, the default): Mozilla's root certificates from `webpki-roots`, which ships them as ready trust anchors (subject, key, constraints), so the root store is built by copying about 150 static records: no file opened, no directory scanned, no certificate parsed at start-up. `WRAPUP_TLS_ROOTS=system` trusts one PEM bundle instead (`SSL_CERT_FILE`, else the OS's: `/etc/pki/tls/certs/ca-bundle.crt` on `provided.al2023`), for a deployment behind a TLS-inspecting proxy: one file opened and parsed, once, at start-up, and a missing or empty bundle stops the function at start-up with one line naming the setting. A hashed certificate directory is never read.
+- **The AWS SDK through the same client** (`src/http/aws.rs`): the SDK is built without its `default-https-client` feature, and every SDK client is given one `HttpClient` over the process's `reqwest::Client`: its TLS configuration, its connection pool, its HTTP/2. The SDK keeps its signing, retries and timeouts; the adapter converts the request and the response, applies the read timeout the SDK asks for, and classes failures as the SDK's retry policy expects (a refused or broken connection is `io`, a timeout `timeout`, both retried; a refused certificate is never retried). A side effect: the SDK's calls now honour `HTTPS_PROXY`/`NO_PROXY` as the rest of the function's calls always did.
+
+Which SDK option, and why. The SDK's own HTTP client (`aws-smithy-http-client`) offers a `TlsContext` with a `TrustStore` (`TrustStore::empty().with_native_roots(false).with_pem_certificate(..)`). That would have kept two TLS stacks: the SDK builds its own `rustls` configuration from PEM text, parsing every root again, once per connector it creates (one per distinct timeout setting: the lease table's client has its own), beside reqwest's, with two connection pools; and it keeps the SDK's second hyper client, pool and certificate loader in the binary. Its builders take no ready `rustls` configuration or connector (`build_with_connector_fn` is hidden from the docs and its TLS connector types are private). The SDK's `HttpClient`/`HttpConnector` traits (`aws-smithy-runtime-api`), the interface it documents for bringing one's own HTTP client, take about 100 lines over `reqwest`, which the function already ships: the fewest moving parts, all from maintained crates, one TLS configuration and one pool, and a smaller binary (next section).
+
+- **Credentials fetched during INIT** (`App::prefetch`, `WRAPUP_INIT_PREFETCH_SECONDS`, default 3 s): before its first `/next`, the function reads each configured org's Genesys secret and fetches its token, and reads the webhook's and New Relic's keys when they are configured, all at once. Lambda often initialises an environment before any event arrives (proactive initialisation), and INIT runs at full CPU whatever the memory size, so the first event finds them cached: the delayed-INIT rows above. The prefetch is bounded: past the budget (or on a failure) it is dropped, with its locks, INIT goes on, and the first event fetches what is missing; it never fails INIT. It finishes before the first `/next` because Lambda freezes the process as soon as it asks for an event: a fetch left running would be frozen mid-flight. On an on-demand cold start, where the event is already waiting, the same round trips move from the event into INIT: the spawn-to-response time is the same.
+"#;
+
+/// docs/performance.md on the package size.
+const SIZE_DOC: &str = r#"## Size
+
+`bootstrap` had grown to 6.2 MB deflated with the DynamoDB (the lease) and KMS (`doctor`) clients, over its own 6 MB target ("before" rows). `cargo tree -e features` showed what each AWS SDK client brought with its `default-https-client` feature: `aws-smithy-http-client` with its own hyper client and connection pool, `hyper-rustls`, `rustls-native-certs` and a second `rustls` configuration path, instantiated for its own connector types beside reqwest's. The clients themselves contribute only the operations the function calls (fat LTO drops the rest). With the SDK's calls going through reqwest, that second HTTP stack is gone and `bootstrap` is back under 6 MB (the size rows), with every feature kept: Lambda's limit for a zipped package is 50 MB; the target is ours, for the cold start's page-ins.
+"#;
+
+/// The first conversation of the runs of the binary `PERF_BEFORE` names.
+const BEFORE: u32 = 60_000;
 /// The first conversation of the start-up runs (OS roots, delayed first events, traced runs).
 const START_UP: u32 = 50_000;
 /// Warm events fed to the function, then to the floor, in turn.
@@ -178,7 +200,7 @@ async fn start_binary(
     events: Vec<(String, Value)>,
     extra_env: &[(&str, &str)],
 ) -> Started {
-    start_wrapped(emulator, secrets, events, extra_env, &[]).await
+    start_wrapped(emulator, secrets, events, extra_env, &[], bin()).await
 }
 
 /// As [`start_binary`], the binary started by `wrapper` (e.g. strace and its arguments).
@@ -188,19 +210,21 @@ async fn start_wrapped(
     events: Vec<(String, Value)>,
     extra_env: &[(&str, &str)],
     wrapper: &[&str],
+    program: &std::path::Path,
 ) -> Started {
     let runtime = Runtime::start().await;
     runtime.feed(events);
     let addr = runtime.api.address();
     let base = emulator.base_url().to_string();
     runtime.marks.mark("spawn");
+    let program_path = program;
     let mut command = match wrapper.split_first() {
         Some((program, args)) => {
             let mut c = std::process::Command::new(program);
-            c.args(args).arg(bin());
+            c.args(args).arg(program_path);
             c
         }
-        None => std::process::Command::new(bin()),
+        None => std::process::Command::new(program_path),
     };
     let child = command
         .env_clear()
@@ -299,6 +323,7 @@ async fn main() {
         .unwrap();
     for n in (1_000..1_000 + 2 * COLD_RUNS + warm_count + 10)
         .chain(START_UP..START_UP + 5 * COLD_RUNS + 2)
+        .chain(BEFORE..BEFORE + 2 * COLD_RUNS + 2)
     {
         emulator.put_conversation(ended_call(n));
     }
@@ -334,14 +359,40 @@ async fn main() {
     )
     .await;
     // What the binary opens from spawn to its first response, traced.
-    let traced_builtin = traced(&emulator, secrets, START_UP + 5 * COLD_RUNS, &[]).await;
+    let traced_builtin = traced(bin(), &emulator, secrets, START_UP + 5 * COLD_RUNS, &[]).await;
     let traced_system = traced(
+        bin(),
         &emulator,
         secrets,
         START_UP + 5 * COLD_RUNS + 1,
         &system_roots,
     )
     .await;
+
+    // The binary before these start-up changes, when PERF_BEFORE names one: the same runs in the
+    // same harness, for the comparison in docs/performance.md.
+    let before = match std::env::var_os("PERF_BEFORE") {
+        Some(path) if !profiling => {
+            let path = std::path::PathBuf::from(path);
+            let al2023: [(&str, &str); 2] = [
+                ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
+                ("SSL_CERT_DIR", "/nonexistent"),
+            ];
+            let bundle = cold_starts_of(&path, &emulator, secrets, BEFORE, &al2023).await;
+            let debian = cold_starts_of(&path, &emulator, secrets, BEFORE + COLD_RUNS, &[]).await;
+            let files = (
+                traced(&path, &emulator, secrets, BEFORE + 2 * COLD_RUNS, &al2023).await,
+                traced(&path, &emulator, secrets, BEFORE + 2 * COLD_RUNS + 1, &[]).await,
+            );
+            Some((
+                bundle,
+                debian,
+                files,
+                deflated(&std::fs::read(&path).unwrap()),
+            ))
+        }
+        _ => None,
+    };
 
     // Warm: the function and the floor (the same exchanges with no logic, see `start_floor`),
     // each warmed by one event, then fed `ROUND` events in turn until each has had `warm_count`,
@@ -418,9 +469,7 @@ async fn main() {
 
     // Size.
     let binary = std::fs::read(bin()).unwrap();
-    let mut zip = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    zip.write_all(&binary).unwrap();
-    let zipped = zip.finish().unwrap().len();
+    let zipped = deflated(&binary);
 
     // A 10-message SQS batch against a Genesys that takes 50 ms per call.
     let sandbox = Sandbox::start().await.unwrap();
@@ -582,6 +631,7 @@ async fn main() {
     ];
     let mut rows = rows;
     rows.extend(lease_rows(lease.as_ref()));
+    rows.extend(before_rows(before.as_ref()));
     let mut table = String::from("| measure | value | target |\n|---|---|---|\n");
     for (what, value, target) in &rows {
         table.push_str(&format!("| {what} | {value} | {target} |\n"));
@@ -598,11 +648,11 @@ async fn main() {
          The warm path costs two Genesys calls per event (read the conversation, write the wrap-up): wrap-up \
          codes are cached for 10 minutes, the token until 60 s before it expires, secrets for 5 minutes, and the \
          current wrap-up is read from the conversation itself. One `reqwest::Client` (one connection pool) serves \
-         the whole process; clients and caches are built once at cold start.\n\n\
+         the whole process, the AWS SDK's calls included; clients and caches are built once at cold start.\n\n\
+         {START_UP_DOC}\n\
          ## The lease\n\n\
          With `WRAPUP_LOCK_TABLE`, each applied request adds two DynamoDB calls, each a transaction (the lease taken while asking whether the request is remembered and what this function last wrote on the conversation; the lease given back while the outcome and the write are remembered) and nothing else, and a redelivery of a decided request costs one call and no Genesys call; the lease rows above run two warm processes in turns, one with the table (moto's DynamoDB on loopback, behind a proxy that counts the calls and times them) and one without. moto answers each call in about 2 ms and closes the connection after each answer, so every call here also pays a new TCP connection and the SDK's request signing: that is most of the CPU the rows show. In Lambda, DynamoDB in the same region answers in single-digit milliseconds over a kept-alive TLS connection, so expect about 10 ms more wall time per applied request. Cost per million requests is in the README (\"What it costs\").\n\n\
-         ## Size\n\n\
-         `bootstrap` grew from 5.4 MB to about 6.1 MB compressed with the two AWS SDK clients added together: DynamoDB (the lease) and KMS (`doctor` reads a customer managed key's policy). The cold start did not grow with it (the init and first-event rows above), and Lambda's limit for a zipped package is 50 MB; the 6 MB target is missed by that margin.\n\n\
+         {SIZE_DOC}\n\
          ## Where a warm event's CPU goes\n\n\
          Most of it is the transport, not the function. The **floor** rows are a handler with no logic at all \
          (no parsing, no decision, no telemetry) making the same four HTTP exchanges per event (Runtime API \
@@ -700,6 +750,7 @@ async fn delayed_first_events(
 /// Certificate files the binary opened and directories it read (`getdents64`), from spawn to
 /// its first response, under `strace -f`; `None` when strace is not installed.
 async fn traced(
+    program: &std::path::Path,
     emulator: &Emulator,
     secrets: std::net::SocketAddr,
     n: u32,
@@ -725,6 +776,7 @@ async fn traced(
             "-o",
             &log_arg,
         ],
+        program,
     )
     .await;
     wait_for(&started.runtime, "response", 1).await;
@@ -769,6 +821,17 @@ async fn cold_starts(
     first: u32,
     env: &[(&str, &str)],
 ) -> Cold {
+    cold_starts_of(bin(), emulator, secrets, first, env).await
+}
+
+/// As [`cold_starts`], of the binary at `program`.
+async fn cold_starts_of(
+    program: &std::path::Path,
+    emulator: &Emulator,
+    secrets: std::net::SocketAddr,
+    first: u32,
+    env: &[(&str, &str)],
+) -> Cold {
     let (mut init_ms, mut first_ms, mut init_cpu, mut first_cpu) = (vec![], vec![], vec![], vec![]);
     for run in 0..COLD_RUNS {
         let n = first + run;
@@ -805,6 +868,13 @@ async fn cold_starts(
         init_cpu: median(init_cpu),
         first_cpu: median(first_cpu),
     }
+}
+
+/// The size of `binary` deflate-compressed, as in the zip Lambda is given.
+fn deflated(binary: &[u8]) -> usize {
+    let mut zip = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    zip.write_all(binary).unwrap();
+    zip.finish().unwrap().len()
 }
 
 fn batch(conversations: &[u32]) -> Value {
@@ -1038,6 +1108,52 @@ async fn lease_cost(
         wall_plain_us: pct(plain_wall, 0.5),
         wall_leased_us: pct(leased_wall, 0.5),
     }
+}
+
+/// What `PERF_BEFORE`'s binary measured: cold starts in the one-bundle layout and with this
+/// machine's hashed certificate directory, certificate files opened, size.
+type Before = (
+    Cold,
+    Cold,
+    (Option<(usize, usize)>, Option<(usize, usize)>),
+    usize,
+);
+
+fn before_rows(before: Option<&Before>) -> Vec<(&'static str, String, &'static str)> {
+    let Some((bundle, debian, (bundle_files, debian_files), zipped)) = before else {
+        return Vec::new();
+    };
+    let files = |traced: &Option<(usize, usize)>| match traced {
+        Some((certificates, directories)) => format!("{certificates} / {directories}"),
+        None => "not measured".to_owned(),
+    };
+    vec![
+        (
+            "before: init (spawn → first /next), median: one CA bundle (SSL_CERT_FILE, as on provided.al2023) / this machine's hashed certificate directory",
+            format!("{:.1} ms / {:.1} ms", bundle.init_ms, debian.init_ms),
+            "",
+        ),
+        (
+            "before: first event (spawn → response posted), median: one CA bundle / hashed directory",
+            format!("{:.1} ms / {:.1} ms", bundle.first_ms, debian.first_ms),
+            "",
+        ),
+        (
+            "before: our CPU during init, one CA bundle / hashed directory",
+            format!("{:.1} ms / {:.1} ms", bundle.init_cpu, debian.init_cpu),
+            "",
+        ),
+        (
+            "before: certificate files opened / directories read, spawn → first response: one CA bundle; hashed directory",
+            format!("{}; {}", files(bundle_files), files(debian_files)),
+            "",
+        ),
+        (
+            "before: bootstrap, deflate-compressed",
+            format!("{:.2} MB", *zipped as f64 / 1e6),
+            "",
+        ),
+    ]
 }
 
 fn lease_rows(lease: Option<&LeaseCost>) -> Vec<(&'static str, String, &'static str)> {
