@@ -837,11 +837,13 @@ async fn cold_starts_of(
     let (mut init_ms, mut first_ms, mut init_cpu, mut first_cpu) = (vec![], vec![], vec![], vec![]);
     for run in 0..COLD_RUNS {
         let n = first + run;
-        let mut started = start_binary(
+        let mut started = start_wrapped(
             emulator,
             secrets,
             vec![(format!("cold-{n}"), event(n))],
             env,
+            &[],
+            program,
         )
         .await;
         wait_for(&started.runtime, "response", 1).await;
