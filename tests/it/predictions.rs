@@ -119,6 +119,20 @@ async fn a_summary_not_ready_is_waited_for_while_the_event_is_young_then_decided
         decided["wrapUpCodeId"], CODE_CALLBACK,
         "the rule's fallback"
     );
+
+    // A request with no fallback: pending while young, then `no_prediction`, nothing written.
+    let h = Harness::new().await;
+    h.emulator().set_summaries(CONV_ACW_TIMEOUT, None);
+    let mut request = eventbridge(predicted(None, "system"));
+    let sent = chrono::DateTime::from_timestamp(h.now(), 0).unwrap();
+    request["time"] = json!(sent.to_rfc3339());
+    let pending = h.invoke(request.clone()).await.unwrap_err();
+    assert_eq!(pending.kind.as_str(), "prediction_pending", "{pending}");
+    h.clock.advance(Duration::from_secs(121));
+    let none = h.invoke(request).await.unwrap();
+    assert_eq!(none["status"], "skipped", "{none}");
+    assert_eq!(none["reason"], "no_prediction");
+    assert!(written(&h).is_empty());
 }
 
 #[tokio::test]
