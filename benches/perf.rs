@@ -59,6 +59,8 @@ fn bin() -> &'static std::path::Path {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const COLD_RUNS: u32 = 20;
+/// Runs of each program in the quiet start-up measurement.
+const QUIET_RUNS: u32 = 41;
 /// docs/performance.md on start-up: what was measured before, what changed, which option and why.
 const START_UP_DOC: &str = r#"## Start-up: one TLS configuration, nothing read
 
@@ -338,6 +340,18 @@ async fn main() {
     let secrets_server = secrets_manager(secret_store.clone()).await.unwrap();
     let secrets = secrets_server.addr;
 
+    // Start-up alone, quietly, first: nothing else in the bench is busy yet. With PERF_BEFORE,
+    // the binary it names runs in turns with this one.
+    let before_path = std::env::var_os("PERF_BEFORE")
+        .filter(|_| !profiling)
+        .map(std::path::PathBuf::from);
+    let mut quiet = match &before_path {
+        Some(path) => quiet_start_ups(&[bin(), path.as_path()]),
+        None => quiet_start_ups(&[bin()]),
+    }
+    .into_iter();
+    let (quiet, quiet_before) = (quiet.next().unwrap(), quiet.next());
+
     // Cold starts: a fresh process per run, one event each. The default (Mozilla's roots
     // compiled in, the credentials fetched in INIT); start-up alone, with nothing fetched before
     // the first /next; and the OS bundle (WRAPUP_TLS_ROOTS=system: one file, the layout of
@@ -373,25 +387,10 @@ async fn main() {
 
     // The binary before these start-up changes, when PERF_BEFORE names one: the same runs in the
     // same harness, for the comparison in docs/performance.md.
-    let before = match std::env::var_os("PERF_BEFORE") {
-        Some(path) if !profiling => {
-            let path = std::path::PathBuf::from(path);
-            let al2023: [(&str, &str); 2] = [
-                ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
-                ("SSL_CERT_DIR", "/nonexistent"),
-            ];
-            let bundle = cold_starts_of(&path, &emulator, secrets, BEFORE, &al2023).await;
-            let debian = cold_starts_of(&path, &emulator, secrets, BEFORE + COLD_RUNS, &[]).await;
-            let files = (
-                traced(&path, &emulator, secrets, BEFORE + 2 * COLD_RUNS, &al2023).await,
-                traced(&path, &emulator, secrets, BEFORE + 2 * COLD_RUNS + 1, &[]).await,
-            );
-            Some((
-                bundle,
-                debian,
-                files,
-                deflated(&std::fs::read(&path).unwrap()),
-            ))
+    let before = match (&before_path, quiet_before) {
+        (Some(path), Some(quiet)) => {
+            let bundle = cold_starts_of(path, &emulator, secrets, BEFORE, &no_prefetch).await;
+            Some((quiet, bundle, deflated(&std::fs::read(path).unwrap())))
         }
         _ => None,
     };
@@ -504,9 +503,17 @@ async fn main() {
     };
     let rows = vec![
         (
-            "cold start: init (spawn → first /next), median, start-up alone (compiled-in roots, WRAPUP_INIT_PREFETCH_SECONDS=0)",
-            format!("{:.1} ms", start_up.init_ms),
+            "cold start: start-up alone, quiet (spawn → first connection to the Runtime API, nothing else running, WRAPUP_INIT_PREFETCH_SECONDS=0), median wall / CPU / minor page faults",
+            format!(
+                "{:.2} ms / {:.2} ms / {:.0}",
+                quiet.wall_ms, quiet.cpu_ms, quiet.faults
+            ),
             "≤ 3 ms",
+        ),
+        (
+            "cold start: init in this harness (spawn → first /next read by a busy loopback server), median, start-up alone (compiled-in roots, WRAPUP_INIT_PREFETCH_SECONDS=0)",
+            format!("{:.1} ms", start_up.init_ms),
+            "",
         ),
         (
             "cold start: init with the INIT prefetch (the default: the Genesys secret read and a token fetched before the first /next)",
@@ -816,6 +823,72 @@ struct Cold {
     first_cpu: f64,
 }
 
+/// Start-up alone, measured as quietly as this harness can: medians of wall time from spawn to
+/// the process's first connection to the Runtime API (a blocking `accept` on a thread of its
+/// own, nothing else running), of its CPU by then and of its minor page faults.
+struct Quiet {
+    wall_ms: f64,
+    cpu_ms: f64,
+    faults: f64,
+}
+
+/// Runs between spawn and first connection for each program in turns (so a noisy moment falls
+/// on all alike), `QUIET_RUNS` each, with the start-up-alone environment (no secret fetched in
+/// INIT) and no other process of the bench busy.
+fn quiet_start_ups(programs: &[&std::path::Path]) -> Vec<Quiet> {
+    let mut runs: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); programs.len()];
+    for _ in 0..QUIET_RUNS {
+        for (program, runs) in programs.iter().zip(runs.iter_mut()) {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let api = listener.local_addr().unwrap().to_string();
+            let spawned = Instant::now();
+            let mut child = std::process::Command::new(program)
+                .env_clear()
+                .envs([
+                    ("AWS_LAMBDA_RUNTIME_API", api.as_str()),
+                    ("AWS_LAMBDA_FUNCTION_NAME", "wrapup"),
+                    ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+                    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+                    ("AWS_LAMBDA_LOG_LEVEL", "warn"),
+                    ("AWS_REGION", "eu-west-1"),
+                    ("AWS_ACCESS_KEY_ID", "bench"),
+                    ("AWS_SECRET_ACCESS_KEY", "bench"),
+                    ("AWS_SESSION_TOKEN", "bench"),
+                    ("GENESYS_SECRET_ID", "genesys/wrapup"),
+                    ("WRAPUP_INIT_PREFETCH_SECONDS", "0"),
+                    ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("binary starts");
+            let (connection, _) = listener.accept().unwrap();
+            let wall = spawned.elapsed().as_secs_f64() * 1e3;
+            let pid = child.id();
+            let cpu = cpu_ns(CpuSource::Process(pid)) as f64 / 1e6;
+            // /proc/<pid>/stat: the 10th field is minflt, counted after the command's ")".
+            let faults = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let (_, rest) = s.rsplit_once(')')?;
+                    rest.split_whitespace().nth(7)?.parse::<f64>().ok()
+                })
+                .unwrap_or(f64::NAN);
+            let _ = child.kill();
+            let _ = child.wait();
+            drop(connection);
+            runs.push((wall, cpu, faults));
+        }
+    }
+    runs.into_iter()
+        .map(|r| Quiet {
+            wall_ms: median(r.iter().map(|x| x.0).collect()),
+            cpu_ms: median(r.iter().map(|x| x.1).collect()),
+            faults: median(r.iter().map(|x| x.2).collect()),
+        })
+        .collect()
+}
+
 /// `COLD_RUNS` fresh processes, one event each (conversations from `first`): medians.
 async fn cold_starts(
     emulator: &Emulator,
@@ -1114,42 +1187,26 @@ async fn lease_cost(
     }
 }
 
-/// What `PERF_BEFORE`'s binary measured: cold starts in the one-bundle layout and with this
-/// machine's hashed certificate directory, certificate files opened, size.
-type Before = (
-    Cold,
-    Cold,
-    (Option<(usize, usize)>, Option<(usize, usize)>),
-    usize,
-);
+/// What `PERF_BEFORE`'s binary measured: start-up alone (quiet), cold starts in this harness
+/// (start-up alone), and its size.
+type Before = (Quiet, Cold, usize);
 
 fn before_rows(before: Option<&Before>) -> Vec<(&'static str, String, &'static str)> {
-    let Some((bundle, debian, (bundle_files, debian_files), zipped)) = before else {
+    let Some((quiet, cold, zipped)) = before else {
         return Vec::new();
-    };
-    let files = |traced: &Option<(usize, usize)>| match traced {
-        Some((certificates, directories)) => format!("{certificates} / {directories}"),
-        None => "not measured".to_owned(),
     };
     vec![
         (
-            "before: init (spawn → first /next), median: one CA bundle (SSL_CERT_FILE, as on provided.al2023) / this machine's hashed certificate directory",
-            format!("{:.1} ms / {:.1} ms", bundle.init_ms, debian.init_ms),
+            "before: start-up alone, quiet (spawn → first connection to the Runtime API), median wall / CPU / minor page faults",
+            format!(
+                "{:.2} ms / {:.2} ms / {:.0}",
+                quiet.wall_ms, quiet.cpu_ms, quiet.faults
+            ),
             "",
         ),
         (
-            "before: first event (spawn → response posted), median: one CA bundle / hashed directory",
-            format!("{:.1} ms / {:.1} ms", bundle.first_ms, debian.first_ms),
-            "",
-        ),
-        (
-            "before: our CPU during init, one CA bundle / hashed directory",
-            format!("{:.1} ms / {:.1} ms", bundle.init_cpu, debian.init_cpu),
-            "",
-        ),
-        (
-            "before: certificate files opened / directories read, spawn → first response: one CA bundle; hashed directory",
-            format!("{}; {}", files(bundle_files), files(debian_files)),
+            "before: init in this harness (spawn → first /next), median, start-up alone; our CPU during it",
+            format!("{:.1} ms; {:.1} ms", cold.init_ms, cold.init_cpu),
             "",
         ),
         (

@@ -40,8 +40,8 @@ pub(crate) struct Dependencies {
     pub(crate) queues: Arc<dyn Queues>,
     /// Time, injected so tests never wait for it.
     pub(crate) clock: Arc<dyn Clock>,
-    /// DynamoDB, for the leases when `WRAPUP_LOCK_TABLE` is set.
-    pub(crate) dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB, for the leases: present exactly when `WRAPUP_LOCK_TABLE` is set.
+    pub(crate) dynamodb: Option<aws_sdk_dynamodb::Client>,
 }
 
 /// Why the process could not start: one line naming the setting to fix.
@@ -111,10 +111,13 @@ impl App {
                 .map(|(org, secret_id)| (*org, client(secret_id)))
                 .collect(),
         );
-        let leases = settings.lock_table.clone().map(|table| {
-            Leases::new(deps.dynamodb, table, deps.clock.clone())
-                .remembering(settings.idempotency_ttl)
-        });
+        let leases = settings
+            .lock_table
+            .clone()
+            .zip(deps.dynamodb)
+            .map(|(table, db)| {
+                Leases::new(db, table, deps.clock.clone()).remembering(settings.idempotency_ttl)
+            });
         Self {
             handler: settings.handler.clone(),
             leases,
@@ -148,10 +151,10 @@ impl App {
     /// The deployed configuration's app for these settings.
     pub(crate) async fn from_settings(settings: Settings) -> Result<Self, StartupError> {
         let http = crate::http::client(settings.genesys.call_timeout, &settings.tls_roots)?;
-        let (deps, parameters) = aws(&http).await;
+        let (deps, parameters) = aws(&http, &settings).await;
         let rules = Rules::load(
             &settings.rules,
-            Some(parameters),
+            parameters.map(|p| p as Arc<dyn crate::rules::ParameterStore>),
             deps.clock.clone(),
             settings.rules_cache_ttl,
         )
@@ -165,7 +168,7 @@ impl App {
         settings: Settings,
     ) -> Result<Self, StartupError> {
         let http = crate::http::client(settings.genesys.call_timeout, &settings.tls_roots)?;
-        let (deps, _) = aws(&http).await;
+        let (deps, _) = aws(&http, &settings).await;
         let rules = Rules::load(
             &crate::config::RulesSetting::None,
             None,
@@ -282,20 +285,34 @@ impl App {
 }
 
 /// The process's AWS clients, from the SDK's own configuration chain (so `AWS_ENDPOINT_URL_*`
-/// work as the SDK documents), every call through `http`, and the clock.
-async fn aws(http: &reqwest::Client) -> (Dependencies, Arc<SsmParameters>) {
+/// work as the SDK documents), every call through `http`, and the clock. A client is built only
+/// if this configuration uses it: DynamoDB for `WRAPUP_LOCK_TABLE`, Parameter Store for
+/// `WRAPUP_RULES_PARAMETER`, and SQS at its first send. Each SDK client parses its endpoint
+/// rules when it is built, about a tenth of a millisecond of every cold start
+/// (docs/performance.md, "Start-up").
+async fn aws(
+    http: &reqwest::Client,
+    settings: &Settings,
+) -> (Dependencies, Option<Arc<SsmParameters>>) {
     let aws = crate::http::sdk_config(http).await;
     let deps = Dependencies {
         secrets: Arc::new(SecretsManagerStore::new(
             aws_sdk_secretsmanager::Client::new(&aws),
         )),
-        queues: Arc::new(SqsQueues::new(aws_sdk_sqs::Client::new(&aws))),
+        queues: Arc::new(SqsQueues::new(&aws)),
         clock: Arc::new(SystemClock),
-        dynamodb: aws_sdk_dynamodb::Client::from_conf(
-            crate::lease::tuned(aws_sdk_dynamodb::config::Builder::from(&aws)).build(),
-        ),
+        dynamodb: settings.lock_table.as_ref().map(|_| {
+            aws_sdk_dynamodb::Client::from_conf(
+                crate::lease::tuned(aws_sdk_dynamodb::config::Builder::from(&aws)).build(),
+            )
+        }),
     };
-    let parameters = Arc::new(SsmParameters::new(aws_sdk_ssm::Client::new(&aws)));
+    let parameters = match settings.rules {
+        crate::config::RulesSetting::Parameter(_) => {
+            Some(Arc::new(SsmParameters::new(aws_sdk_ssm::Client::new(&aws))))
+        }
+        _ => None,
+    };
     (deps, parameters)
 }
 
@@ -332,7 +349,7 @@ mod tests {
             secrets,
             queues: sandbox.queues.clone(),
             clock,
-            dynamodb: crate::sandbox::dynamodb_client(None),
+            dynamodb: Some(crate::sandbox::dynamodb_client(None)),
         };
         App::new(settings, deps, rules).unwrap()
     }

@@ -13,5 +13,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     genesys_wrapup::init_logging();
-    genesys_wrapup::run(std::env::args().skip(1).collect()).await
+    // On the heap: the command's future holds every command's state (the Lambda loop, doctor,
+    // redrive), over 100 KB, and a stack frame that size is touched page by page (a page fault
+    // each) before the first line runs, at every cold start. docs/performance.md, "Start-up".
+    Box::pin(genesys_wrapup::run(std::env::args().skip(1).collect())).await
 }

@@ -37,13 +37,26 @@ pub trait Queues: Send + Sync + 'static {
     async fn check(&self, queue_url: &str) -> Result<(), QueueError>;
 }
 
+/// SQS through the AWS SDK. The client is built on the first call, not at start-up: most
+/// invocations send nothing (the attention queue is for failures), and building an SDK client
+/// costs a cold start about a tenth of a millisecond (docs/performance.md, "Start-up").
 pub(crate) struct SqsQueues {
-    client: aws_sdk_sqs::Client,
+    aws: aws_config::SdkConfig,
+    client: std::sync::OnceLock<aws_sdk_sqs::Client>,
 }
 
 impl SqsQueues {
-    pub(crate) fn new(client: aws_sdk_sqs::Client) -> Self {
-        Self { client }
+    /// SQS with the process's SDK configuration.
+    pub(crate) fn new(aws: &aws_config::SdkConfig) -> Self {
+        Self {
+            aws: aws.clone(),
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> &aws_sdk_sqs::Client {
+        self.client
+            .get_or_init(|| aws_sdk_sqs::Client::new(&self.aws))
     }
 }
 
@@ -57,7 +70,7 @@ impl Queues for SqsQueues {
     ) -> Result<String, QueueError> {
         use aws_sdk_sqs::types::MessageAttributeValue;
         let mut request = self
-            .client
+            .client()
             .send_message()
             .queue_url(queue_url)
             .message_body(body);
@@ -87,7 +100,7 @@ impl Queues for SqsQueues {
         receipt_handle: &str,
         seconds: i32,
     ) -> Result<(), QueueError> {
-        self.client
+        self.client()
             .change_message_visibility()
             .queue_url(queue_url)
             .receipt_handle(receipt_handle)
@@ -103,7 +116,7 @@ impl Queues for SqsQueues {
     }
 
     async fn check(&self, queue_url: &str) -> Result<(), QueueError> {
-        self.client
+        self.client()
             .get_queue_attributes()
             .queue_url(queue_url)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)

@@ -142,15 +142,16 @@ pub async fn run(args: Vec<String>) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_answer(e, command.as_deref()),
     };
+    // Each command's future is built on the heap, in a frame of its own (see `on_heap`).
     match cli.command {
-        None => invoke::lambda().await,
+        None => on_heap(invoke::lambda).await,
         Some(Command::Invoke {
             sandbox,
             dry_run,
             file,
-        }) => invoke::invoke(&file, sandbox, dry_run).await,
+        }) => on_heap(|| invoke::invoke(&file, sandbox, dry_run)).await,
         Some(Command::Sign { sandbox, file }) => invoke::sign(&file, sandbox),
-        Some(Command::Doctor(args)) => doctor(args).await,
+        Some(Command::Doctor(args)) => on_heap(|| doctor(args)).await,
         Some(Command::Rules {
             command:
                 RulesCommand::Check {
@@ -158,9 +159,21 @@ pub async fn run(args: Vec<String>) -> ExitCode {
                     resolve,
                     json,
                 },
-        }) => rules::check(file.as_deref(), resolve, json).await,
-        Some(Command::Redrive(args)) => redrive::run(args).await,
+        }) => on_heap(|| rules::check(file.as_deref(), resolve, json)).await,
+        Some(Command::Redrive(args)) => on_heap(|| redrive::run(args)).await,
     }
+}
+
+/// A command's future, made and moved to the heap in a function of its own. A future holds
+/// the state of everything it awaits (`doctor`'s is tens of kilobytes), and a stack frame is
+/// touched page by page, one page fault each, when its function is entered: built in `run`,
+/// every command's future would enlarge `run`'s frame and so every cold start. Here only the
+/// command that runs pays for its own. docs/performance.md, "Start-up".
+#[inline(never)]
+fn on_heap<F: std::future::Future<Output = ExitCode>>(
+    make: impl FnOnce() -> F,
+) -> std::pin::Pin<Box<F>> {
+    Box::pin(make())
 }
 
 /// `--help` and `--version` on stdout (exit 0); a usage error as one line with its hint on

@@ -98,9 +98,99 @@ fn classify(e: reqwest::Error) -> ConnectorError {
 
 /// The AWS SDK's configuration from its own chain (region, credentials, `AWS_ENDPOINT_URL_*`, as
 /// the SDK documents them), every call through `http`.
+///
+/// Where the environment names the region and holds credentials, as Lambda's always does, those
+/// are what the chain would pick first (environment variables come first in both), so they are
+/// given to it directly: the rest of the chain (profiles, web identity with its STS client,
+/// the container and instance metadata clients) is then never built. That is a third of the
+/// function's own start-up (docs/performance.md, "Start-up"). Without them, on a laptop with
+/// a profile or SSO, the whole chain runs as usual.
 pub(crate) async fn sdk_config(http: &reqwest::Client) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(SdkHttp::shared(http.clone()))
-        .load()
-        .await
+    let from_env = FromEnvironment::read(|name| std::env::var(name).ok());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(SdkHttp::shared(http.clone()));
+    if let Some(region) = from_env.region {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if from_env.credentials {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    loader.load().await
+}
+
+/// What the SDK's chain would take from the environment before looking anywhere else.
+#[derive(Debug, PartialEq, Eq)]
+struct FromEnvironment {
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`, as the chain's environment provider reads them.
+    region: Option<String>,
+    /// An access key id and secret key are both set (the session token is optional).
+    credentials: bool,
+}
+
+impl FromEnvironment {
+    fn read(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Self {
+            region: set("AWS_REGION").or_else(|| set("AWS_DEFAULT_REGION")),
+            credentials: set("AWS_ACCESS_KEY_ID").is_some()
+                && set("AWS_SECRET_ACCESS_KEY").is_some(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FromEnvironment;
+
+    fn read(vars: &[(&str, &str)]) -> FromEnvironment {
+        FromEnvironment::read(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn lambdas_environment_is_taken_as_the_chain_would_take_it() {
+        let lambda = read(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "ASIA"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ]);
+        assert_eq!(lambda.region.as_deref(), Some("eu-west-1"));
+        assert!(lambda.credentials);
+        // AWS_DEFAULT_REGION is the environment provider's second name.
+        assert_eq!(
+            read(&[("AWS_DEFAULT_REGION", "us-east-2")])
+                .region
+                .as_deref(),
+            Some("us-east-2")
+        );
+    }
+
+    #[test]
+    fn anything_less_leaves_the_whole_chain_to_the_sdk() {
+        // A profile or SSO on a laptop: nothing in the environment.
+        assert_eq!(
+            read(&[]),
+            FromEnvironment {
+                region: None,
+                credentials: false
+            }
+        );
+        // Half a key pair, or empty values, are not credentials.
+        assert!(!read(&[("AWS_ACCESS_KEY_ID", "AKIA")]).credentials);
+        assert!(
+            !read(&[
+                ("AWS_ACCESS_KEY_ID", "AKIA"),
+                ("AWS_SECRET_ACCESS_KEY", " ")
+            ])
+            .credentials
+        );
+        assert_eq!(read(&[("AWS_REGION", "")]).region, None);
+    }
 }

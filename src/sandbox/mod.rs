@@ -111,14 +111,16 @@ impl Sandbox {
         )
         .await;
         let queues: Arc<dyn crate::queues::Queues> = match env.get("AWS_ENDPOINT_URL_SQS") {
-            Some(endpoint) => Arc::new(crate::queues::SqsQueues::new(sqs_client(endpoint))),
+            Some(endpoint) => Arc::new(crate::queues::SqsQueues::new(&sqs_config(endpoint))),
             None => self.queues.clone(),
         };
         let deps = Dependencies {
             secrets: self.secrets.clone(),
             queues,
             clock,
-            dynamodb: dynamodb_client(env.get("AWS_ENDPOINT_URL_DYNAMODB").map(String::as_str)),
+            dynamodb: Some(dynamodb_client(
+                env.get("AWS_ENDPOINT_URL_DYNAMODB").map(String::as_str),
+            )),
         };
         App::new(settings, deps, rules)
     }
@@ -141,19 +143,18 @@ pub fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(crate::lease::tuned(builder).build())
 }
 
-/// An SQS client for the sandbox's app at `endpoint`, with test credentials, in `us-east-1`.
-fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::new()
-            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "sandbox", "sandbox", None, None, "sandbox",
-            ))
-            .http_client(aws_http_client())
-            .endpoint_url(endpoint)
-            .build(),
-    )
+/// The SDK configuration of the sandbox app's SQS at `endpoint`, with test credentials, in
+/// `us-east-1`.
+fn sqs_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(
+            aws_sdk_sqs::config::Credentials::new("sandbox", "sandbox", None, None, "sandbox"),
+        ))
+        .http_client(aws_http_client())
+        .endpoint_url(endpoint)
+        .build()
 }
 
 /// Creates a lease table as the template does (partition key `pk`, a string; on demand; with
