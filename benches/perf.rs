@@ -256,15 +256,8 @@ async fn start_wrapped(
     };
     let child = command
         .env_clear()
+        .envs(lambda_environment(&addr))
         .envs([
-            ("AWS_LAMBDA_RUNTIME_API", addr.as_str()),
-            ("AWS_LAMBDA_FUNCTION_NAME", "wrapup"),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-            ("AWS_LAMBDA_LOG_LEVEL", "warn"),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_ACCESS_KEY_ID", "bench"),
-            ("AWS_SECRET_ACCESS_KEY", "bench"),
             ("AWS_EC2_METADATA_DISABLED", "true"),
             (
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER",
@@ -287,6 +280,22 @@ async fn start_wrapped(
         .expect("binary starts");
     *runtime.marks.source.lock().unwrap() = Some(CpuSource::Process(child.id()));
     Started { child, runtime }
+}
+
+/// What Lambda itself puts in a function's environment (the bench's function, at warn level),
+/// with the Runtime API at `api`.
+fn lambda_environment(api: &str) -> [(&'static str, &str); 9] {
+    [
+        ("AWS_LAMBDA_RUNTIME_API", api),
+        ("AWS_LAMBDA_FUNCTION_NAME", "wrapup"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+        ("AWS_LAMBDA_LOG_LEVEL", "warn"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ("AWS_SESSION_TOKEN", "bench"),
+    ]
 }
 
 async fn wait_for(runtime: &Runtime, what: &'static str, count: usize) {
@@ -873,16 +882,8 @@ fn quiet_start_ups(programs: &[&std::path::Path]) -> Vec<Quiet> {
             let spawned = Instant::now();
             let mut child = std::process::Command::new(program)
                 .env_clear()
+                .envs(lambda_environment(&api))
                 .envs([
-                    ("AWS_LAMBDA_RUNTIME_API", api.as_str()),
-                    ("AWS_LAMBDA_FUNCTION_NAME", "wrapup"),
-                    ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-                    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-                    ("AWS_LAMBDA_LOG_LEVEL", "warn"),
-                    ("AWS_REGION", "eu-west-1"),
-                    ("AWS_ACCESS_KEY_ID", "bench"),
-                    ("AWS_SECRET_ACCESS_KEY", "bench"),
-                    ("AWS_SESSION_TOKEN", "bench"),
                     ("GENESYS_SECRET_ID", "genesys/wrapup"),
                     ("WRAPUP_INIT_PREFETCH_SECONDS", "0"),
                     ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
